@@ -1,0 +1,29 @@
+#pragma once
+// The record of one repetition (TR) as it flows from the receiver through the pipeline.
+
+#include <cstdint>
+#include <string>
+
+#include "hyper/volume.hpp"
+
+namespace hyper {
+
+// Timestamps are CLOCK_REALTIME nanoseconds (comparable across processes on one machine,
+// and across machines only as well as their clocks agree); -1 means "not known".
+struct TrStamps {
+  int64_t t_acq = -1;   // scanner acquisition, if the publisher knows it
+  int64_t t_sent = -1;  // publisher, just before the send call
+  int64_t t_recv = -1;  // receiver, when the whole message was read from the socket
+};
+
+// Owned by one thread at a time; handed over through queues (no sharing).
+struct Tr {
+  std::string run;       // run id as published
+  int64_t index = 0;     // 0-based volume index within the run
+  int64_t n_volumes = -1;  // volumes in the run, if the publisher knows
+  double tr_s = 0.0;     // repetition time, seconds
+  Volume volume;
+  TrStamps t;
+};
+
+}  // namespace hyper

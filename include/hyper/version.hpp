@@ -1,0 +1,12 @@
+#pragma once
+// Versions a plugin or a peer can check against.
+
+namespace hyper {
+
+// Bumped whenever a header under include/hyper changes in a way that breaks plugins.
+inline constexpr int kApiVersion = 1;
+
+// The wire protocol this build speaks (README, "Protocol hyper/1").
+inline constexpr const char* kProtocolName = "hyper/1";
+
+}  // namespace hyper

@@ -1,0 +1,135 @@
+#include "cli/command.hpp"
+
+#include <iostream>
+#include <map>
+#include <optional>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/interrupt.hpp"
+#include "core/logging.hpp"
+
+namespace hyper {
+
+namespace {
+
+void declare_log_settings(Schema& s) {
+  s.add({.key = "log.level", .type = SettingType::String, .def = std::string("info"),
+         .help = "how much to log", .flag = "--log-level",
+         .choices = {"trace", "debug", "info", "warn", "error", "off"}});
+}
+
+// What the command line said for one subcommand, before resolution.
+struct Given {
+  std::string config;
+  std::vector<std::string> sets;
+  bool print_settings = false;
+  std::map<std::string, std::string> text;                       // key -> flag text
+  std::map<std::string, std::vector<std::string>> lists;         // key -> list flag values
+  std::map<std::string, bool> switches;                          // key -> bool flag storage
+  std::map<std::string, CLI::Option*> options;                   // key -> option (to ask count())
+};
+
+std::string type_name(SettingType t) {
+  switch (t) {
+    case SettingType::Int: return "INT";
+    case SettingType::Float: return "NUMBER";
+    case SettingType::StringList: return "PATH...";
+    default: return "TEXT";
+  }
+}
+
+void add_options(CLI::App& sub, const Schema& schema, const std::vector<std::string>& sections, Given& g) {
+  sub.add_option("--config", g.config, "TOML settings file (flags > --set > --config > defaults)")
+      ->check(CLI::ExistingFile);
+  sub.add_option("--set", g.sets, "override one setting: section.key=value (repeatable)");
+  sub.add_flag("--print-settings", g.print_settings,
+               "print the resolved settings as TOML, with where each came from, and exit");
+  std::string footer;
+  for (const auto& section : sections) {
+    for (const SettingSpec* s : schema.section(section)) {
+      if (s->flag.empty()) {
+        footer += "  " + s->key + "  " + describe(*s) + "\n";
+        continue;
+      }
+      CLI::Option* o = nullptr;
+      const std::string help = describe(*s) + "  {" + s->key + "}";
+      if (s->type == SettingType::Bool) o = sub.add_flag(s->flag, g.switches[s->key], help);
+      else if (s->type == SettingType::StringList) o = sub.add_option(s->flag, g.lists[s->key], help);
+      else o = sub.add_option(s->flag, g.text[s->key], help)->type_name(type_name(s->type));
+      g.options[s->key] = o;
+    }
+  }
+  if (!footer.empty()) sub.footer("Settings without a flag (give them with --set KEY=VALUE or in --config):\n" + footer);
+}
+
+Settings resolve(const Schema& schema, const Given& g) {
+  Settings st(schema);
+  if (!g.config.empty()) st.load_file(g.config);
+  for (const auto& a : g.sets) st.apply_assignment(a);
+  for (const auto& [key, opt] : g.options) {
+    if (opt->count() == 0) continue;
+    const std::string origin = "flag " + schema.find(key)->flag;
+    if (auto it = g.switches.find(key); it != g.switches.end()) st.apply_value(key, it->second, origin);
+    else if (auto it = g.lists.find(key); it != g.lists.end()) st.apply_value(key, it->second, origin);
+    else st.apply_text(key, g.text.at(key), origin);
+  }
+  return st;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv, const std::vector<Command>& commands) {
+  Schema schema;
+  declare_log_settings(schema);
+  for (const auto& c : commands) c.declare(schema);
+
+  CLI::App app{"hyper: real-time fMRI face reconstruction (HYPER-RT " HYPER_VERSION ")"};
+  app.set_version_flag("--version", HYPER_VERSION);
+  app.require_subcommand(1);
+  std::vector<Given> given(commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    CLI::App* sub = app.add_subcommand(commands[i].name, commands[i].help);
+    std::vector<std::string> sections{"log"};
+    sections.insert(sections.end(), commands[i].sections.begin(), commands[i].sections.end());
+    add_options(*sub, schema, sections, given[i]);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  for (size_t i = 0; i < commands.size(); ++i) {
+    if (!app.got_subcommand(commands[i].name)) continue;
+    const Command& cmd = commands[i];
+    std::optional<Settings> st;
+    try {
+      st.emplace(resolve(schema, given[i]));
+      init_logging(st->get_string("log.level"));
+    } catch (const std::exception& e) {
+      std::cerr << "hyper " << cmd.name << ": " << e.what() << "\n";
+      return kExitUsage;
+    }
+    if (given[i].print_settings) {
+      std::vector<std::string> sections{"log"};
+      sections.insert(sections.end(), cmd.sections.begin(), cmd.sections.end());
+      std::cout << st->to_toml(sections);
+      return 0;
+    }
+    install_interrupt_handler();
+    try {
+      return cmd.run(*st);
+    } catch (const SettingsError& e) {
+      spdlog::error("{}", e.what());
+      return kExitUsage;
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return kExitFailure;
+    }
+  }
+  return kExitUsage;
+}
+
+}  // namespace hyper

@@ -1,0 +1,39 @@
+#pragma once
+// A subcommand of `hyper`: its name, the settings sections it reads (each key with a flag
+// becomes a command-line option), how it declares those keys, and what it runs.
+// The list of subcommands is written once, in main.cpp.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/settings.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace hyper {
+
+struct Command {
+  std::string name;
+  std::string help;
+  std::vector<std::string> sections;         // e.g. {"replay"}; "log" is added for every command
+  std::function<void(Schema&)> declare;      // adds this command's keys
+  std::function<int(const Settings&)> run;   // returns the exit code
+};
+
+Command replay_command();
+Command stream_command();
+
+// Runs `hyper` with the given commands: parses flags, resolves settings (flags > --set >
+// --config > defaults), starts logging, runs the chosen command. Returns the exit code:
+// 0 success, 1 runtime failure, 2 bad usage or settings, 130 interrupted.
+int run_cli(int argc, char** argv, const std::vector<Command>& commands);
+
+// Exit codes shared by the subcommands.
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitInterrupted = 130;
+
+}  // namespace hyper

@@ -1,0 +1,6 @@
+// hyper: the one executable. The list of subcommands is written here, once.
+#include "cli/command.hpp"
+
+int main(int argc, char** argv) {
+  return hyper::run_cli(argc, argv, {hyper::replay_command(), hyper::stream_command()});
+}

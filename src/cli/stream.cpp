@@ -1,0 +1,134 @@
+// `hyper stream`: receive a hyper/1 stream (README, "hyper stream"). This is the receiving
+// side: the receiver thread validates and rebuilds volumes, the processing thread takes
+// them in order and reports each run when it ends.
+#include <atomic>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+#include "cli/command.hpp"
+#include "core/clock.hpp"
+#include "core/interrupt.hpp"
+#include "core/logging.hpp"
+#include "core/progress.hpp"
+#include "io/files.hpp"
+#include "net/receiver.hpp"
+
+namespace hyper {
+
+namespace {
+
+void declare(Schema& s) {
+  using T = SettingType;
+  s.add({.key = "stream.endpoint", .type = T::String, .def = std::string("tcp://127.0.0.1:5555"),
+         .help = "ZeroMQ endpoint of the publisher (scanner export or hyper replay) to connect to",
+         .flag = "--endpoint"});
+  s.add({.key = "stream.out", .type = T::String, .def = std::string(""),
+         .help = "output folder: hyper.log, settings.toml and <run>/summary.json; empty prints only",
+         .flag = "--out"});
+  s.add({.key = "stream.runs", .type = T::Int, .def = int64_t{0}, .unit = "runs",
+         .help = "exit after this many runs have ended; 0 runs until Ctrl-C", .flag = "--runs", .min = 0.0});
+  s.add({.key = "stream.queue_capacity", .type = T::Int, .def = int64_t{64}, .unit = "volumes",
+         .help = "volumes waiting between the receiver and processing", .min = 1.0, .max = 100000.0});
+  s.add({.key = "stream.queue_timeout", .type = T::Float, .def = 2.0, .unit = "s",
+         .help = "how long the receiver waits for room in that queue before dropping a volume", .min = 0.0,
+         .max = 3600.0});
+  s.add({.key = "stream.run_timeout", .type = T::Float, .def = 30.0, .unit = "s",
+         .help = "an open run with no message (not even a heartbeat) for this long is ended", .min = 0.1});
+  s.add({.key = "stream.max_volume_mb", .type = T::Float, .def = 1024.0, .unit = "MiB",
+         .help = "larger messages are refused before they are read", .min = 0.001, .max = 65536.0});
+}
+
+void write_summary(const std::filesystem::path& out, const RunSummary& s) {
+  const auto dir = out / s.run;
+  ensure_dir(dir);
+  write_file_atomic(dir / "summary.json", to_json(s).dump(2) + "\n");
+}
+
+int run(const Settings& st) {
+  const std::string out = st.get_string("stream.out");
+  if (!out.empty()) {
+    ensure_dir(out);
+    add_log_file(std::filesystem::path(out) / "hyper.log");
+    write_file_atomic(std::filesystem::path(out) / "settings.toml", st.to_toml({"stream", "log"}));
+  }
+
+  ReceiverOptions ro;
+  ro.endpoint = st.get_string("stream.endpoint");
+  ro.queue_capacity = static_cast<size_t>(st.get_int("stream.queue_capacity"));
+  ro.queue_timeout = std::chrono::milliseconds(static_cast<int64_t>(st.get_float("stream.queue_timeout") * 1000));
+  ro.run_timeout = std::chrono::milliseconds(static_cast<int64_t>(st.get_float("stream.run_timeout") * 1000));
+  ro.max_payload_bytes = static_cast<uint64_t>(st.get_float("stream.max_volume_mb") * 1024 * 1024);
+  const int64_t max_runs = st.get_int("stream.runs");
+
+  zmq::context_t ctx(1);
+  Receiver rx(ctx, ro);
+  rx.start();
+  spdlog::info("listening to {}{}", ro.endpoint, max_runs > 0 ? fmt::format(" for {} run(s)", max_runs) : "");
+
+  // Processing thread: every volume, in order. (The preprocessing chain runs here later.)
+  std::atomic<bool> done{false};
+  std::jthread processing([&] {
+    ProgressLine progress;
+    int64_t runs_ended = 0;
+    while (true) {
+      auto ev = rx.next(std::chrono::milliseconds(100));
+      if (!ev) {
+        if (rx.drained()) break;
+        continue;
+      }
+      switch (ev->kind) {
+        case StreamEvent::Kind::RunStart:
+          spdlog::info("run {}: receiving{}", ev->run,
+                       ev->start.count > 0 ? fmt::format(" {} volumes from index {}", ev->start.count,
+                                                         ev->start.first_index)
+                                           : "");
+          break;
+        case StreamEvent::Kind::Volume: {
+          const Tr& tr = *ev->tr;
+          progress.update(fmt::format("{}  volume {}  {}x{}x{}  t_sent->t_recv {:.2f} ms", tr.run, tr.index,
+                                      tr.volume.dims[0], tr.volume.dims[1], tr.volume.dims[2],
+                                      ns_to_ms(tr.t.t_recv - tr.t.t_sent)));
+          break;
+        }
+        case StreamEvent::Kind::RunEnd:
+          progress.finish();
+          spdlog::info("{}", format_summary(*ev->summary));
+          if (!out.empty()) {
+            try {
+              write_summary(out, *ev->summary);
+            } catch (const std::exception& e) {
+              spdlog::error("{}", e.what());  // keep receiving: the summary is also in the log
+            }
+          }
+          if (max_runs > 0 && ++runs_ended >= max_runs) done = true;
+          break;
+      }
+    }
+  });
+
+  while (!done && !interrupted()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  rx.stop();
+  processing.join();
+
+  const auto dropped = rx.dropped();
+  int64_t total = 0;
+  for (int64_t d : dropped) total += d;
+  if (total > 0) {
+    std::string by;
+    for (size_t i = 0; i < kRejectCount; ++i)
+      if (dropped[i] > 0) by += fmt::format(" {} {}", reject_name(static_cast<Reject>(i)), dropped[i]);
+    spdlog::warn("dropped {} message(s) in this session:{}", total, by);
+  }
+  return interrupted() ? kExitInterrupted : 0;
+}
+
+}  // namespace
+
+Command stream_command() {
+  return {"stream", "receive a hyper/1 volume stream, validate it and report each run", {"stream"}, declare, run};
+}
+
+}  // namespace hyper

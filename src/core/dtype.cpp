@@ -1,0 +1,77 @@
+#include "core/dtype.hpp"
+
+#include <bit>
+#include <cstring>
+#include <stdexcept>
+
+namespace hyper {
+
+namespace {
+constexpr std::array<std::string_view, 5> kNames{"int16", "uint16", "int32", "float32", "float64"};
+constexpr std::array<size_t, 5> kSizes{2, 2, 4, 4, 8};
+
+template <typename T>
+T load(const std::byte* p, bool swap) {
+  std::array<std::byte, sizeof(T)> b;
+  std::memcpy(b.data(), p, sizeof(T));
+  if (swap) {
+    for (size_t i = 0; i < sizeof(T) / 2; ++i) std::swap(b[i], b[sizeof(T) - 1 - i]);
+  }
+  return std::bit_cast<T>(b);
+}
+
+template <typename T>
+void convert_typed(const std::byte* raw, bool swap, MemoryOrder memory,
+                   const std::array<int64_t, 3>& d, double slope, double inter, float* out) {
+  const bool identity = slope == 1.0 && inter == 0.0;
+  auto value = [&](int64_t src) {
+    const double v = static_cast<double>(load<T>(raw + src * sizeof(T), swap));
+    return static_cast<float>(identity ? v : v * slope + inter);
+  };
+  const int64_t n = d[0] * d[1] * d[2];
+  if (memory == MemoryOrder::Fortran) {
+    for (int64_t i = 0; i < n; ++i) out[i] = value(i);
+    return;
+  }
+  // C order: source index ((x * ny) + y) * nz + z; destination x + nx * (y + ny * z).
+  for (int64_t x = 0; x < d[0]; ++x)
+    for (int64_t y = 0; y < d[1]; ++y)
+      for (int64_t z = 0; z < d[2]; ++z)
+        out[x + d[0] * (y + d[1] * z)] = value((x * d[1] + y) * d[2] + z);
+}
+}  // namespace
+
+std::string_view dtype_name(DType t) { return kNames[static_cast<size_t>(t)]; }
+
+std::optional<DType> parse_dtype(std::string_view name) {
+  for (size_t i = 0; i < kNames.size(); ++i)
+    if (kNames[i] == name) return static_cast<DType>(i);
+  return std::nullopt;
+}
+
+size_t dtype_size(DType t) { return kSizes[static_cast<size_t>(t)]; }
+
+std::string_view supported_dtypes() { return "int16, uint16, int32, float32, float64"; }
+
+ByteOrder native_byte_order() {
+  return std::endian::native == std::endian::little ? ByteOrder::Little : ByteOrder::Big;
+}
+
+void convert_to_float(std::span<const std::byte> raw, DType type, ByteOrder order,
+                      MemoryOrder memory, const std::array<int64_t, 3>& dims, double slope,
+                      double inter, float* out) {
+  const size_t n = static_cast<size_t>(dims[0] * dims[1] * dims[2]);
+  if (raw.size() != n * dtype_size(type))
+    throw std::invalid_argument("convert_to_float: payload size does not match dims x dtype");
+  const bool swap = order != native_byte_order();
+  const std::byte* p = raw.data();
+  switch (type) {
+    case DType::Int16: return convert_typed<int16_t>(p, swap, memory, dims, slope, inter, out);
+    case DType::UInt16: return convert_typed<uint16_t>(p, swap, memory, dims, slope, inter, out);
+    case DType::Int32: return convert_typed<int32_t>(p, swap, memory, dims, slope, inter, out);
+    case DType::Float32: return convert_typed<float>(p, swap, memory, dims, slope, inter, out);
+    case DType::Float64: return convert_typed<double>(p, swap, memory, dims, slope, inter, out);
+  }
+}
+
+}  // namespace hyper

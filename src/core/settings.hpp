@@ -1,0 +1,88 @@
+#pragma once
+// Settings: every key is declared once (type, default, unit, range, help, optional flag),
+// then resolved in one documented order (STYLE.md 4):
+//   command-line flags  >  --set section.key=value  >  --config FILE  >  defaults.
+// Unknown keys and wrong types are errors that name the key and where it came from.
+// Resolved settings never change afterwards; reading them is thread-safe.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace hyper {
+
+enum class SettingType { Bool, Int, Float, String, StringList };
+
+using SettingValue = std::variant<bool, int64_t, double, std::string, std::vector<std::string>>;
+
+struct SettingSpec {
+  std::string key;    // "section.name"
+  SettingType type = SettingType::String;
+  SettingValue def;   // default
+  std::string unit;   // "s", "mm", "volumes", ... ("" when unitless)
+  std::string help;   // one line
+  std::string flag;   // "--speed" or "" (config only)
+  std::optional<double> min, max;    // inclusive range for Int and Float
+  std::vector<std::string> choices;  // String: the allowed values; Float: words allowed instead of a number
+};
+
+class SettingsError : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The set of every key the program knows, across all subcommands: a key that a config file
+// sets for another subcommand is not an error, a key no subcommand knows is.
+class Schema {
+ public:
+  void add(SettingSpec spec);  // throws std::logic_error on a duplicate key
+  const SettingSpec* find(const std::string& key) const;
+  std::vector<const SettingSpec*> section(const std::string& name) const;  // in declaration order
+  const std::vector<SettingSpec>& all() const { return specs_; }
+
+ private:
+  std::vector<SettingSpec> specs_;
+};
+
+// "--speed FLOAT  playback speed ... [default: 1] (x)": the text `--help` shows for a key.
+std::string describe(const SettingSpec& spec);
+std::string format_value(const SettingValue& v);
+
+class Settings {
+ public:
+  explicit Settings(const Schema& schema);
+
+  void load_file(const std::filesystem::path& path);
+  // "section.key=value"; the value is read as TOML (numbers, true/false, ["a","b"]) and,
+  // failing that, as a plain string, so --set replay.endpoint=tcp://host:5555 works unquoted.
+  void apply_assignment(const std::string& assignment, const std::string& origin = "--set");
+  // A value given as command-line text (flags), checked like any other.
+  void apply_text(const std::string& key, const std::string& text, const std::string& origin);
+  void apply_value(const std::string& key, SettingValue value, const std::string& origin);
+
+  bool get_bool(const std::string& key) const;
+  int64_t get_int(const std::string& key) const;
+  double get_float(const std::string& key) const;  // throws if the value is a word ("max")
+  bool is_word(const std::string& key, const std::string& word) const;
+  std::string get_string(const std::string& key) const;
+  std::vector<std::string> get_list(const std::string& key) const;
+
+  // "default", "file configs/x.toml", "--set", "flag --speed".
+  std::string origin(const std::string& key) const;
+  // Every resolved value as TOML, grouped by section: the record of what a run used.
+  std::string to_toml(const std::vector<std::string>& sections) const;
+
+  const Schema& schema() const { return schema_; }
+
+ private:
+  const SettingValue& value(const std::string& key) const;
+  const Schema& schema_;
+  std::map<std::string, SettingValue> values_;
+  std::map<std::string, std::string> origins_;
+};
+
+}  // namespace hyper

@@ -1,0 +1,91 @@
+#include "io/bids.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <regex>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+namespace hyper {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// RepetitionTime from the first JSON that has it: the run's own sidecar, then the
+// dataset-level task-<label>_bold.json (BIDS inheritance, top level only).
+double sidecar_tr(const fs::path& nifti, const fs::path& dataset_root) {
+  std::vector<fs::path> candidates{nifti.parent_path() / (nifti_stem(nifti) + ".json")};
+  std::smatch m;
+  const std::string name = nifti.filename().string();
+  if (!dataset_root.empty() && std::regex_search(name, m, std::regex(R"(task-[A-Za-z0-9]+)")))
+    candidates.push_back(dataset_root / (m.str() + "_bold.json"));
+  for (const auto& c : candidates) {
+    std::ifstream in(c);
+    if (!in) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+      throw std::runtime_error(c.string() + ": not valid JSON: " + e.what());
+    }
+    if (j.contains("RepetitionTime")) {
+      const auto& v = j["RepetitionTime"];
+      if (!v.is_number() || !(v.get<double>() > 0))
+        throw std::runtime_error(c.string() + ": RepetitionTime must be a positive number");
+      return v.get<double>();
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string nifti_stem(const fs::path& p) {
+  std::string name = p.filename().string();
+  for (const char* ext : {".nii.gz", ".nii"})
+    if (ends_with(name, ext)) return name.substr(0, name.size() - std::string(ext).size());
+  return p.stem().string();
+}
+
+bool is_nifti_name(const fs::path& p) {
+  const std::string name = p.filename().string();
+  return ends_with(name, ".nii") || ends_with(name, ".nii.gz");
+}
+
+std::vector<RunFile> find_runs(const fs::path& input) {
+  std::error_code ec;
+  if (fs::is_regular_file(input, ec)) {
+    if (!is_nifti_name(input))
+      throw std::runtime_error(input.string() + ": not a NIfTI file (.nii or .nii.gz)");
+    return {RunFile{input, nifti_stem(input), sidecar_tr(input, {})}};
+  }
+  if (!fs::is_directory(input, ec))
+    throw std::runtime_error(input.string() + ": no such file or folder");
+
+  std::vector<fs::path> found;
+  for (auto it = fs::recursive_directory_iterator(input, ec); it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (ec) break;
+    const fs::path& p = it->path();
+    const std::string name = p.filename().string();
+    if (p.parent_path().filename() == "func" && is_nifti_name(p) &&
+        nifti_stem(p).size() > 5 && ends_with(nifti_stem(p), "_bold") &&
+        p.lexically_relative(input).begin()->string().rfind("sub-", 0) == 0)
+      found.push_back(p);
+  }
+  if (found.empty())
+    throw std::runtime_error(input.string() +
+                             ": no runs found (expected sub-*/func/*_bold.nii[.gz] in a BIDS folder)");
+  std::sort(found.begin(), found.end());
+  std::vector<RunFile> runs;
+  for (const auto& p : found) runs.push_back({p, nifti_stem(p), sidecar_tr(p, input)});
+  return runs;
+}
+
+}  // namespace hyper

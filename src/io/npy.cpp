@@ -1,0 +1,95 @@
+#include "io/npy.hpp"
+
+#include <bit>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <numeric>
+#include <regex>
+#include <stdexcept>
+#include <string>
+
+namespace hyper {
+
+namespace {
+[[noreturn]] void fail(const std::filesystem::path& p, const std::string& why) {
+  throw std::runtime_error(p.string() + ": " + why);
+}
+
+int64_t product(const std::vector<int64_t>& shape) {
+  return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
+}
+}  // namespace
+
+NpyArray read_npy(const std::filesystem::path& path) {
+  static_assert(std::endian::native == std::endian::little, "npy reader assumes little endian");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot open");
+  char magic[8];
+  if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0) fail(path, "not a .npy file");
+  uint32_t header_len = 0;
+  if (magic[6] == 1) {
+    uint16_t n;
+    in.read(reinterpret_cast<char*>(&n), 2);
+    header_len = n;
+  } else {
+    in.read(reinterpret_cast<char*>(&header_len), 4);
+  }
+  if (!in || header_len > (1u << 20)) fail(path, "bad .npy header length");
+  std::string header(header_len, '\0');
+  if (!in.read(header.data(), header_len)) fail(path, "truncated .npy header");
+
+  std::smatch m;
+  if (!std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([^']*)')")))
+    fail(path, "no dtype in header");
+  const std::string descr = m[1];
+  if (descr != "<f4" && descr != "<f8")
+    fail(path, "dtype " + descr + " not supported (float32 or float64)");
+  if (std::regex_search(header, std::regex(R"('fortran_order'\s*:\s*True)")))
+    fail(path, "Fortran-ordered arrays are not supported (save with numpy's default C order)");
+  if (!std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")))
+    fail(path, "no shape in header");
+  NpyArray a;
+  const std::string dims = m[1];
+  const std::regex number(R"(\d+)");
+  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it)
+    a.shape.push_back(std::stoll(it->str()));
+
+  const auto n = static_cast<size_t>(product(a.shape));
+  a.data.resize(n);
+  if (descr == "<f4") {
+    if (!in.read(reinterpret_cast<char*>(a.data.data()), static_cast<std::streamsize>(n * 4)))
+      fail(path, "truncated data");
+  } else {
+    std::vector<double> d(n);
+    if (!in.read(reinterpret_cast<char*>(d.data()), static_cast<std::streamsize>(n * 8)))
+      fail(path, "truncated data");
+    for (size_t i = 0; i < n; ++i) a.data[i] = static_cast<float>(d[i]);
+  }
+  return a;
+}
+
+void write_npy(const std::filesystem::path& path, const std::vector<int64_t>& shape,
+               const std::vector<float>& data) {
+  if (static_cast<size_t>(product(shape)) != data.size())
+    fail(path, "write_npy: data size does not match the shape");
+  std::string dims;
+  for (int64_t d : shape) dims += std::to_string(d) + ",";
+  if (shape.size() > 1) dims.pop_back();  // (n,) keeps its comma, (a,b) does not
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+  // Pad so that magic + length + header + '\n' is a multiple of 64 (the format's rule).
+  const size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) fail(path, "cannot write");
+  const auto len = static_cast<uint16_t>(header.size());
+  out.write("\x93NUMPY\x01\x00", 8);
+  out.write(reinterpret_cast<const char*>(&len), 2);
+  out.write(header.data(), static_cast<std::streamsize>(header.size()));
+  out.write(reinterpret_cast<const char*>(data.data()),
+            static_cast<std::streamsize>(data.size() * sizeof(float)));
+  if (!out) fail(path, "write failed");
+}
+
+}  // namespace hyper

@@ -1,0 +1,98 @@
+#include "net/publisher.hpp"
+
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "core/clock.hpp"
+#include "core/interrupt.hpp"
+#include "net/endpoint.hpp"
+
+namespace hyper {
+
+namespace {
+constexpr int kSendTimeoutMs = 1000;  // a blocked send wakes up this often to check Ctrl-C
+}
+
+Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, const PublisherOptions& options)
+    : socket_(ctx, zmq::socket_type::xpub), endpoint_(endpoint) {
+  check_endpoint(endpoint, "endpoint");
+  if (!options.allow_remote && !is_local_endpoint(endpoint))
+    throw std::runtime_error("endpoint " + endpoint +
+                             " is not a loopback address: binding it exposes the stream to the "
+                             "network; pass --allow-remote if that is intended");
+  socket_.set(zmq::sockopt::xpub_verbose, 1);  // every subscription reaches us, duplicates too
+  socket_.set(zmq::sockopt::xpub_nodrop, 1);   // block at the high-water mark instead of dropping
+  socket_.set(zmq::sockopt::sndhwm, options.send_hwm);
+  socket_.set(zmq::sockopt::sndtimeo, kSendTimeoutMs);
+  socket_.set(zmq::sockopt::linger, static_cast<int>(options.linger.count()));
+  try {
+    socket_.bind(endpoint);
+  } catch (const zmq::error_t& e) {
+    throw std::runtime_error("cannot bind " + endpoint + ": " + e.what());
+  }
+  endpoint_ = socket_.get(zmq::sockopt::last_endpoint);  // resolves a wildcard port
+}
+
+void Publisher::drain_subscriptions() {
+  zmq::message_t m;
+  while (socket_.recv(m, zmq::recv_flags::dontwait)) {
+    if (m.size() >= 1 && static_cast<const uint8_t*>(m.data())[0] == 1) {
+      ++subscribers_;
+      spdlog::info("subscriber joined {} ({} so far)", endpoint_, subscribers_);
+    }
+  }
+}
+
+int Publisher::wait_for_subscribers(int n, std::chrono::milliseconds timeout) {
+  const auto deadline = SteadyClock::now() + timeout;
+  drain_subscriptions();
+  while (subscribers_ < n && !interrupted() && SteadyClock::now() < deadline) {
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(100));
+    drain_subscriptions();
+  }
+  return subscribers_;
+}
+
+bool Publisher::send_frames(zmq::message_t& topic, zmq::message_t& header, zmq::message_t* payload) {
+  // Only the first part can meet the high-water mark; the others follow it atomically.
+  while (!socket_.send(topic, zmq::send_flags::sndmore)) {
+    if (interrupted()) return false;
+    spdlog::warn("send to {} blocked for {} ms: a subscriber is not keeping up", endpoint_, kSendTimeoutMs);
+  }
+  if (!payload) return socket_.send(header, zmq::send_flags::none).has_value();
+  socket_.send(header, zmq::send_flags::sndmore);
+  return socket_.send(*payload, zmq::send_flags::none).has_value();
+}
+
+bool Publisher::send_volume(VolumeHeader& h, std::span<const std::byte> payload,
+                            std::shared_ptr<const void> keep_alive) {
+  drain_subscriptions();
+  h.payload_bytes = payload.size();
+  h.crc32 = crc32(payload);
+  zmq::message_t body;
+  if (keep_alive) {
+    // ZeroMQ calls the free function from its I/O thread once every subscriber has the
+    // data; the heap-held shared_ptr keeps the buffer alive until then.
+    auto* hint = new std::shared_ptr<const void>(std::move(keep_alive));
+    body.rebuild(const_cast<std::byte*>(payload.data()), payload.size(),
+                 [](void*, void* hint) { delete static_cast<std::shared_ptr<const void>*>(hint); }, hint);
+  } else {
+    body.rebuild(payload.data(), payload.size());
+  }
+  zmq::message_t topic(kTopicVolume.data(), kTopicVolume.size());
+  h.t_sent = realtime_ns();
+  zmq::message_t header(encode_volume_header(h));
+  return send_frames(topic, header, &body);
+}
+
+bool Publisher::send_control(ControlMessage c) {
+  drain_subscriptions();
+  zmq::message_t topic(kTopicControl.data(), kTopicControl.size());
+  c.t_sent = realtime_ns();
+  zmq::message_t header(encode_control(c));
+  return send_frames(topic, header, nullptr);
+}
+
+}  // namespace hyper

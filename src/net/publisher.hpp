@@ -1,0 +1,56 @@
+#pragma once
+// The sending side of hyper/1: an XPUB socket that sees its subscribers arrive, so that a
+// run can wait for them and lose nothing at its start (plain PUB drops what is sent before
+// a subscriber's subscription has arrived: ZeroMQ's "slow joiner").
+// Not thread-safe: one thread owns a Publisher (as ZeroMQ requires of sockets).
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "net/protocol.hpp"
+
+namespace hyper {
+
+struct PublisherOptions {
+  bool allow_remote = false;  // binding a non-loopback address needs this (README, "Security")
+  int send_hwm = 256;         // messages queued per subscriber before send blocks
+  std::chrono::milliseconds linger{5000};  // at close, time allowed to flush what is queued
+};
+
+class Publisher {
+ public:
+  // Binds `endpoint`; throws std::runtime_error naming it when that fails or when a remote
+  // address is bound without allow_remote.
+  Publisher(zmq::context_t& ctx, const std::string& endpoint, const PublisherOptions& options = {});
+
+  // Waits until `n` subscribers have subscribed (each subscription message counts once),
+  // up to `timeout`, checking `interrupted()`. Returns the number seen.
+  int wait_for_subscribers(int n, std::chrono::milliseconds timeout);
+  int subscribers() { drain_subscriptions(); return subscribers_; }
+
+  // Stamps payload_bytes, crc32 and (last) t_sent into `h`, then sends [vol, header, payload].
+  // With `keep_alive` owning the payload's memory, the payload is sent without a copy and
+  // kept alive until ZeroMQ is done with it; without, it is copied.
+  // Never drops: when a subscriber lags, send blocks (XPUB_NODROP) and retries until
+  // `interrupted()`; returns false only then.
+  bool send_volume(VolumeHeader& h, std::span<const std::byte> payload,
+                   std::shared_ptr<const void> keep_alive = nullptr);
+  bool send_control(ControlMessage c);  // stamps t_sent
+
+  const std::string& endpoint() const { return endpoint_; }
+
+ private:
+  bool send_frames(zmq::message_t& topic, zmq::message_t& header, zmq::message_t* payload);
+  void drain_subscriptions();
+
+  zmq::socket_t socket_;
+  std::string endpoint_;
+  int subscribers_ = 0;
+};
+
+}  // namespace hyper

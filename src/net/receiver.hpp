@@ -1,0 +1,93 @@
+#pragma once
+// The receiving side of hyper/1 (the receiver thread of `hyper stream`): subscribes,
+// validates every message, keeps per-run accounting, rebuilds volumes as float32 and hands
+// them, in order, to the processing thread through a bounded queue.
+//
+// Threads: the receiver thread owns the socket and the run trackers. next() is for one
+// consumer thread (processing). dropped()/heartbeats() may be read from any thread.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "core/bounded_queue.hpp"
+#include "core/logging.hpp"
+#include "hyper/tr.hpp"
+#include "net/protocol.hpp"
+#include "net/run_tracker.hpp"
+
+namespace hyper {
+
+struct ReceiverOptions {
+  std::string endpoint;                              // connected to (the publisher binds)
+  size_t queue_capacity = 64;                        // volumes waiting for processing
+  std::chrono::milliseconds queue_timeout{2000};     // wait for room, then drop (queue_full)
+  std::chrono::milliseconds run_timeout{30000};      // an open run with no message this long ends
+  uint64_t max_payload_bytes = uint64_t{1} << 30;    // larger messages are refused by ZeroMQ
+};
+
+// What the processing thread receives, in arrival order.
+struct StreamEvent {
+  enum class Kind : uint8_t { RunStart, Volume, RunEnd };
+  Kind kind = Kind::Volume;
+  std::string run;
+  std::unique_ptr<Tr> tr;             // Volume
+  ControlMessage start;               // RunStart: first_index, count, tr (as announced)
+  std::optional<RunSummary> summary;  // RunEnd
+};
+
+class Receiver {
+ public:
+  // Creates and connects the socket; throws std::runtime_error naming a bad endpoint.
+  Receiver(zmq::context_t& ctx, ReceiverOptions options);
+  ~Receiver();
+  Receiver(const Receiver&) = delete;
+  Receiver& operator=(const Receiver&) = delete;
+
+  void start();
+  // Ends an open run (ended by "shutdown"), stops the thread and closes the queue; what is
+  // queued can still be taken with next().
+  void stop();
+
+  // The next event, or nothing after `timeout` or once stopped and drained.
+  std::optional<StreamEvent> next(std::chrono::milliseconds timeout);
+  bool drained() const { return queue_.closed() && queue_.size() == 0; }
+
+  std::array<int64_t, kRejectCount> dropped() const;  // every drop so far, by reason
+  int64_t heartbeats() const { return heartbeats_.load(); }
+
+ private:
+  void loop(std::stop_token stop);
+  void handle(std::span<const std::span<const std::byte>> frames, int64_t t_recv);
+  void on_control(const ControlMessage& c);
+  void on_volume(const VolumeMessage& m, int64_t t_recv);
+  bool open_run(const std::string& run, int64_t first_index, int64_t count, double tr_s);
+  void end_run(RunEndCause cause);
+  void drop(Reject reason, const std::string& detail, const std::string& run);
+
+  ReceiverOptions options_;
+  zmq::socket_t socket_;
+  BoundedQueue<StreamEvent> queue_;
+  RateLimitedLog log_;
+  std::array<std::atomic<int64_t>, kRejectCount> dropped_{};
+  std::atomic<int64_t> heartbeats_{0};
+
+  // Receiver-thread state.
+  std::optional<RunTracker> run_;
+  std::optional<VolumeHeader> geometry_;  // the first accepted header of the open run
+  double announced_tr_ = 0;               // from run_start, 0 unknown
+  std::set<std::string> ended_runs_;
+  std::jthread thread_;
+};
+
+}  // namespace hyper

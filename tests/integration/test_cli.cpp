@@ -1,0 +1,140 @@
+// The `hyper` executable as users run it: two processes, their files, their errors.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "stream_support.hpp"
+#include "support.hpp"
+
+using namespace hyper;
+using namespace std::chrono_literals;
+
+namespace {
+std::vector<std::string> hyper_cmd(std::initializer_list<std::string> args) {
+  std::vector<std::string> v{test::hyper_binary().string()};
+  v.insert(v.end(), args);
+  return v;
+}
+}  // namespace
+
+TEST_CASE("hyper stream --out writes the log, the settings and a summary per run") {
+  test::TempDir d;
+  test::make_run(d / "run-a.nii.gz", {"--dims", "10", "10", "6", "12"});
+  const int port = test::free_tcp_port();
+  const auto out = d / "out";
+  test::Process stream(hyper_cmd({"stream", "--endpoint", test::loopback(port), "--runs", "1", "--out", out.string()}),
+                       d / "stream.log");
+  test::Process replay(hyper_cmd({"replay", "--input", (d / "run-a.nii.gz").string(), "--endpoint",
+                                  test::loopback(port), "--speed", "50"}),
+                       d / "replay.log");
+  CHECK(replay.wait(60s) == 0);
+  CHECK(stream.wait(30s) == 0);
+  INFO(stream.output());
+  const auto summary = nlohmann::json::parse(test::read_text(out / "run-a/summary.json"));
+  CHECK(summary["received"] == 12);
+  CHECK(summary["expected"] == 12);
+  CHECK(summary["complete"] == true);
+  CHECK(summary["missing"] == 0);
+  CHECK(summary["dropped_total"] == 0);
+  CHECK(summary["latency_sent_to_recv_ms"]["n"] == 12);
+  CHECK(summary["latency_sent_to_recv_ms"]["p99"].get<double>() > 0);
+  CHECK(test::read_text(out / "hyper.log").find("12 volumes received of 12") != std::string::npos);
+  const std::string settings = test::read_text(out / "settings.toml");
+  CHECK(settings.find("runs = 1  # flag --runs") != std::string::npos);
+  CHECK(stream.output().find("complete") != std::string::npos);
+}
+
+TEST_CASE("bad settings fail before anything starts, naming the key and the file") {
+  test::TempDir d;
+  std::ofstream(d / "bad.toml") << "[replay]\nspeed = \"fast\"\n";
+  CHECK(test::run(hyper_cmd({"replay", "--config", (d / "bad.toml").string(), "--input", "x.nii"}), d / "a.log") == 2);
+  CHECK(test::read_text(d / "a.log").find("bad.toml: key 'replay.speed' must be a number or \"max\"") !=
+        std::string::npos);
+  std::ofstream(d / "typo.toml") << "[stream]\nendpont = \"tcp://127.0.0.1:1\"\n";
+  CHECK(test::run(hyper_cmd({"stream", "--config", (d / "typo.toml").string()}), d / "b.log") == 2);
+  CHECK(test::read_text(d / "b.log").find("unknown key 'stream.endpont' (did you mean 'stream.endpoint'?)") !=
+        std::string::npos);
+  CHECK(test::run(hyper_cmd({"replay", "--set", "replay.count=lots", "--input", "x.nii"}), d / "c.log") == 2);
+  CHECK(test::read_text(d / "c.log").find("'replay.count' must be an integer") != std::string::npos);
+  CHECK(test::run(hyper_cmd({"replay", "--input", (d / "missing.nii.gz").string()}), d / "d.log") == 1);
+  CHECK(test::read_text(d / "d.log").find("missing.nii.gz: no such file or folder") != std::string::npos);
+}
+
+TEST_CASE("replay refuses a network address unless told, and gives up on no subscriber with advice") {
+  test::TempDir d;
+  test::make_run(d / "r.nii", {"--dims", "4", "4", "4", "3"});
+  CHECK(test::run(hyper_cmd({"replay", "--input", (d / "r.nii").string(), "--endpoint", "tcp://*:5999"}),
+                  d / "a.log") == 1);
+  CHECK(test::read_text(d / "a.log").find("not a loopback address") != std::string::npos);
+  CHECK(test::run(hyper_cmd({"replay", "--input", (d / "r.nii").string(), "--endpoint",
+                             test::loopback(test::free_tcp_port()), "--wait-timeout", "0.5"}),
+                  d / "b.log") == 1);
+  CHECK(test::read_text(d / "b.log").find("only 0 of 1 subscriber(s) joined") != std::string::npos);
+  std::ofstream(d / "nothing.txt") << "x";
+  CHECK(test::run(hyper_cmd({"replay", "--input", (d / "nothing.txt").string()}), d / "c.log") == 1);
+  CHECK(test::read_text(d / "c.log").find("not a NIfTI file") != std::string::npos);
+}
+
+TEST_CASE("a run without a TR anywhere asks for --tr; --tr makes it play") {
+  test::TempDir d;
+  test::make_run(d / "r.nii", {"--dims", "4", "4", "4", "3", "--tr", "0"});
+  CHECK(test::run(hyper_cmd({"replay", "--input", (d / "r.nii").string(), "--wait-subscribers", "0",
+                             "--endpoint", test::loopback(test::free_tcp_port())}),
+                  d / "a.log") == 1);
+  CHECK(test::read_text(d / "a.log").find("no TR in the header") != std::string::npos);
+  CHECK(test::run(hyper_cmd({"replay", "--input", (d / "r.nii").string(), "--wait-subscribers", "0", "--tr", "0.01",
+                             "--endpoint", test::loopback(test::free_tcp_port())}),
+                  d / "b.log") == 0);
+}
+
+TEST_CASE("Ctrl-C ends both sides cleanly, and stream still reports the open run") {
+  test::TempDir d;
+  test::make_run(d / "long.nii.gz", {"--dims", "6", "6", "4", "200"});
+  const int port = test::free_tcp_port();
+  const auto out = d / "out";
+  test::Process stream(hyper_cmd({"stream", "--endpoint", test::loopback(port), "--out", out.string()}),
+                       d / "stream.log");
+  test::Process replay(hyper_cmd({"replay", "--input", (d / "long.nii.gz").string(), "--endpoint",
+                                  test::loopback(port), "--tr", "0.05"}),
+                       d / "replay.log");
+  std::this_thread::sleep_for(1500ms);
+  replay.signal(SIGINT);
+  CHECK(replay.wait(10s) == 130);
+  std::this_thread::sleep_for(300ms);
+  stream.signal(SIGINT);
+  CHECK(stream.wait(10s) == 130);
+  INFO(stream.output());
+  const auto summary = nlohmann::json::parse(test::read_text(out / "long/summary.json"));
+  // replay sent run_end for what it had sent when interrupted.
+  CHECK(summary["ended_by"] == "run_end");
+  CHECK(summary["received"].get<int>() > 5);
+  CHECK(summary["received"] == summary["volumes_sent"]);
+  CHECK(summary["missing"].get<int>() == 200 - summary["received"].get<int>());
+}
+
+TEST_CASE("--help lists every setting with its default and unit") {
+  test::TempDir d;
+  CHECK(test::run(hyper_cmd({"replay", "--help"}), d / "h.log") == 0);
+  const std::string help = test::read_text(d / "h.log");
+  CHECK(help.find("--speed NUMBER") != std::string::npos);
+  CHECK(help.find("[default: 1] (x real time)") != std::string::npos);
+  CHECK(help.find("--wait-timeout NUMBER") != std::string::npos);
+  CHECK(help.find("replay.heartbeat") != std::string::npos);  // config-only keys are listed too
+  CHECK(test::run(hyper_cmd({"stream", "--help"}), d / "s.log") == 0);
+  CHECK(test::read_text(d / "s.log").find("stream.run_timeout") != std::string::npos);
+}
+
+TEST_CASE("the example configs load, and --print-settings shows what a command will use") {
+  test::TempDir d;
+  const auto cfg = (test::source_dir() / "configs/replay.toml").string();
+  CHECK(test::run(hyper_cmd({"replay", "--config", cfg, "--speed", "4", "--print-settings"}), d / "r.log") == 0);
+  const std::string r = test::read_text(d / "r.log");
+  CHECK(r.find("speed = 4  # flag --speed") != std::string::npos);
+  CHECK(r.find("wait_timeout = 60  # file " + cfg) != std::string::npos);
+  CHECK(test::run(hyper_cmd({"stream", "--config", cfg, "--print-settings"}), d / "s.log") == 0);
+  CHECK(test::read_text(d / "s.log").find("out = 'records'") != std::string::npos);
+}
