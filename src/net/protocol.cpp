@@ -5,7 +5,6 @@
 #include <limits>
 
 #include <nlohmann/json.hpp>
-#include <zlib.h>
 
 namespace hyper {
 
@@ -236,20 +235,6 @@ std::string to_run_id(std::string_view text) {
   for (char& ch : id)
     if (!run_id_char(ch)) ch = '_';
   return valid_run_id(id) ? id : "run";
-}
-
-uint32_t crc32(std::span<const std::byte> data) {
-  uLong c = ::crc32(0L, Z_NULL, 0);
-  // zlib takes a uInt length: feed large buffers in pieces.
-  const auto* p = reinterpret_cast<const Bytef*>(data.data());
-  size_t left = data.size();
-  while (left > 0) {
-    const auto n = static_cast<uInt>(std::min<size_t>(left, 1u << 30));
-    c = ::crc32(c, p, n);
-    p += n;
-    left -= n;
-  }
-  return static_cast<uint32_t>(c);
 }
 
 Decoded decode_message(std::span<const std::span<const std::byte>> frames, const DecodeLimits& limits) {

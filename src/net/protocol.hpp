@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/crc32.hpp"
 #include "core/dtype.hpp"
 #include "hyper/version.hpp"
 #include "hyper/volume.hpp"
@@ -110,7 +111,6 @@ Decoded decode_message(std::span<const std::span<const std::byte>> frames,
 std::string encode_volume_header(const VolumeHeader& h);
 std::string encode_control(const ControlMessage& c);
 
-uint32_t crc32(std::span<const std::byte> data);  // zlib's CRC-32 (Python: zlib.crc32)
 
 // Run ids name files: 1..128 characters of [A-Za-z0-9._+-].
 bool valid_run_id(std::string_view id);

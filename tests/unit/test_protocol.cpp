@@ -312,3 +312,20 @@ TEST_CASE("random corruption never throws and never passes unnoticed") {
   }
   CHECK(accepted < 20000);
 }
+
+TEST_CASE("the fast CRC-32 equals zlib's for every length and alignment") {
+  std::mt19937 rng(3);
+  std::vector<std::byte> buf(300000);
+  for (auto& b : buf) b = static_cast<std::byte>(rng());
+  int mismatches = 0;
+  for (size_t len = 0; len < 600; ++len)
+    for (size_t off : {0, 1, 5, 15}) {
+      const std::span<const std::byte> s(buf.data() + off, len);
+      mismatches += crc32(s) != crc32_zlib(s);
+    }
+  for (size_t len : {4096, 65537, 299000}) {
+    const std::span<const std::byte> s(buf.data() + 3, len);
+    mismatches += crc32(s) != crc32_zlib(s);
+  }
+  CHECK(mismatches == 0);
+}
