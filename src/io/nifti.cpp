@@ -125,7 +125,7 @@ NiftiInfo info_from(const nifti_image& n, const std::filesystem::path& path) {
 
 std::span<const std::byte> NiftiRun::volume_raw(int64_t t) const {
   const size_t n = info.volume_bytes();
-  return {raw.data() + static_cast<size_t>(t) * n, n};
+  return {data.get() + static_cast<size_t>(t) * n, n};
 }
 
 Volume NiftiRun::volume(int64_t t) const {
@@ -150,9 +150,10 @@ NiftiRun read_nifti(const std::filesystem::path& path) {
   const size_t bytes = run.info.volume_bytes() * static_cast<size_t>(run.info.dims[3]);
   if (static_cast<size_t>(nim->nvox) * static_cast<size_t>(nim->nbyper) != bytes || !nim->data)
     fail(path, "data size does not match the header");
-  // The library has already swapped the data to this machine's byte order.
-  const auto* p = static_cast<const std::byte*>(nim->data);
-  run.raw.assign(p, p + bytes);
+  // The library has already swapped the data to this machine's byte order, into a buffer
+  // from malloc that nifti_image_free would free: take it over instead.
+  run.data.reset(static_cast<std::byte*>(nim->data));
+  nim->data = nullptr;
   return run;
 }
 

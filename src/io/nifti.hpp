@@ -6,6 +6,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <filesystem>
 #include <span>
 #include <string>
@@ -34,7 +36,9 @@ struct NiftiInfo {
 
 struct NiftiRun {
   NiftiInfo info;
-  std::vector<std::byte> raw;  // dims[3] volumes of volume_bytes() each, native byte order
+  // dims[3] volumes of volume_bytes() each, native byte order: the buffer the nifti2
+  // library read into, taken over rather than copied (a run can be a gigabyte).
+  std::unique_ptr<std::byte, void (*)(void*)> data{nullptr, std::free};
 
   std::span<const std::byte> volume_raw(int64_t t) const;
   Volume volume(int64_t t) const;  // float32, scaling applied

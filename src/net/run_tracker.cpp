@@ -140,7 +140,9 @@ std::string format_summary(const RunSummary& s) {
   if (s.latency_ms.n > 0)
     os << fmt::format("  t_sent->t_recv: p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms\n", s.latency_ms.p50,
                       s.latency_ms.p99, s.latency_ms.max);
-  return os.str();
+  std::string text = os.str();
+  text.pop_back();  // the caller's logger ends the line
+  return text;
 }
 
 }  // namespace hyper

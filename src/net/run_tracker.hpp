@@ -40,7 +40,7 @@ struct RunSummary {
 };
 
 nlohmann::json to_json(const RunSummary& s);
-std::string format_summary(const RunSummary& s);  // a few lines for the terminal
+std::string format_summary(const RunSummary& s);  // a few lines for the terminal, no final newline
 
 class RunTracker {
  public:

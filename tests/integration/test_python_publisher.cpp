@@ -35,9 +35,8 @@ TEST_CASE("the README's 20-line Python publisher streams a run the receiver acce
   test::make_run(d / "run.nii.gz", {"--dims", "12", "10", "8", "15", "--dtype", "int16", "--expected",
                                     (d / "run.npy").string()});
   const int port = test::free_tcp_port();
-  zmq::context_t ctx(1);
-  Receiver rx(ctx, {.endpoint = test::loopback(port)});
-  rx.start();
+  test::TestReceiver receiver({.endpoint = test::loopback(port)});
+  Receiver& rx = receiver.rx;
   test::Process py({test::python(), (d / "publish.py").string(), (d / "run.nii.gz").string(), test::loopback(port),
                     "0.01"},
                    d / "py.log");

@@ -60,9 +60,8 @@ int64_t count(const std::array<int64_t, kRejectCount>& d, Reject r) { return d[s
 
 TEST_CASE("malformed messages are dropped and counted by reason; the stream goes on") {
   RawPublisher pub;
-  zmq::context_t ctx(1);
-  Receiver rx(ctx, {.endpoint = pub.endpoint});
-  rx.start();
+  test::TestReceiver receiver({.endpoint = pub.endpoint});
+  Receiver& rx = receiver.rx;
   pub.wait_subscriber();
 
   pub.send({"vol"});                                     // frame_count
@@ -112,9 +111,8 @@ TEST_CASE("malformed messages are dropped and counted by reason; the stream goes
 
 TEST_CASE("gaps, duplicates and late volumes are reported per run") {
   RawPublisher pub;
-  zmq::context_t ctx(1);
-  Receiver rx(ctx, {.endpoint = pub.endpoint});
-  rx.start();
+  test::TestReceiver receiver({.endpoint = pub.endpoint});
+  Receiver& rx = receiver.rx;
   pub.wait_subscriber();
   pub.ctl({{"type", "run_start"}, {"run", "r1"}, {"count", 7}});
   for (int64_t i : {0, 1, 3, 3, 2, 4, 6}) pub.volume("r1", i);
@@ -139,9 +137,8 @@ TEST_CASE("gaps, duplicates and late volumes are reported per run") {
 
 TEST_CASE("a publisher that falls silent has its run ended by timeout; a new run ends the old one") {
   RawPublisher pub;
-  zmq::context_t ctx(1);
-  Receiver rx(ctx, {.endpoint = pub.endpoint, .run_timeout = 500ms});
-  rx.start();
+  test::TestReceiver receiver({.endpoint = pub.endpoint, .run_timeout = 500ms});
+  Receiver& rx = receiver.rx;
   pub.wait_subscriber();
   pub.ctl({{"type", "run_start"}, {"run", "a"}, {"count", 5}});
   pub.volume("a", 0);
@@ -167,9 +164,8 @@ TEST_CASE("a publisher that falls silent has its run ended by timeout; a new run
 
 TEST_CASE("a slow consumer makes the receiver drop with queue_full, counted, not block forever") {
   RawPublisher pub;
-  zmq::context_t ctx(1);
-  Receiver rx(ctx, {.endpoint = pub.endpoint, .queue_capacity = 2, .queue_timeout = 10ms});
-  rx.start();
+  test::TestReceiver receiver({.endpoint = pub.endpoint, .queue_capacity = 2, .queue_timeout = 10ms});
+  Receiver& rx = receiver.rx;
   pub.wait_subscriber();
   pub.ctl({{"type", "run_start"}, {"run", "q"}, {"count", 10}});
   for (int64_t i = 0; i < 10; ++i) pub.volume("q", i);

@@ -33,9 +33,8 @@ TEST_CASE("replay --speed max delivers all 50 volumes bit-identical and in order
   test::make_run(d / "run.nii.gz", {"--dims", "20", "24", "10", "50", "--dtype", "int16", "--expected",
                                     (d / "run.npy").string()});
   const int port = test::free_tcp_port();
-  zmq::context_t ctx(1);
-  Receiver rx(ctx, {.endpoint = test::loopback(port)});
-  rx.start();
+  test::TestReceiver receiver({.endpoint = test::loopback(port)});
+  Receiver& rx = receiver.rx;
   test::Process replay({test::hyper_binary().string(), "replay", "--input", (d / "run.nii.gz").string(),
                         "--endpoint", test::loopback(port), "--speed", "max"},
                        d / "replay.log");
@@ -69,9 +68,8 @@ TEST_CASE("replay waits for a subscriber that joins late") {
                         "--endpoint", test::loopback(port), "--speed", "max"},
                        d / "replay.log");
   std::this_thread::sleep_for(1500ms);  // replay is bound and waiting by now
-  zmq::context_t ctx(1);
-  Receiver rx(ctx, {.endpoint = test::loopback(port)});
-  rx.start();
+  test::TestReceiver receiver({.endpoint = test::loopback(port)});
+  Receiver& rx = receiver.rx;
   const auto c = test::collect(rx, 1);
   CHECK(replay.wait(30s) == 0);
   REQUIRE(c.volumes.size() == 30);
@@ -89,9 +87,8 @@ TEST_CASE("a BIDS dataset replays run after run, with --start and --count") {
                    {"--dims", "6", "6", "4", "40", "--dtype", "uint16", "--seed", r, "--expected",
                     (d / (std::string(r) + ".npy")).string()});
   const int port = test::free_tcp_port();
-  zmq::context_t ctx(1);
-  Receiver rx(ctx, {.endpoint = test::loopback(port)});
-  rx.start();
+  test::TestReceiver receiver({.endpoint = test::loopback(port)});
+  Receiver& rx = receiver.rx;
   test::Process replay({test::hyper_binary().string(), "replay", "--input", d.path().string(), "--endpoint",
                         test::loopback(port), "--speed", "max", "--start", "5", "--count", "10"},
                        d / "replay.log");
@@ -113,9 +110,8 @@ TEST_CASE("pacing follows absolute deadlines: the run takes (n-1) TR / speed, no
   test::TempDir d;
   test::make_run(d / "run.nii.gz", {"--dims", "8", "8", "4", "21"});
   const int port = test::free_tcp_port();
-  zmq::context_t ctx(1);
-  Receiver rx(ctx, {.endpoint = test::loopback(port)});
-  rx.start();
+  test::TestReceiver receiver({.endpoint = test::loopback(port)});
+  Receiver& rx = receiver.rx;
   // TR 1 s at speed 20: a volume every 50 ms, 20 intervals = 1.0 s.
   test::Process replay({test::hyper_binary().string(), "replay", "--input", (d / "run.nii.gz").string(),
                         "--endpoint", test::loopback(port), "--tr", "1", "--speed", "20"},

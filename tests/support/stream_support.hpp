@@ -16,6 +16,13 @@ struct Collected {
   std::vector<RunSummary> summaries;
 };
 
+// A receiver with a context of its own, connected and started.
+struct TestReceiver {
+  explicit TestReceiver(ReceiverOptions options) : rx(ctx, std::move(options)) { rx.start(); }
+  zmq::context_t ctx{1};
+  Receiver rx;
+};
+
 // Takes events until `runs` runs have ended or `timeout` passes.
 Collected collect(Receiver& rx, size_t runs, std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
