@@ -104,6 +104,7 @@ ReplayReport replay_run(Publisher& pub, const RunFile& file, const std::string& 
     const double late_ms = paced ? std::chrono::duration<double, std::milli>(t_send - deadline).count() : 0.0;
     lateness.push_back(late_ms);
     ++report.sent;
+    spdlog::debug("run {} volume {} sent, {:.3f} ms after its deadline", run_id, h.index, late_ms);
     if (o.on_volume) o.on_volume(run_id, report.sent, count, late_ms);
   }
   ControlMessage end;

@@ -21,28 +21,29 @@ std::vector<std::string> hyper_cmd(std::initializer_list<std::string> args) {
 }
 }  // namespace
 
-TEST_CASE("hyper stream --out writes the log, the settings and a summary per run") {
+TEST_CASE("hyper replay --speed max into hyper stream --out: all 50 arrive; log, settings and summary written") {
   test::TempDir d;
-  test::make_run(d / "run-a.nii.gz", {"--dims", "10", "10", "6", "12"});
+  test::make_run(d / "run-a.nii.gz", {"--dims", "10", "10", "6", "50"});
   const int port = test::free_tcp_port();
   const auto out = d / "out";
   test::Process stream(hyper_cmd({"stream", "--endpoint", test::loopback(port), "--runs", "1", "--out", out.string()}),
                        d / "stream.log");
   test::Process replay(hyper_cmd({"replay", "--input", (d / "run-a.nii.gz").string(), "--endpoint",
-                                  test::loopback(port), "--speed", "50"}),
+                                  test::loopback(port), "--speed", "max"}),
                        d / "replay.log");
   CHECK(replay.wait(60s) == 0);
   CHECK(stream.wait(30s) == 0);
   INFO(stream.output());
   const auto summary = nlohmann::json::parse(test::read_text(out / "run-a/summary.json"));
-  CHECK(summary["received"] == 12);
-  CHECK(summary["expected"] == 12);
+  CHECK(summary["received"] == 50);
+  CHECK(summary["expected"] == 50);
   CHECK(summary["complete"] == true);
   CHECK(summary["missing"] == 0);
   CHECK(summary["dropped_total"] == 0);
-  CHECK(summary["latency_sent_to_recv_ms"]["n"] == 12);
+  CHECK(summary["gaps"].empty());
+  CHECK(summary["latency_sent_to_recv_ms"]["n"] == 50);
   CHECK(summary["latency_sent_to_recv_ms"]["p99"].get<double>() > 0);
-  CHECK(test::read_text(out / "hyper.log").find("12 volumes received of 12") != std::string::npos);
+  CHECK(test::read_text(out / "hyper.log").find("50 volumes received of 50") != std::string::npos);
   const std::string settings = test::read_text(out / "settings.toml");
   CHECK(settings.find("runs = 1  # flag --runs") != std::string::npos);
   CHECK(stream.output().find("complete") != std::string::npos);

@@ -135,7 +135,8 @@ TEST_CASE("scaling and the default affine are applied") {
     j["scl_inter"] = 10;
     j.erase("affine");
   });
-  const auto& v = std::get<VolumeMessage>(decode(m));
+  const Decoded d = decode(m);
+  const auto& v = std::get<VolumeMessage>(d);
   const Volume vol = to_volume(v.header, v.payload);
   CHECK(vol.at(1, 0, 0) == static_cast<float>((1 - 50) * 0.5 + 10));
   CHECK(vol.affine == diagonal_affine({2, 2, 2.5}));
