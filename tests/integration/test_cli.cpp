@@ -21,7 +21,7 @@ std::vector<std::string> hyper_cmd(std::initializer_list<std::string> args) {
 }
 }  // namespace
 
-TEST_CASE("hyper replay --speed max into hyper stream --out: all 50 arrive; log, settings and summary written") {
+TEST_CASE("hyper replay --speed max into hyper stream --out: all 50 arrive, log, settings and summary written") {
   test::TempDir d;
   test::make_run(d / "run-a.nii.gz", {"--dims", "10", "10", "6", "50"});
   const int port = test::free_tcp_port();
@@ -80,7 +80,7 @@ TEST_CASE("replay refuses a network address unless told, and gives up on no subs
   CHECK(test::read_text(d / "c.log").find("not a NIfTI file") != std::string::npos);
 }
 
-TEST_CASE("a run without a TR anywhere asks for --tr; --tr makes it play") {
+TEST_CASE("a run without a TR anywhere asks for --tr, --tr makes it play") {
   test::TempDir d;
   test::make_run(d / "r.nii", {"--dims", "4", "4", "4", "3", "--tr", "0"});
   CHECK(test::run(hyper_cmd({"replay", "--input", (d / "r.nii").string(), "--wait-subscribers", "0",

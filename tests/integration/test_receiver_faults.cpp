@@ -58,7 +58,7 @@ int64_t count(const std::array<int64_t, kRejectCount>& d, Reject r) { return d[s
 
 }  // namespace
 
-TEST_CASE("malformed messages are dropped and counted by reason; the stream goes on") {
+TEST_CASE("malformed messages are dropped and counted by reason, the stream goes on") {
   RawPublisher pub;
   test::TestReceiver receiver({.endpoint = pub.endpoint});
   Receiver& rx = receiver.rx;
@@ -135,7 +135,7 @@ TEST_CASE("gaps, duplicates and late volumes are reported per run") {
   CHECK(count(rx.dropped(), Reject::RunEnded) == 1);
 }
 
-TEST_CASE("a publisher that falls silent has its run ended by timeout; a new run ends the old one") {
+TEST_CASE("a publisher that falls silent has its run ended by timeout, a new run ends the old one") {
   RawPublisher pub;
   test::TestReceiver receiver({.endpoint = pub.endpoint, .run_timeout = 500ms});
   Receiver& rx = receiver.rx;

@@ -8,7 +8,7 @@
 using namespace hyper;
 using namespace std::chrono_literals;
 
-TEST_CASE("a full queue refuses after its timeout; push_always still gets in") {
+TEST_CASE("a full queue refuses after its timeout, push_always still gets in") {
   BoundedQueue<int> q(2);
   CHECK(q.push(1, 0ms));
   CHECK(q.push(2, 0ms));

@@ -1,0 +1,80 @@
+#include "core/rigid.hpp"
+
+#include <cmath>
+
+namespace hyper {
+
+Mat4 mat_mul(const Mat4& a, const Mat4& b) {
+  Mat4 c{};
+  for (int r = 0; r < 4; ++r)
+    for (int k = 0; k < 4; ++k)
+      for (int col = 0; col < 4; ++col) c[r * 4 + col] += a[r * 4 + k] * b[k * 4 + col];
+  return c;
+}
+
+Mat4 mat_inverse(const Mat4& a) {
+  // [A t; 0 1]^-1 = [A^-1, -A^-1 t; 0 1], A^-1 by the adjugate.
+  const double a00 = a[0], a01 = a[1], a02 = a[2], a10 = a[4], a11 = a[5], a12 = a[6], a20 = a[8], a21 = a[9],
+               a22 = a[10];
+  const double c00 = a11 * a22 - a12 * a21, c01 = a02 * a21 - a01 * a22, c02 = a01 * a12 - a02 * a11;
+  const double c10 = a12 * a20 - a10 * a22, c11 = a00 * a22 - a02 * a20, c12 = a02 * a10 - a00 * a12;
+  const double c20 = a10 * a21 - a11 * a20, c21 = a01 * a20 - a00 * a21, c22 = a00 * a11 - a01 * a10;
+  const double det = a00 * c00 + a01 * c10 + a02 * c20;
+  const double inv[9] = {c00 / det, c01 / det, c02 / det, c10 / det, c11 / det, c12 / det,
+                         c20 / det, c21 / det, c22 / det};
+  Mat4 out{};
+  for (int r = 0; r < 3; ++r) {
+    for (int c = 0; c < 3; ++c) out[r * 4 + c] = inv[r * 3 + c];
+    out[r * 4 + 3] = -(inv[r * 3] * a[3] + inv[r * 3 + 1] * a[7] + inv[r * 3 + 2] * a[11]);
+  }
+  out[15] = 1;
+  return out;
+}
+
+Mat4 rigid_matrix(const Motion& m) {
+  const double cx = std::cos(m[3]), sx = std::sin(m[3]);
+  const double cy = std::cos(m[4]), sy = std::sin(m[4]);
+  const double cz = std::cos(m[5]), sz = std::sin(m[5]);
+  const Mat4 t{1, 0, 0, m[0], 0, 1, 0, m[1], 0, 0, 1, m[2], 0, 0, 0, 1};
+  const Mat4 rx{1, 0, 0, 0, 0, cx, sx, 0, 0, -sx, cx, 0, 0, 0, 0, 1};
+  const Mat4 ry{cy, 0, sy, 0, 0, 1, 0, 0, -sy, 0, cy, 0, 0, 0, 0, 1};
+  const Mat4 rz{cz, sz, 0, 0, -sz, cz, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};
+  return mat_mul(t, mat_mul(rx, mat_mul(ry, rz)));
+}
+
+void resample_moved(const Volume& in, const Motion& m, Volume& out, float outside) {
+  out.dims = in.dims;
+  out.voxel_mm = in.voxel_mm;
+  out.affine = in.affine;
+  const size_t n = static_cast<size_t>(in.voxel_count());
+  out.data.resize(n);
+  // Output voxel -> world -> back through the motion -> input voxel: one affine map.
+  const Mat4 map = mat_mul(mat_inverse(in.affine), mat_mul(mat_inverse(rigid_matrix(m)), in.affine));
+  const int64_t nx = in.dims[0], ny = in.dims[1], nz = in.dims[2];
+  const float* src = in.data.data();
+  for (int64_t k = 0; k < nz; ++k)
+    for (int64_t j = 0; j < ny; ++j)
+      for (int64_t i = 0; i < nx; ++i) {
+        const double x = map[0] * i + map[1] * j + map[2] * k + map[3];
+        const double y = map[4] * i + map[5] * j + map[6] * k + map[7];
+        const double z = map[8] * i + map[9] * j + map[10] * k + map[11];
+        float& o = out.data[static_cast<size_t>(i + nx * (j + ny * k))];
+        const double fx = std::floor(x), fy = std::floor(y), fz = std::floor(z);
+        const auto x0 = static_cast<int64_t>(fx), y0 = static_cast<int64_t>(fy), z0 = static_cast<int64_t>(fz);
+        if (x < 0 || y < 0 || z < 0 || x > nx - 1 || y > ny - 1 || z > nz - 1) {
+          o = outside;
+          continue;
+        }
+        // Clamp the upper corner at the last plane (x == nx - 1 exactly has weight 0 there).
+        const int64_t x1 = std::min(x0 + 1, nx - 1), y1 = std::min(y0 + 1, ny - 1), z1 = std::min(z0 + 1, nz - 1);
+        const double dx = x - fx, dy = y - fy, dz = z - fz;
+        auto at = [&](int64_t a, int64_t b, int64_t c) { return static_cast<double>(src[a + nx * (b + ny * c)]); };
+        const double c00 = at(x0, y0, z0) * (1 - dx) + at(x1, y0, z0) * dx;
+        const double c10 = at(x0, y1, z0) * (1 - dx) + at(x1, y1, z0) * dx;
+        const double c01 = at(x0, y0, z1) * (1 - dx) + at(x1, y0, z1) * dx;
+        const double c11 = at(x0, y1, z1) * (1 - dx) + at(x1, y1, z1) * dx;
+        o = static_cast<float>((c00 * (1 - dy) + c10 * dy) * (1 - dz) + (c01 * (1 - dy) + c11 * dy) * dz);
+      }
+}
+
+}  // namespace hyper
