@@ -25,6 +25,7 @@ struct Command {
 
 Command replay_command();
 Command stream_command();
+Command simulate_command();
 
 // Runs `hyper` with the given commands: parses flags, resolves settings (flags > --set >
 // --config > defaults), starts logging, runs the chosen command. Returns the exit code:

@@ -161,7 +161,8 @@ void write_nifti(const std::filesystem::path& path, const NiftiInfo& info,
                  std::span<const std::byte> raw) {
   const size_t bytes = info.volume_bytes() * static_cast<size_t>(info.dims[3]);
   if (raw.size() != bytes) fail(path, "write_nifti: data size does not match dims x dtype");
-  const int64_t dims[8] = {4, info.dims[0], info.dims[1], info.dims[2], info.dims[3], 1, 1, 1};
+  // One volume is written as a 3D image (masks, templates), several as 4D.
+  const int64_t dims[8] = {info.dims[3] > 1 ? 4 : 3, info.dims[0], info.dims[1], info.dims[2], info.dims[3], 1, 1, 1};
   NimPtr nim(nifti_make_new_nim(dims, nifti_from_dtype(info.dtype), 0));
   if (!nim) fail(path, "cannot create a NIfTI image");
   nim->nifti_type = NIFTI_FTYPE_NIFTI1_1;

@@ -48,7 +48,7 @@ struct NiftiRun {
 NiftiInfo read_nifti_info(const std::filesystem::path& path);
 NiftiRun read_nifti(const std::filesystem::path& path);
 
-// Writes a NIfTI-1 file (gzipped when the name ends in .gz) with sform and qform set from
+// Writes a NIfTI-1 file (gzipped when the name ends in .gz; 3D when dims[3] is 1) with sform and qform set from
 // `info.affine` (code 1, scanner), spatial unit mm and time unit s. `raw` holds
 // info.dims[3] volumes of info.dtype in native byte order.
 void write_nifti(const std::filesystem::path& path, const NiftiInfo& info,

@@ -69,14 +69,16 @@ NpyArray read_npy(const std::filesystem::path& path) {
   return a;
 }
 
-void write_npy(const std::filesystem::path& path, const std::vector<int64_t>& shape,
-               const std::vector<float>& data) {
+namespace {
+template <typename T>
+void write_typed(const std::filesystem::path& path, const std::vector<int64_t>& shape, const std::vector<T>& data,
+                 const char* descr) {
   if (static_cast<size_t>(product(shape)) != data.size())
     fail(path, "write_npy: data size does not match the shape");
   std::string dims;
   for (int64_t d : shape) dims += std::to_string(d) + ",";
   if (shape.size() > 1) dims.pop_back();  // (n,) keeps its comma, (a,b) does not
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+  std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" + dims + "), }";
   // Pad so that magic + length + header + '\n' is a multiple of 64 (the format's rule).
   const size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
@@ -87,9 +89,18 @@ void write_npy(const std::filesystem::path& path, const std::vector<int64_t>& sh
   out.write("\x93NUMPY\x01\x00", 8);
   out.write(reinterpret_cast<const char*>(&len), 2);
   out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  out.write(reinterpret_cast<const char*>(data.data()),
-            static_cast<std::streamsize>(data.size() * sizeof(float)));
+  out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size() * sizeof(T)));
   if (!out) fail(path, "write failed");
+}
+}  // namespace
+
+void write_npy(const std::filesystem::path& path, const std::vector<int64_t>& shape, const std::vector<float>& data) {
+  write_typed(path, shape, data, "<f4");
+}
+
+void write_npy(const std::filesystem::path& path, const std::vector<int64_t>& shape,
+               const std::vector<int64_t>& data) {
+  write_typed(path, shape, data, "<i8");
 }
 
 }  // namespace hyper

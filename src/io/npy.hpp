@@ -18,5 +18,8 @@ NpyArray read_npy(const std::filesystem::path& path);
 // Writes a float32 array in C order. `data.size()` must equal the product of `shape`.
 void write_npy(const std::filesystem::path& path, const std::vector<int64_t>& shape,
                const std::vector<float>& data);
+// Writes an int64 array (indices) in C order.
+void write_npy(const std::filesystem::path& path, const std::vector<int64_t>& shape,
+               const std::vector<int64_t>& data);
 
 }  // namespace hyper

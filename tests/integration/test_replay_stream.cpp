@@ -1,6 +1,7 @@
 // `hyper replay` (a child process) into the library's Receiver over tcp loopback.
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <thread>
 
 #include "io/npy.hpp"
@@ -129,4 +130,22 @@ TEST_CASE("pacing follows absolute deadlines: the run takes (n-1) TR / speed, no
     const double since_first = static_cast<double>(c.volumes[k]->t.t_sent - c.volumes[0]->t.t_sent) * 1e-6;
     CHECK(since_first >= 50.0 * static_cast<double>(k) - 5.0);  // never ahead of its deadline
   }
+}
+
+TEST_CASE("--loop replays the runs again under new run ids until interrupted") {
+  test::TempDir d;
+  test::make_run(d / "r.nii", {"--dims", "4", "4", "4", "5"});
+  const int port = test::free_tcp_port();
+  test::TestReceiver receiver({.endpoint = test::loopback(port)});
+  test::Process replay({test::hyper_binary().string(), "replay", "--input", (d / "r.nii").string(), "--endpoint",
+                        test::loopback(port), "--tr", "0.01", "--loop"},
+                       d / "replay.log");
+  const auto c = test::collect(receiver.rx, 3);
+  replay.signal(SIGINT);
+  CHECK(replay.wait(10s) == 130);
+  REQUIRE(c.summaries.size() == 3);
+  CHECK(c.summaries[0].run == "r");
+  CHECK(c.summaries[1].run == "r.rep2");
+  CHECK(c.summaries[2].run == "r.rep3");
+  for (const auto& s : c.summaries) CHECK(s.complete());
 }

@@ -1,0 +1,44 @@
+// `hyper simulate`: write the digital twin of the HYPER experiment (README, "hyper simulate").
+#include <spdlog/spdlog.h>
+
+#include "cli/command.hpp"
+#include "core/clock.hpp"
+#include "core/progress.hpp"
+#include "sim/twin.hpp"
+
+namespace hyper {
+
+namespace {
+
+void declare(Schema& s) {
+  s.add({.key = "simulate.out", .type = SettingType::String, .def = std::string(""),
+         .help = "folder to write the BIDS dataset into (created)", .flag = "--out"});
+  declare_twin_settings(s);
+}
+
+int run(const Settings& st) {
+  const std::string out = st.get_string("simulate.out");
+  if (out.empty()) throw SettingsError("simulate.out: give the dataset folder with --out DIR");
+  const TwinConfig c = twin_config(st);
+  spdlog::info("twin '{}' (seed {}): {}x{}x{} at {} mm, {} runs of {} volumes (TR {} s), {} -> {}", c.preset, c.seed,
+               c.dims[0], c.dims[1], c.dims[2], c.voxel_mm, c.runs, c.volumes_per_run(), c.tr_s, c.dtype, out);
+  ProgressLine progress;
+  const auto t0 = SteadyClock::now();
+  const TwinReport r = simulate_twin(c, out, [&](int64_t done, int64_t total) {
+    progress.update(fmt::format("simulate  {}/{} volumes  {:.0f}%", done, total, 100.0 * done / std::max<int64_t>(total, 1)));
+  });
+  progress.finish();
+  const double s = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  spdlog::info("wrote {} runs in {:.1f} s: {} brain voxels, {} stimulus-driven; truth in {}/derivatives/twin", r.runs.size(),
+               s, r.brain_voxels, r.visual_voxels, out);
+  return 0;
+}
+
+}  // namespace
+
+Command simulate_command() {
+  return {"simulate", "write a digital twin of the HYPER experiment: a BIDS dataset with its ground truth",
+          {"simulate", "twin"}, declare, run};
+}
+
+}  // namespace hyper
