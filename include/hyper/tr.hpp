@@ -1,8 +1,11 @@
 #pragma once
 // The record of one repetition (TR) as it flows from the receiver through the pipeline.
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "hyper/volume.hpp"
 
@@ -24,6 +27,13 @@ struct Tr {
   double tr_s = 0.0;     // repetition time, seconds
   Volume volume;
   TrStamps t;
+
+  // Filled by the preprocessing chain.
+  std::vector<float> features;  // after a mask: one value per masked voxel
+  std::shared_ptr<const std::vector<int64_t>> feature_voxels;  // their voxel indices (NIfTI order)
+  std::array<double, 6> motion{};  // realignment estimate: tx, ty, tz (mm), rx, ry, rz (rad)
+  double fd_mm = 0;                // framewise displacement (Power et al.)
+  std::vector<double> stage_ms;    // time spent in each chain stage, in chain order
 };
 
 }  // namespace hyper

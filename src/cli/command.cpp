@@ -23,6 +23,7 @@ void declare_log_settings(Schema& s) {
 // What the command line said for one subcommand, before resolution.
 struct Given {
   std::string config;
+  std::vector<std::string> plugins;  // parsed early (see plugin_paths); kept so CLI11 accepts the flag
   std::vector<std::string> sets;
   bool print_settings = false;
   std::map<std::string, std::string> text;                       // key -> flag text
@@ -40,9 +41,23 @@ std::string type_name(SettingType t) {
   }
 }
 
-void add_options(CLI::App& sub, const Schema& schema, const std::vector<std::string>& sections, Given& g) {
+// --plugin paths, read before anything else: a plugin's stages declare settings that the
+// config file and --set may then use.
+std::vector<std::string> plugin_paths(int argc, char** argv) {
+  std::vector<std::string> out;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--plugin" && i + 1 < argc) out.push_back(argv[++i]);
+    else if (a.rfind("--plugin=", 0) == 0) out.push_back(a.substr(9));
+  }
+  return out;
+}
+
+void add_options(CLI::App& sub, const Schema& schema, const std::vector<std::string>& sections, bool chain, Given& g) {
   sub.add_option("--config", g.config, "TOML settings file (flags > --set > --config > defaults)")
       ->check(CLI::ExistingFile);
+  if (chain)
+    sub.add_option("--plugin", g.plugins, "load preprocessing stages from a plugin (.so); repeatable");
   sub.add_option("--set", g.sets, "override one setting: section.key=value (repeatable)");
   sub.add_flag("--print-settings", g.print_settings,
                "print the resolved settings as TOML, with where each came from, and exit");
@@ -78,11 +93,28 @@ Settings resolve(const Schema& schema, const Given& g) {
   return st;
 }
 
+// The settings sections a command reads: log, its own, and the chain's if it builds one.
+std::vector<std::string> sections_of(const Command& c) {
+  std::vector<std::string> sections{"log"};
+  sections.insert(sections.end(), c.sections.begin(), c.sections.end());
+  if (c.chain) sections.push_back("preprocess");
+  return sections;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv, const std::vector<Command>& commands) {
+  StageRegistry stages;
+  register_builtin_stages(stages);
+  try {
+    for (const auto& path : plugin_paths(argc, argv)) load_plugin(path, stages);
+  } catch (const std::exception& e) {
+    std::cerr << "hyper: " << e.what() << "\n";
+    return kExitUsage;
+  }
   Schema schema;
   declare_log_settings(schema);
+  stages.declare(schema);
   for (const auto& c : commands) c.declare(schema);
 
   CLI::App app{"hyper: real-time fMRI face reconstruction (HYPER-RT " HYPER_VERSION ")"};
@@ -91,9 +123,7 @@ int run_cli(int argc, char** argv, const std::vector<Command>& commands) {
   std::vector<Given> given(commands.size());
   for (size_t i = 0; i < commands.size(); ++i) {
     CLI::App* sub = app.add_subcommand(commands[i].name, commands[i].help);
-    std::vector<std::string> sections{"log"};
-    sections.insert(sections.end(), commands[i].sections.begin(), commands[i].sections.end());
-    add_options(*sub, schema, sections, given[i]);
+    add_options(*sub, schema, sections_of(commands[i]), commands[i].chain, given[i]);
   }
   try {
     app.parse(argc, argv);
@@ -113,14 +143,12 @@ int run_cli(int argc, char** argv, const std::vector<Command>& commands) {
       return kExitUsage;
     }
     if (given[i].print_settings) {
-      std::vector<std::string> sections{"log"};
-      sections.insert(sections.end(), cmd.sections.begin(), cmd.sections.end());
-      std::cout << st->to_toml(sections);
+      std::cout << st->to_toml(sections_of(cmd));
       return 0;
     }
     install_interrupt_handler();
     try {
-      return cmd.run(*st);
+      return cmd.run(*st, stages);
     } catch (const SettingsError& e) {
       spdlog::error("{}", e.what());
       return kExitUsage;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/settings.hpp"
+#include "core/stage_registry.hpp"
 
 namespace CLI {
 class App;
@@ -20,12 +21,14 @@ struct Command {
   std::string help;
   std::vector<std::string> sections;         // e.g. {"replay"}; "log" is added for every command
   std::function<void(Schema&)> declare;      // adds this command's keys
-  std::function<int(const Settings&)> run;   // returns the exit code
+  std::function<int(const Settings&, const StageRegistry&)> run;  // returns the exit code
+  bool chain = false;  // builds a preprocessing chain: reads [preprocess], takes --plugin
 };
 
 Command replay_command();
 Command stream_command();
 Command simulate_command();
+Command preprocess_command();
 
 // Runs `hyper` with the given commands: parses flags, resolves settings (flags > --set >
 // --config > defaults), starts logging, runs the chosen command. Returns the exit code:

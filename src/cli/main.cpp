@@ -2,5 +2,6 @@
 #include "cli/command.hpp"
 
 int main(int argc, char** argv) {
-  return hyper::run_cli(argc, argv, {hyper::simulate_command(), hyper::replay_command(), hyper::stream_command()});
+  return hyper::run_cli(argc, argv, {hyper::simulate_command(), hyper::replay_command(), hyper::stream_command(),
+                                    hyper::preprocess_command()});
 }

@@ -47,7 +47,7 @@ void write_summary(const std::filesystem::path& out, const RunSummary& s) {
   write_file_atomic(dir / "summary.json", to_json(s).dump(2) + "\n");
 }
 
-int run(const Settings& st) {
+int run(const Settings& st, const StageRegistry&) {
   const std::string out = st.get_string("stream.out");
   if (!out.empty()) {
     ensure_dir(out);

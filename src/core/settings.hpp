@@ -14,22 +14,9 @@
 #include <variant>
 #include <vector>
 
+#include "hyper/setting_spec.hpp"
+
 namespace hyper {
-
-enum class SettingType { Bool, Int, Float, String, StringList };
-
-using SettingValue = std::variant<bool, int64_t, double, std::string, std::vector<std::string>>;
-
-struct SettingSpec {
-  std::string key;    // "section.name"
-  SettingType type = SettingType::String;
-  SettingValue def;   // default
-  std::string unit;   // "s", "mm", "volumes", ... ("" when unitless)
-  std::string help;   // one line
-  std::string flag;   // "--speed" or "" (config only)
-  std::optional<double> min, max;    // inclusive range for Int and Float
-  std::vector<std::string> choices;  // String: the allowed values; Float: words allowed instead of a number
-};
 
 class SettingsError : public std::runtime_error {
   using std::runtime_error::runtime_error;

@@ -1,0 +1,49 @@
+#pragma once
+// A preprocessing stage and its life (after BCI2000's GenericFilter; DESIGN.md, "A stage's
+// life"). Plugins implement Stage and register a factory (hyper/registry.hpp).
+//
+//   preflight(in, out) const   check parameters and shapes, change nothing; throw
+//                              std::invalid_argument naming the parameter
+//   initialize(in)             allocate, plan, load: all costly work here
+//   start_run(run)             reset per-run state
+//   process(tr)                hot path, every volume in order: no exceptions for data
+//                              faults (set a flag); allocation only on a run's first volume
+//   stop_run()
+//
+// Threads: a chain and its stages belong to one thread (processing); no locking inside.
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "hyper/tr.hpp"
+
+namespace hyper {
+
+// What a stage sees and produces, known before the first volume.
+struct Spec {
+  std::array<int64_t, 3> dims{0, 0, 0};
+  std::array<double, 3> voxel_mm{1, 1, 1};
+  std::array<double, 16> affine{};
+  double tr_s = 0;
+  // false: the TR record carries a grid (tr.volume); true: a feature vector (tr.features)
+  bool features = false;
+};
+
+struct RunInfo {
+  std::string run;
+  double tr_s = 0;
+  int64_t n_volumes = -1;  // -1: unknown (online, before the end)
+};
+
+class Stage {
+ public:
+  virtual ~Stage() = default;
+  virtual void preflight(const Spec& in, Spec& out) const = 0;
+  virtual void initialize(const Spec& /*in*/) {}
+  virtual void start_run(const RunInfo& /*run*/) {}
+  virtual void process(Tr& tr) = 0;
+  virtual void stop_run() {}
+};
+
+}  // namespace hyper

@@ -1,0 +1,19 @@
+#pragma once
+// HYPER-RT's own preprocessing stages; src/core/builtin.cpp registers them.
+
+#include <span>
+
+#include "hyper/registry.hpp"
+
+namespace hyper {
+
+void register_mask(Registry& r);
+void register_detrend(Registry& r);
+void register_zscore(Registry& r);
+
+// The values a stage works on: the feature vector after a mask, else the grid's voxels.
+inline std::span<float> stage_values(Tr& tr, bool features) {
+  return features ? std::span<float>(tr.features) : std::span<float>(tr.volume.data);
+}
+
+}  // namespace hyper

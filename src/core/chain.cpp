@@ -1,0 +1,88 @@
+#include "core/chain.hpp"
+
+#include <chrono>
+#include <stdexcept>
+
+#include <spdlog/fmt/fmt.h>
+
+namespace hyper {
+
+Chain::Chain(const StageRegistry& registry, const Settings& settings) {
+  for (const auto& name : settings.get_list("preprocess.chain")) {
+    const StageInfo* info = registry.find(name);
+    if (!info) {
+      std::string known;
+      for (const auto& n : registry.names()) known += (known.empty() ? "" : ", ") + n;
+      throw SettingsError("preprocess.chain: unknown stage '" + name + "' (known: " + known + ")");
+    }
+    try {
+      stages_.push_back(info->make(SettingsStageParams(settings, name)));
+    } catch (const std::invalid_argument& e) {
+      throw SettingsError("preprocess." + name + "." + e.what());
+    }
+    names_.push_back(name);
+  }
+  times_.resize(stages_.size());
+}
+
+Spec Chain::preflight(const Spec& input) const {
+  Spec spec = input;
+  for (size_t i = 0; i < stages_.size(); ++i) {
+    Spec out = spec;
+    try {
+      stages_[i]->preflight(spec, out);
+    } catch (const std::invalid_argument& e) {
+      throw SettingsError("preprocess." + names_[i] + "." + e.what());
+    }
+    spec = out;
+  }
+  return spec;
+}
+
+void Chain::initialize(const Spec& input) {
+  preflight(input);
+  Spec spec = input;
+  for (size_t i = 0; i < stages_.size(); ++i) {
+    Spec out = spec;
+    stages_[i]->preflight(spec, out);
+    stages_[i]->initialize(spec);
+    spec = out;
+  }
+}
+
+void Chain::start_run(const RunInfo& run) {
+  for (auto& t : times_) t.clear();
+  for (auto& s : stages_) s->start_run(run);
+}
+
+void Chain::process(Tr& tr) {
+  tr.stage_ms.resize(stages_.size());
+  for (size_t i = 0; i < stages_.size(); ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    stages_[i]->process(tr);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    tr.stage_ms[i] = ms;
+    times_[i].push_back(ms);
+  }
+}
+
+void Chain::stop_run() {
+  for (auto& s : stages_) s->stop_run();
+}
+
+std::vector<LatencySummary> Chain::timings() const {
+  std::vector<LatencySummary> out;
+  for (const auto& t : times_) out.push_back(summarize(t));
+  return out;
+}
+
+std::string Chain::format_timings() const {
+  std::string out;
+  const auto t = timings();
+  for (size_t i = 0; i < t.size(); ++i)
+    out += fmt::format("{}{}: p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms", i ? "; " : "", names_[i], t[i].p50,
+                       t[i].p99, t[i].max);
+  return out;
+}
+
+}  // namespace hyper

@@ -1,0 +1,42 @@
+#pragma once
+// The preprocessing chain: the stages of preprocess.chain, in that order, with their life
+// (hyper/stage.hpp) and a timer per stage on every TR. The same chain runs online (the
+// processing thread of `hyper stream`) and offline (`hyper preprocess`, training).
+// Owned by one thread.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/settings.hpp"
+#include "core/stage_registry.hpp"
+#include "core/stats.hpp"
+
+namespace hyper {
+
+class Chain {
+ public:
+  // Creates the stages of preprocess.chain; throws SettingsError naming an unknown stage.
+  Chain(const StageRegistry& registry, const Settings& settings);
+
+  // Checks every stage against the shapes flowing through; throws SettingsError
+  // "preprocess.<stage>.<param>: why" (stages throw std::invalid_argument "<param>: why").
+  Spec preflight(const Spec& input) const;
+  void initialize(const Spec& input);  // preflight, then each stage's initialize
+  void start_run(const RunInfo& run);
+  void process(Tr& tr);                // every stage in order; fills tr.stage_ms
+  void stop_run();
+
+  const std::vector<std::string>& names() const { return names_; }
+  bool empty() const { return stages_.empty(); }
+  // Per-stage time per volume over the current (or last) run, ms.
+  std::vector<LatencySummary> timings() const;
+  std::string format_timings() const;
+
+ private:
+  std::vector<std::string> names_;
+  std::vector<std::unique_ptr<Stage>> stages_;
+  std::vector<std::vector<double>> times_;
+};
+
+}  // namespace hyper

@@ -1,0 +1,258 @@
+// The preprocessing chain: incremental stages against batch computations, the chain's
+// errors, plugins, and the online path (volumes received over hyper/1) against the offline
+// path (the same file read directly).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <optional>
+#include <random>
+
+#include <Eigen/Dense>
+
+#include "core/offline.hpp"
+#include "io/bids.hpp"
+#include "stream_support.hpp"
+#include "support.hpp"
+
+using namespace hyper;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Fixture {
+  StageRegistry registry;
+  Schema schema;
+  std::optional<Settings> settings;
+  Fixture() {
+    register_builtin_stages(registry);
+    registry.declare(schema);
+    settings.emplace(schema);
+  }
+  void set(const std::string& a) { settings->apply_assignment(a); }
+  Chain chain() { return Chain(registry, *settings); }
+};
+
+// T volumes of V values each (a V x 1 x 1 grid): offset + drift + noise per value.
+std::vector<std::vector<float>> drifting_data(int T, int V, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> noise(0, 10);
+  std::vector<std::vector<float>> out(static_cast<size_t>(T), std::vector<float>(static_cast<size_t>(V)));
+  for (int v = 0; v < V; ++v) {
+    const double a = 1000 + 5 * v, b = noise(rng) * 2, c = noise(rng) * 0.05;
+    for (int t = 0; t < T; ++t) out[static_cast<size_t>(t)][static_cast<size_t>(v)] = static_cast<float>(a + b * t + c * t * t / 10 + noise(rng));
+  }
+  return out;
+}
+
+// Runs the chain over the data as a V x 1 x 1 grid; returns each volume's output.
+std::vector<std::vector<float>> run_chain(Chain& chain, const std::vector<std::vector<float>>& data) {
+  Volume v;
+  v.dims = {static_cast<int64_t>(data[0].size()), 1, 1};
+  v.affine = diagonal_affine(v.voxel_mm);
+  chain.initialize(spec_of(v, 1.0));
+  chain.start_run({"r", 1.0, static_cast<int64_t>(data.size())});
+  std::vector<std::vector<float>> out;
+  for (size_t t = 0; t < data.size(); ++t) {
+    Tr tr;
+    tr.index = static_cast<int64_t>(t);
+    tr.volume = v;
+    tr.volume.data = data[t];
+    chain.process(tr);
+    REQUIRE(tr.stage_ms.size() == chain.names().size());
+    out.push_back(tr.features.empty() ? tr.volume.data : tr.features);
+  }
+  chain.stop_run();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("detrend equals a least-squares refit on the history at every volume") {
+  const int T = 90, V = 40;
+  const auto data = drifting_data(T, V, 1);
+  for (int order : {0, 1, 2, 3}) {
+    CAPTURE(order);
+    Fixture f;
+    f.set("preprocess.chain=[\"detrend\"]");
+    f.set("preprocess.detrend.order=" + std::to_string(order));
+    Chain chain = f.chain();
+    const auto out = run_chain(chain, data);
+    double worst = 0;
+    for (int t = 0; t < T; ++t) {
+      // The batch reference: Legendre terms from the standard library, QR on volumes 0..t.
+      const int q = std::min(order + 1, t + 1);
+      Eigen::MatrixXd X(t + 1, q);
+      for (int s = 0; s <= t; ++s)
+        for (int k = 0; k < q; ++k) X(s, k) = std::legendre(static_cast<unsigned>(k), 2.0 * s / (T - 1) - 1.0);
+      for (int v = 0; v < V; ++v) {
+        Eigen::VectorXd y(t + 1);
+        for (int s = 0; s <= t; ++s) y(s) = data[static_cast<size_t>(s)][static_cast<size_t>(v)];
+        const Eigen::VectorXd beta = X.colPivHouseholderQr().solve(y);
+        const double residual = y(t) - X.row(t).dot(beta);
+        worst = std::max(worst, std::abs(residual - out[static_cast<size_t>(t)][static_cast<size_t>(v)]));
+      }
+    }
+    CHECK(worst < 1e-4 * 1200);  // 1e-4 relative to the data (about 1000-1200)
+    CHECK(worst < 0.02);
+  }
+}
+
+TEST_CASE("detrend removes an exact polynomial drift exactly, and outputs 0 until it has more volumes than terms") {
+  Fixture f;
+  f.set("preprocess.chain=[\"detrend\"]");
+  f.set("preprocess.detrend.order=2");
+  std::vector<std::vector<float>> data(60, std::vector<float>(3));
+  for (size_t t = 0; t < 60; ++t)
+    for (size_t v = 0; v < 3; ++v) data[t][v] = static_cast<float>(500 + 3.0 * v + 0.7 * t - 0.01 * t * t);
+  Chain chain = f.chain();
+  const auto out = run_chain(chain, data);
+  double worst = 0;
+  for (const auto& o : out)
+    for (float x : o) worst = std::max(worst, std::abs(static_cast<double>(x)));
+  CHECK(worst < 1e-3);  // float32 data near 500: its own rounding is 3e-5
+  CHECK(out[0][0] == 0.0f);
+}
+
+TEST_CASE("zscore equals the batch mean and sample sd of the history") {
+  Fixture f;
+  f.set("preprocess.chain=[\"zscore\"]");
+  const auto data = drifting_data(40, 10, 2);
+  Chain chain = f.chain();
+  const auto out = run_chain(chain, data);
+  CHECK(out[0][3] == 0.0f);
+  double worst = 0;
+  for (size_t t = 1; t < data.size(); ++t)
+    for (size_t v = 0; v < 10; ++v) {
+      double mean = 0, ss = 0;
+      for (size_t s = 0; s <= t; ++s) mean += data[s][v];
+      mean /= static_cast<double>(t + 1);
+      for (size_t s = 0; s <= t; ++s) ss += (data[s][v] - mean) * (data[s][v] - mean);
+      const double z = (data[t][v] - mean) / std::sqrt(ss / static_cast<double>(t));
+      worst = std::max(worst, std::abs(z - out[t][v]));
+    }
+  CHECK(worst < 1e-5);
+}
+
+TEST_CASE("mask: automatic from the first volume, or from a NIfTI file, features know their voxels") {
+  test::TempDir d;
+  Fixture f;
+  f.set("preprocess.chain=[\"mask\"]");
+  std::vector<std::vector<float>> data(3, std::vector<float>(8, 10.0f));
+  for (auto& vol : data) vol[2] = vol[5] = 1000.0f;  // mean 257.5: 0.125 x mean = 32
+  Chain chain = f.chain();
+  auto out = run_chain(chain, data);
+  CHECK(out[1] == std::vector<float>{1000.0f, 1000.0f});
+
+  NiftiInfo info;
+  info.dims = {8, 1, 1, 1};
+  const std::vector<float> m{0, 1, 0, 0, 0, 0, 0, 1};
+  write_nifti(d / "m.nii", info, {reinterpret_cast<const std::byte*>(m.data()), 32});
+  f.set("preprocess.mask.source=" + (d / "m.nii").string());
+  Chain from_file = f.chain();
+  data[0][1] = 7;
+  out = run_chain(from_file, data);
+  CHECK(out[0] == std::vector<float>{7.0f, 10.0f});
+
+  info.dims = {4, 2, 1, 1};
+  write_nifti(d / "wrong.nii", info, {reinterpret_cast<const std::byte*>(m.data()), 32});
+  f.set("preprocess.mask.source=" + (d / "wrong.nii").string());
+  Chain wrong = f.chain();
+  Spec s;
+  s.dims = {8, 1, 1};
+  CHECK_THROWS_WITH_AS(wrong.preflight(s), doctest::Contains("preprocess.mask.source: "), SettingsError);
+  CHECK_THROWS_WITH_AS(wrong.preflight(s), doctest::Contains("is 4x2x1 but the volumes are 8x1x1"), SettingsError);
+}
+
+TEST_CASE("chain errors name the stage and the key") {
+  Fixture f;
+  f.set("preprocess.chain=[\"mask\", \"smooth_typo\"]");
+  CHECK_THROWS_WITH_AS(f.chain(), doctest::Contains("preprocess.chain: unknown stage 'smooth_typo' (known: detrend, mask, zscore)"),
+                       SettingsError);
+  f.set("preprocess.chain=[\"mask\", \"mask\"]");
+  Chain twice = f.chain();
+  CHECK_THROWS_WITH_AS(twice.preflight(Spec{}), doctest::Contains("preprocess.mask.source: mask needs a grid"), SettingsError);
+  CHECK_THROWS_WITH_AS(f.set("preprocess.detrend.order=9"), doctest::Contains("'preprocess.detrend.order' must be in [0, 5]"),
+                       SettingsError);
+}
+
+TEST_CASE("a plugin built against include/hyper only adds a stage, another API version is refused") {
+  Fixture f;
+  load_plugin(HYPER_PSC_PLUGIN, f.registry);
+  REQUIRE(f.registry.find("psc") != nullptr);
+  Schema schema;
+  f.registry.declare(schema);
+  Settings st(schema);
+  st.apply_assignment("preprocess.chain=[\"mask\", \"psc\"]");
+  st.apply_assignment("preprocess.mask.threshold=0");
+  Chain chain(f.registry, st);
+  std::vector<std::vector<float>> data{{100, 200, 50}, {110, 190, 50}};
+  const auto out = run_chain(chain, data);
+  CHECK(out[1][0] == doctest::Approx(10.0));
+  CHECK(out[1][1] == doctest::Approx(-5.0));
+  CHECK(out[1][2] == 0.0f);
+
+  StageRegistry other;
+  CHECK_THROWS_WITH_AS(load_plugin(HYPER_OLD_PLUGIN, other),
+                       doctest::Contains("built for plugin API version 1001, this hyper has version 1"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(load_plugin("/lib/x86_64-linux-gnu/libz.so.1", other), doctest::Contains("not a HYPER-RT plugin"),
+                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(load_plugin("/nonexistent/x.so", other), doctest::Contains("cannot load"), std::runtime_error);
+}
+
+TEST_CASE("hyper preprocess runs a chain with a plugin stage and writes what the decoder sees") {
+  test::TempDir d;
+  test::make_run(d / "r.nii.gz", {"--dims", "8", "8", "4", "10", "--dtype", "float32"});
+  const auto out = d / "pp.nii.gz";
+  const int rc = test::run({test::hyper_binary().string(), "preprocess", "--plugin", HYPER_PSC_PLUGIN, "--input",
+                            (d / "r.nii.gz").string(), "--output", out.string(), "--set",
+                            "preprocess.chain=[\"mask\",\"psc\"]", "--set", "preprocess.psc.scale=1"},
+                           d / "pp.log");
+  INFO(test::read_text(d / "pp.log"));
+  REQUIRE(rc == 0);
+  const NiftiRun in = read_nifti(d / "r.nii.gz"), pp = read_nifti(out);
+  CHECK(pp.info.dims == in.info.dims);
+  CHECK(pp.info.dtype == DType::Float32);
+  const Volume v0 = in.volume(0), v5 = in.volume(5), o5 = pp.volume(5);
+  int checked = 0;
+  for (size_t i = 0; i < v0.data.size(); ++i) {
+    if (o5.data[i] == 0.0f) continue;  // outside the mask
+    CHECK(o5.data[i] == doctest::Approx((v5.data[i] - v0.data[i]) / v0.data[i]).epsilon(1e-5));
+    ++checked;
+  }
+  CHECK(checked > 50);
+  CHECK(test::run({test::hyper_binary().string(), "preprocess", "--plugin", HYPER_OLD_PLUGIN, "--input", "x", "--output",
+                   "y"},
+                  d / "old.log") == 2);
+  CHECK(test::read_text(d / "old.log").find("rebuild it against this include/hyper") != std::string::npos);
+}
+
+TEST_CASE("online (volumes received over hyper/1) and offline (the file read directly) give identical features") {
+  test::TempDir d;
+  test::run({test::hyper_binary().string(), "simulate", "--out", (d / "twin").string(), "--preset", "small"}, d / "sim.log");
+  const auto file = d / "twin/sub-01/func/sub-01_task-faces_run-01_bold.nii.gz";
+  Fixture f;
+  f.set("preprocess.chain=[\"mask\", \"detrend\", \"zscore\"]");
+
+  std::vector<std::vector<float>> offline;
+  Chain off = f.chain();
+  run_chain_offline(off, read_nifti(file), "r", 1.5, [&](const Tr& tr) { offline.push_back(tr.features); });
+
+  const int port = test::free_tcp_port();
+  test::TestReceiver receiver({.endpoint = test::loopback(port)});
+  test::Process replay({test::hyper_binary().string(), "replay", "--input", file.string(), "--endpoint",
+                        test::loopback(port), "--speed", "max"},
+                       d / "replay.log");
+  auto c = test::collect(receiver.rx, 1);
+  CHECK(replay.wait(30s) == 0);
+  REQUIRE(c.volumes.size() == offline.size());
+  Chain on = f.chain();
+  on.initialize(spec_of(c.volumes[0]->volume, c.volumes[0]->tr_s));
+  on.start_run({c.volumes[0]->run, c.volumes[0]->tr_s, c.volumes[0]->n_volumes});
+  size_t identical = 0;
+  for (size_t t = 0; t < c.volumes.size(); ++t) {
+    on.process(*c.volumes[t]);
+    identical += c.volumes[t]->features == offline[t];
+  }
+  CHECK(identical == offline.size());
+  CHECK(offline.back().size() > 1000);
+}
