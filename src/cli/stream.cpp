@@ -12,6 +12,7 @@
 #include "core/clock.hpp"
 #include "core/interrupt.hpp"
 #include "core/logging.hpp"
+#include "core/offline.hpp"
 #include "core/progress.hpp"
 #include "io/files.hpp"
 #include "net/receiver.hpp"
@@ -47,12 +48,16 @@ void write_summary(const std::filesystem::path& out, const RunSummary& s) {
   write_file_atomic(dir / "summary.json", to_json(s).dump(2) + "\n");
 }
 
-int run(const Settings& st, const StageRegistry&) {
+int run(const Settings& st, const StageRegistry& stages) {
+  // The chain's parameters are checked now, before any volume; its shapes at each run's
+  // first volume, when the grid is known.
+  Chain chain(stages, st);
+  chain.preflight(Spec{});
   const std::string out = st.get_string("stream.out");
   if (!out.empty()) {
     ensure_dir(out);
     add_log_file(std::filesystem::path(out) / "hyper.log");
-    write_file_atomic(std::filesystem::path(out) / "settings.toml", st.to_toml({"stream", "log"}));
+    write_file_atomic(std::filesystem::path(out) / "settings.toml", st.to_toml({"log", "stream", "preprocess"}));
   }
 
   ReceiverOptions ro;
@@ -68,11 +73,12 @@ int run(const Settings& st, const StageRegistry&) {
   rx.start();
   spdlog::info("listening to {}{}", ro.endpoint, max_runs > 0 ? fmt::format(" for {} run(s)", max_runs) : "");
 
-  // Processing thread: every volume, in order. (The preprocessing chain runs here later.)
+  // Processing thread: every volume, in order, through the preprocessing chain.
   std::atomic<bool> done{false};
   std::jthread processing([&] {
     ProgressLine progress;
     int64_t runs_ended = 0;
+    bool run_open = false, run_ok = false;  // the chain started on this run's first volume
     while (true) {
       auto ev = rx.next(std::chrono::milliseconds(100));
       if (!ev) {
@@ -81,13 +87,26 @@ int run(const Settings& st, const StageRegistry&) {
       }
       switch (ev->kind) {
         case StreamEvent::Kind::RunStart:
+          run_open = false;
           spdlog::info("run {}: receiving{}", ev->run,
                        ev->start.count > 0 ? fmt::format(" {} volumes from index {}", ev->start.count,
                                                          ev->start.first_index)
                                            : "");
           break;
         case StreamEvent::Kind::Volume: {
-          const Tr& tr = *ev->tr;
+          Tr& tr = *ev->tr;
+          if (!run_open) {
+            run_open = true;
+            try {
+              chain.initialize(spec_of(tr.volume, tr.tr_s));
+              chain.start_run({tr.run, tr.tr_s, tr.n_volumes});
+              run_ok = true;
+            } catch (const std::exception& e) {
+              run_ok = false;
+              spdlog::error("run {}: the preprocessing chain cannot process it: {}", tr.run, e.what());
+            }
+          }
+          if (run_ok && !chain.empty()) chain.process(tr);
           progress.update(fmt::format("{}  volume {}  {}x{}x{}  t_sent->t_recv {:.2f} ms", tr.run, tr.index,
                                       tr.volume.dims[0], tr.volume.dims[1], tr.volume.dims[2],
                                       ns_to_ms(tr.t.t_recv - tr.t.t_sent)));
@@ -96,6 +115,11 @@ int run(const Settings& st, const StageRegistry&) {
         case StreamEvent::Kind::RunEnd:
           progress.finish();
           spdlog::info("{}", format_summary(*ev->summary));
+          if (run_open && run_ok && !chain.empty()) {
+            chain.stop_run();
+            spdlog::info("run {}: preprocessing per volume: {}", ev->run, chain.format_timings());
+          }
+          run_open = false;
           if (!out.empty()) {
             try {
               write_summary(out, *ev->summary);
@@ -128,7 +152,10 @@ int run(const Settings& st, const StageRegistry&) {
 }  // namespace
 
 Command stream_command() {
-  return {"stream", "receive a hyper/1 volume stream, validate it and report each run", {"stream"}, declare, run};
+  Command c{"stream", "receive a hyper/1 volume stream, validate it, preprocess every volume and report each run",
+            {"stream"}, declare, run};
+  c.chain = true;
+  return c;
 }
 
 }  // namespace hyper
