@@ -1,55 +1,18 @@
 // `smooth`: isotropic Gaussian smoothing given as FWHM in mm (so anisotropic voxels get
-// different widths in voxels per axis), through FFTW: float real-to-complex transforms
-// planned once at initialize (FFTW_MEASURE), the kernel's spectrum computed once. The
-// grid is zero-padded by the kernel's radius on every side, so nothing wraps around: the
-// result equals a direct separable convolution with the same kernel (truncated at
-// `truncate` sigmas, normalised to sum 1) and zero outside the grid.
-#include <fftw3.h>
-
-#include <cmath>
-#include <cstring>
+// different widths in voxels per axis), by FFT (fft_gaussian.hpp): planned once at
+// initialize, zero-padded so nothing wraps around.
 #include <stdexcept>
-#include <vector>
 
+#include "preprocess/fft_gaussian.hpp"
 #include "preprocess/stages.hpp"
 
 namespace hyper {
 
 namespace {
 
-// The smallest size >= n whose only prime factors are 2, 3, 5 and 7 (fast for FFTW).
-int64_t fft_size(int64_t n) {
-  for (int64_t m = n;; ++m) {
-    int64_t r = m;
-    for (int64_t p : {2, 3, 5, 7})
-      while (r % p == 0) r /= p;
-    if (r == 1) return m;
-  }
-}
-
-struct FftwFree {
-  void operator()(void* p) const { fftwf_free(p); }
-};
-
-}  // namespace
-
-// 1D kernel for one axis: exp(-x^2 / 2 s^2) for |x| <= radius, normalised; s in voxels.
-std::vector<double> gaussian_kernel(double sigma_vox, double truncate) {
-  const auto radius = static_cast<int64_t>(std::ceil(truncate * sigma_vox));
-  std::vector<double> k(static_cast<size_t>(2 * radius + 1));
-  double sum = 0;
-  for (int64_t i = -radius; i <= radius; ++i)
-    sum += k[static_cast<size_t>(i + radius)] = std::exp(-0.5 * static_cast<double>(i * i) / (sigma_vox * sigma_vox));
-  for (double& x : k) x /= sum;
-  return k;
-}
-
-namespace {
-
 class Smooth : public Stage {
  public:
   explicit Smooth(const StageParams& p) : fwhm_(p.get_float("fwhm_mm")), truncate_(p.get_float("truncate")) {}
-  ~Smooth() override { destroy(); }
 
   void preflight(const Spec& in, Spec& out) const override {
     if (in.features) throw std::invalid_argument("fwhm_mm: smooth needs a grid; put it before mask");
@@ -57,81 +20,19 @@ class Smooth : public Stage {
   }
 
   void initialize(const Spec& in) override {
-    destroy();
-    dims_ = in.dims;
-    if (fwhm_ <= 0) return;
-    const double sigma_mm = fwhm_ / (2.0 * std::sqrt(2.0 * std::log(2.0)));
-    std::array<std::vector<double>, 3> k;
-    for (int a = 0; a < 3; ++a) {
-      k[static_cast<size_t>(a)] = gaussian_kernel(sigma_mm / in.voxel_mm[static_cast<size_t>(a)], truncate_);
-      radius_[static_cast<size_t>(a)] = static_cast<int64_t>(k[static_cast<size_t>(a)].size() / 2);
-      n_[static_cast<size_t>(a)] = fft_size(dims_[static_cast<size_t>(a)] + 2 * radius_[static_cast<size_t>(a)]);
-    }
-    const size_t real = static_cast<size_t>(n_[0] * n_[1] * n_[2]);
-    const size_t cplx = static_cast<size_t>((n_[0] / 2 + 1) * n_[1] * n_[2]);
-    in_.reset(fftwf_alloc_real(real));
-    out_.reset(fftwf_alloc_real(real));
-    spec_.reset(fftwf_alloc_complex(cplx));
-    kernel_.assign(cplx, 0.0f);
-    // FFTW is row-major: (z, y, x) with x fastest is our NIfTI order; x is the halved axis.
-    const int nz = static_cast<int>(n_[2]), ny = static_cast<int>(n_[1]), nx = static_cast<int>(n_[0]);
-    forward_ = fftwf_plan_dft_r2c_3d(nz, ny, nx, in_.get(), spec_.get(), FFTW_MEASURE);
-    backward_ = fftwf_plan_dft_c2r_3d(nz, ny, nx, spec_.get(), out_.get(), FFTW_MEASURE);
-    if (!forward_ || !backward_) throw std::runtime_error("smooth: FFTW could not plan the transforms");
-
-    // The kernel's spectrum, once: the separable kernel centred on voxel 0, wrapped around.
-    std::fill(in_.get(), in_.get() + real, 0.0f);
-    for (int64_t z = -radius_[2]; z <= radius_[2]; ++z)
-      for (int64_t y = -radius_[1]; y <= radius_[1]; ++y)
-        for (int64_t x = -radius_[0]; x <= radius_[0]; ++x) {
-          const int64_t i = ((x + n_[0]) % n_[0]) + n_[0] * (((y + n_[1]) % n_[1]) + n_[1] * ((z + n_[2]) % n_[2]));
-          in_.get()[i] = static_cast<float>(k[0][static_cast<size_t>(x + radius_[0])] * k[1][static_cast<size_t>(y + radius_[1])] *
-                                            k[2][static_cast<size_t>(z + radius_[2])]);
-        }
-    fftwf_execute(forward_);
-    const float scale = 1.0f / static_cast<float>(real);  // FFTW's transforms are unnormalised
-    for (size_t i = 0; i < cplx; ++i) kernel_[i] = spec_.get()[i][0] * scale;  // symmetric kernel: real spectrum
-    std::fill(in_.get(), in_.get() + real, 0.0f);  // the padding stays zero from now on
+    if (fwhm_ > 0) gauss_.initialize(in.dims, in.voxel_mm, fwhm_, truncate_);
   }
 
   void process(Tr& tr) override {
-    if (fwhm_ <= 0) return;
-    float* data = tr.volume.data.data();
-    const int64_t nx = dims_[0], ny = dims_[1], nz = dims_[2];
-    for (int64_t z = 0; z < nz; ++z)
-      for (int64_t y = 0; y < ny; ++y)
-        std::memcpy(in_.get() + radius_[0] + n_[0] * ((y + radius_[1]) + n_[1] * (z + radius_[2])), data + nx * (y + ny * z),
-                    static_cast<size_t>(nx) * sizeof(float));
-    fftwf_execute(forward_);
-    fftwf_complex* s = spec_.get();
-    for (size_t i = 0; i < kernel_.size(); ++i) {
-      s[i][0] *= kernel_[i];
-      s[i][1] *= kernel_[i];
-    }
-    fftwf_execute(backward_);
-    for (int64_t z = 0; z < nz; ++z)
-      for (int64_t y = 0; y < ny; ++y)
-        std::memcpy(data + nx * (y + ny * z), out_.get() + radius_[0] + n_[0] * ((y + radius_[1]) + n_[1] * (z + radius_[2])),
-                    static_cast<size_t>(nx) * sizeof(float));
+    if (fwhm_ > 0) gauss_.apply(tr.volume.data.data(), tr.volume.data.data());
   }
 
  private:
-  void destroy() {
-    if (forward_) fftwf_destroy_plan(forward_);
-    if (backward_) fftwf_destroy_plan(backward_);
-    forward_ = backward_ = nullptr;
-  }
-
   double fwhm_, truncate_;
-  std::array<int64_t, 3> dims_{}, radius_{}, n_{};
-  std::unique_ptr<float, FftwFree> in_, out_;
-  std::unique_ptr<fftwf_complex, FftwFree> spec_;
-  std::vector<float> kernel_;
-  fftwf_plan forward_ = nullptr, backward_ = nullptr;
+  FftGaussian gauss_;
 };
 
 }  // namespace
-
 void register_smooth(Registry& r) {
   r.add_stage({"smooth", "Gaussian smoothing (FWHM in mm) by FFT, zero-padded so nothing wraps around",
                {{.key = "fwhm_mm", .type = SettingType::Float, .def = 5.0, .unit = "mm",

@@ -12,10 +12,8 @@ void register_mask(Registry& r);
 void register_detrend(Registry& r);
 void register_zscore(Registry& r);
 void register_smooth(Registry& r);
+void register_realign(Registry& r);
 
-// The smoothing kernel along one axis (sigma in voxels), truncated at `truncate` sigmas
-// and normalised to sum 1; exposed for the tests' direct convolution.
-std::vector<double> gaussian_kernel(double sigma_vox, double truncate);
 
 // The values a stage works on: the feature vector after a mask, else the grid's voxels.
 inline std::span<float> stage_values(Tr& tr, bool features) {

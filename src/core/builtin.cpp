@@ -6,6 +6,7 @@
 namespace hyper {
 
 void register_builtin_stages(Registry& r) {
+  register_realign(r);
   register_smooth(r);
   register_mask(r);
   register_detrend(r);

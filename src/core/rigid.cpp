@@ -43,38 +43,55 @@ Mat4 rigid_matrix(const Motion& m) {
 }
 
 void resample_moved(const Volume& in, const Motion& m, Volume& out, float outside) {
+  resample_world(in, mat_inverse(rigid_matrix(m)), out, outside);
+}
+
+void resample_realigned(const Volume& in, const Motion& m, Volume& out, float outside) {
+  resample_world(in, rigid_matrix(m), out, outside);
+}
+
+double framewise_displacement(const Motion& a, const Motion& b, double radius_mm) {
+  double fd = 0;
+  for (size_t i = 0; i < 6; ++i) fd += std::abs(b[i] - a[i]) * (i < 3 ? 1.0 : radius_mm);
+  return fd;
+}
+
+void resample_world(const Volume& in, const Mat4& w, Volume& out, float outside) {
   out.dims = in.dims;
   out.voxel_mm = in.voxel_mm;
   out.affine = in.affine;
   const size_t n = static_cast<size_t>(in.voxel_count());
   out.data.resize(n);
-  // Output voxel -> world -> back through the motion -> input voxel: one affine map.
-  const Mat4 map = mat_mul(mat_inverse(in.affine), mat_mul(mat_inverse(rigid_matrix(m)), in.affine));
-  const int64_t nx = in.dims[0], ny = in.dims[1], nz = in.dims[2];
-  const float* src = in.data.data();
-  for (int64_t k = 0; k < nz; ++k)
-    for (int64_t j = 0; j < ny; ++j)
-      for (int64_t i = 0; i < nx; ++i) {
-        const double x = map[0] * i + map[1] * j + map[2] * k + map[3];
-        const double y = map[4] * i + map[5] * j + map[6] * k + map[7];
-        const double z = map[8] * i + map[9] * j + map[10] * k + map[11];
-        float& o = out.data[static_cast<size_t>(i + nx * (j + ny * k))];
-        const double fx = std::floor(x), fy = std::floor(y), fz = std::floor(z);
-        const auto x0 = static_cast<int64_t>(fx), y0 = static_cast<int64_t>(fy), z0 = static_cast<int64_t>(fz);
-        if (x < 0 || y < 0 || z < 0 || x > nx - 1 || y > ny - 1 || z > nz - 1) {
-          o = outside;
-          continue;
-        }
-        // Clamp the upper corner at the last plane (x == nx - 1 exactly has weight 0 there).
-        const int64_t x1 = std::min(x0 + 1, nx - 1), y1 = std::min(y0 + 1, ny - 1), z1 = std::min(z0 + 1, nz - 1);
-        const double dx = x - fx, dy = y - fy, dz = z - fz;
-        auto at = [&](int64_t a, int64_t b, int64_t c) { return static_cast<double>(src[a + nx * (b + ny * c)]); };
-        const double c00 = at(x0, y0, z0) * (1 - dx) + at(x1, y0, z0) * dx;
-        const double c10 = at(x0, y1, z0) * (1 - dx) + at(x1, y1, z0) * dx;
-        const double c01 = at(x0, y0, z1) * (1 - dx) + at(x1, y0, z1) * dx;
-        const double c11 = at(x0, y1, z1) * (1 - dx) + at(x1, y1, z1) * dx;
-        o = static_cast<float>((c00 * (1 - dy) + c10 * dy) * (1 - dz) + (c01 * (1 - dy) + c11 * dy) * dz);
+  // Output voxel -> world -> through w -> input voxel: one affine map.
+  const Mat4 map = mat_mul(mat_inverse(in.affine), mat_mul(w, in.affine));
+  for (int64_t k = 0; k < in.dims[2]; ++k)
+    for (int64_t j = 0; j < in.dims[1]; ++j)
+      for (int64_t i = 0; i < in.dims[0]; ++i) {
+        const auto x = static_cast<double>(i), y = static_cast<double>(j), z = static_cast<double>(k);
+        out.data[static_cast<size_t>(i + in.dims[0] * (j + in.dims[1] * k))] =
+            trilinear(in, map[0] * x + map[1] * y + map[2] * z + map[3], map[4] * x + map[5] * y + map[6] * z + map[7],
+                      map[8] * x + map[9] * y + map[10] * z + map[11], outside);
       }
+}
+
+float trilinear(const Volume& v, double x, double y, double z, float outside, bool* inside) {
+  const int64_t nx = v.dims[0], ny = v.dims[1], nz = v.dims[2];
+  const bool in = x >= 0 && y >= 0 && z >= 0 && x <= static_cast<double>(nx - 1) && y <= static_cast<double>(ny - 1) &&
+                  z <= static_cast<double>(nz - 1);
+  if (inside) *inside = in;
+  if (!in) return outside;
+  const double fx = std::floor(x), fy = std::floor(y), fz = std::floor(z);
+  const auto x0 = static_cast<int64_t>(fx), y0 = static_cast<int64_t>(fy), z0 = static_cast<int64_t>(fz);
+  // Clamp the upper corner at the last plane (x == nx - 1 exactly has weight 0 there).
+  const int64_t x1 = std::min(x0 + 1, nx - 1), y1 = std::min(y0 + 1, ny - 1), z1 = std::min(z0 + 1, nz - 1);
+  const double dx = x - fx, dy = y - fy, dz = z - fz;
+  const float* src = v.data.data();
+  auto at = [&](int64_t a, int64_t b, int64_t c) { return static_cast<double>(src[a + nx * (b + ny * c)]); };
+  const double c00 = at(x0, y0, z0) * (1 - dx) + at(x1, y0, z0) * dx;
+  const double c10 = at(x0, y1, z0) * (1 - dx) + at(x1, y1, z0) * dx;
+  const double c01 = at(x0, y0, z1) * (1 - dx) + at(x1, y0, z1) * dx;
+  const double c11 = at(x0, y1, z1) * (1 - dx) + at(x1, y1, z1) * dx;
+  return static_cast<float>((c00 * (1 - dy) + c10 * dy) * (1 - dz) + (c01 * (1 - dy) + c11 * dy) * dz);
 }
 
 }  // namespace hyper

@@ -1,0 +1,189 @@
+// `realign`: rigid-body (6 DOF) registration of every volume to a reference (the run's
+// first volume, or a NIfTI file), then resampling onto it. Least squares on intensities
+// of smoothed copies, Gauss-Newton with the reference's Jacobian (computed once per
+// reference, as SPM's realign does), coarse to fine over sample lattices of stride 4, 2, 1,
+// each volume starting from the previous estimate. Writes the six parameters (SPM's
+// convention, core/rigid.hpp) and the framewise displacement into the TR record.
+#include <Eigen/Dense>
+#include <cmath>
+#include <stdexcept>
+
+#include "core/rigid.hpp"
+#include "io/nifti.hpp"
+#include "preprocess/fft_gaussian.hpp"
+#include "preprocess/stages.hpp"
+
+namespace hyper {
+
+namespace {
+
+struct Level {
+  std::vector<std::array<float, 3>> ijk;      // sample voxel coordinates
+  std::vector<float> ref;                     // the smoothed reference there
+  std::vector<std::array<float, 6>> jac;      // d(reference)/d(parameters) there
+  Eigen::Matrix<double, 6, 6> inv_jtj;
+};
+
+class Realign : public Stage {
+ public:
+  explicit Realign(const StageParams& p)
+      : reference_(p.get_string("reference")), fwhm_(p.get_float("fwhm_mm")),
+        iterations_(static_cast<int>(p.get_int("iterations"))), tolerance_(p.get_float("tolerance")),
+        resample_(p.get_bool("resample")) {}
+
+  void preflight(const Spec& in, Spec& out) const override {
+    if (in.features) throw std::invalid_argument("reference: realign needs a grid; put it before mask");
+    if (reference_ != "first" && in.dims[0] > 0) {
+      NiftiInfo info;
+      try {
+        info = read_nifti_info(reference_);
+      } catch (const std::exception& e) {
+        throw std::invalid_argument(std::string("reference: ") + e.what());
+      }
+      if (info.dims[0] != in.dims[0] || info.dims[1] != in.dims[1] || info.dims[2] != in.dims[2])
+        throw std::invalid_argument("reference: " + reference_ + " does not have the volumes' grid");
+    }
+    out = in;
+  }
+
+  void initialize(const Spec& in) override {
+    gauss_.initialize(in.dims, in.voxel_mm, fwhm_);
+    smoothed_.dims = in.dims;
+    smoothed_.voxel_mm = in.voxel_mm;
+    smoothed_.affine = in.affine;
+    smoothed_.data.resize(static_cast<size_t>(in.dims[0] * in.dims[1] * in.dims[2]));
+    file_levels_.clear();
+    if (reference_ != "first") {
+      Volume ref = read_nifti(reference_).volume(0);
+      ref.affine = in.affine;
+      file_levels_ = prepare(ref);
+    }
+  }
+
+  void start_run(const RunInfo&) override {
+    levels_ = file_levels_;
+    m_ = previous_ = Motion{};
+  }
+
+  void process(Tr& tr) override {
+    if (levels_.empty()) {  // the run's first volume is the reference
+      levels_ = prepare(tr.volume);
+      tr.motion = m_;
+      tr.fd_mm = 0;
+      return;
+    }
+    gauss_.apply(tr.volume.data.data(), smoothed_.data.data());
+    const Mat4 to_vox = mat_inverse(tr.volume.affine);
+    for (const Level& level : levels_) {
+      for (int it = 0; it < iterations_; ++it) {
+        // Sample points y (voxels of the reference) map to M(m) y in this volume.
+        const Mat4 map = mat_mul(to_vox, mat_mul(rigid_matrix(m_), tr.volume.affine));
+        Eigen::Matrix<double, 6, 1> b = Eigen::Matrix<double, 6, 1>::Zero();
+        for (size_t s = 0; s < level.ijk.size(); ++s) {
+          const double x = level.ijk[s][0], y = level.ijk[s][1], z = level.ijk[s][2];
+          bool inside = false;
+          const double f = trilinear(smoothed_, map[0] * x + map[1] * y + map[2] * z + map[3],
+                                     map[4] * x + map[5] * y + map[6] * z + map[7],
+                                     map[8] * x + map[9] * y + map[10] * z + map[11], 0.0f, &inside);
+          if (!inside) continue;
+          const double e = f - level.ref[s];
+          for (int k = 0; k < 6; ++k) b(k) += level.jac[s][static_cast<size_t>(k)] * e;
+        }
+        // e ~ J (m - m_true): step back by the least-squares solution.
+        const Eigen::Matrix<double, 6, 1> step = level.inv_jtj * b;
+        double biggest = 0;
+        for (int k = 0; k < 6; ++k) {
+          m_[static_cast<size_t>(k)] -= step(k);
+          biggest = std::max(biggest, std::abs(step(k)));
+        }
+        if (biggest < tolerance_) break;
+      }
+    }
+    tr.motion = m_;
+    tr.fd_mm = framewise_displacement(previous_, m_);
+    previous_ = m_;
+    if (resample_) {
+      resample_realigned(tr.volume, m_, moved_, 0.0f);
+      std::swap(tr.volume.data, moved_.data);
+    }
+  }
+
+ private:
+  // Smooths the reference and computes, on lattices of stride 4, 2 and 1, its values and
+  // derivatives with respect to the six parameters at voxels brighter than 1/8 its mean.
+  std::vector<Level> prepare(const Volume& ref) {
+    Volume rs = ref;
+    gauss_.apply(ref.data.data(), rs.data.data());
+    const auto [nx, ny, nz] = rs.dims;
+    double mean = 0;
+    for (float v : rs.data) mean += v;
+    mean /= static_cast<double>(rs.data.size());
+    // World gradient = A^-T (voxel gradient); A the affine's 3x3 part.
+    Eigen::Matrix3d a;
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 3; ++c) a(r, c) = rs.affine[static_cast<size_t>(r * 4 + c)];
+    const Eigen::Matrix3d a_inv_t = a.inverse().transpose();
+    std::vector<Level> levels;
+    for (int64_t stride : {4, 2, 1}) {
+      Level L;
+      Eigen::Matrix<double, 6, 6> jtj = Eigen::Matrix<double, 6, 6>::Zero();
+      for (int64_t k = 1; k + 1 < nz; k += stride)
+        for (int64_t j = 1; j + 1 < ny; j += stride)
+          for (int64_t i = 1; i + 1 < nx; i += stride) {
+            const float v = rs.at(i, j, k);
+            if (v <= 0.125 * mean) continue;
+            const Eigen::Vector3d g_vox(0.5 * (rs.at(i + 1, j, k) - rs.at(i - 1, j, k)), 0.5 * (rs.at(i, j + 1, k) - rs.at(i, j - 1, k)),
+                                        0.5 * (rs.at(i, j, k + 1) - rs.at(i, j, k - 1)));
+            const Eigen::Vector3d g = a_inv_t * g_vox;
+            const auto& A = rs.affine;
+            const double wx = A[0] * i + A[1] * j + A[2] * k + A[3], wy = A[4] * i + A[5] * j + A[6] * k + A[7],
+                         wz = A[8] * i + A[9] * j + A[10] * k + A[11];
+            // d(M y)/d(parameter) at m = 0 for SPM's T Rx Ry Rz: translations, then the
+            // rotations' generators applied to y.
+            const std::array<double, 6> jr{g(0), g(1), g(2), g(1) * wz - g(2) * wy, g(0) * wz - g(2) * wx,
+                                           g(0) * wy - g(1) * wx};
+            Eigen::Matrix<double, 6, 1> jv;
+            for (int q = 0; q < 6; ++q) jv(q) = jr[static_cast<size_t>(q)];
+            jtj += jv * jv.transpose();
+            L.ijk.push_back({static_cast<float>(i), static_cast<float>(j), static_cast<float>(k)});
+            L.ref.push_back(v);
+            L.jac.push_back({static_cast<float>(jr[0]), static_cast<float>(jr[1]), static_cast<float>(jr[2]),
+                             static_cast<float>(jr[3]), static_cast<float>(jr[4]), static_cast<float>(jr[5])});
+          }
+      if (L.ijk.size() < 50) continue;  // too few samples at this stride
+      L.inv_jtj = jtj.inverse();
+      levels.push_back(std::move(L));
+    }
+    if (levels.empty()) throw std::invalid_argument("reference: the reference volume has too little signal to register to");
+    return levels;
+  }
+
+  std::string reference_;
+  double fwhm_;
+  int iterations_;
+  double tolerance_;
+  bool resample_;
+  FftGaussian gauss_;
+  Volume smoothed_, moved_;
+  std::vector<Level> levels_, file_levels_;
+  Motion m_{}, previous_{};
+};
+
+}  // namespace
+
+void register_realign(Registry& r) {
+  r.add_stage({"realign", "rigid-body realignment to a reference (6 parameters and framewise displacement into the record)",
+               {{.key = "reference", .type = SettingType::String, .def = std::string("first"),
+                 .help = "\"first\": the run's first volume; or a NIfTI file (its first volume)"},
+                {.key = "fwhm_mm", .type = SettingType::Float, .def = 6.0, .unit = "mm",
+                 .help = "smoothing of the copies that are registered", .min = 0.1, .max = 50.0},
+                {.key = "iterations", .type = SettingType::Int, .def = int64_t{20}, .help = "Gauss-Newton steps at most, per level",
+                 .min = 1.0, .max = 200.0},
+                {.key = "tolerance", .type = SettingType::Float, .def = 1e-5, .unit = "mm or rad",
+                 .help = "stop a level when no parameter changes by more", .min = 0.0, .max = 1.0},
+                {.key = "resample", .type = SettingType::Bool, .def = true,
+                 .help = "write the volume moved onto the reference (trilinear); false only estimates"}},
+               [](const StageParams& p) { return std::make_unique<Realign>(p); }});
+}
+
+}  // namespace hyper
