@@ -48,7 +48,9 @@ std::vector<std::vector<float>> drifting_data(int T, int V, unsigned seed) {
 }
 
 // Runs the chain over the data as a V x 1 x 1 grid; returns each volume's output.
-std::vector<std::vector<float>> run_chain(Chain& chain, const std::vector<std::vector<float>>& data) {
+// `motion`, when given, is put into each record (as realign would).
+std::vector<std::vector<float>> run_chain(Chain& chain, const std::vector<std::vector<float>>& data,
+                                          const std::vector<std::array<double, 6>>& motion = {}) {
   Volume v;
   v.dims = {static_cast<int64_t>(data[0].size()), 1, 1};
   v.affine = diagonal_affine(v.voxel_mm);
@@ -60,6 +62,7 @@ std::vector<std::vector<float>> run_chain(Chain& chain, const std::vector<std::v
     tr.index = static_cast<int64_t>(t);
     tr.volume = v;
     tr.volume.data = data[t];
+    if (!motion.empty()) tr.motion = motion[t];
     chain.process(tr);
     REQUIRE(tr.stage_ms.size() == chain.names().size());
     out.push_back(tr.features.empty() ? tr.volume.data : tr.features);
@@ -83,7 +86,11 @@ TEST_CASE("detrend equals a least-squares refit on the history at every volume")
     double worst = 0;
     for (int t = 0; t < T; ++t) {
       // The batch reference: Legendre terms from the standard library, QR on volumes 0..t.
-      const int q = std::min(order + 1, t + 1);
+      const int q = order + 1;
+      if (t + 1 <= q) {  // not more volumes than regressors: the stage outputs 0
+        for (int v = 0; v < V; ++v) worst = std::max(worst, std::abs(static_cast<double>(out[static_cast<size_t>(t)][static_cast<size_t>(v)])));
+        continue;
+      }
       Eigen::MatrixXd X(t + 1, q);
       for (int s = 0; s <= t; ++s)
         for (int k = 0; k < q; ++k) X(s, k) = std::legendre(static_cast<unsigned>(k), 2.0 * s / (T - 1) - 1.0);
@@ -100,7 +107,62 @@ TEST_CASE("detrend equals a least-squares refit on the history at every volume")
   }
 }
 
-TEST_CASE("detrend removes an exact polynomial drift exactly, and outputs 0 until it has more volumes than terms") {
+TEST_CASE("detrend with SPM's cosines and motion regressors equals the batch refit too, and ema is an EMA") {
+  const int T = 70, V = 12;
+  const double tr_s = 1.0;  // run_chain's TR
+  const auto data = drifting_data(T, V, 3);
+  std::mt19937 rng(5);
+  std::normal_distribution<double> n01(0, 1);
+  std::vector<std::array<double, 6>> motion(static_cast<size_t>(T));
+  for (auto& m : motion)
+    for (double& x : m) x = n01(rng);
+  Fixture f;
+  f.set("preprocess.chain=[\"detrend\"]");
+  f.set("preprocess.detrend.order=1");
+  f.set("preprocess.detrend.cosine_cutoff_s=30");  // floor(2 * 70 * 1 / 30) = 4 cosines
+  f.set("preprocess.detrend.motion=true");
+  Chain chain = f.chain();
+  const auto out = run_chain(chain, data, motion);
+  double worst = 0;
+  for (int t = 0; t < T; ++t) {
+    Eigen::MatrixXd X(t + 1, 12);
+    for (int s = 0; s <= t; ++s) {
+      X(s, 0) = 1;
+      X(s, 1) = 2.0 * s / (T - 1) - 1.0;
+      for (int c = 1; c <= 4; ++c) X(s, 1 + c) = std::cos(3.14159265358979323846 * c * (s + 0.5) / T);  // SPM's spm_dctmtx
+      for (int m = 0; m < 6; ++m) X(s, 6 + m) = motion[static_cast<size_t>(s)][static_cast<size_t>(m)];
+    }
+    if (t + 1 <= 12) {  // not more volumes than regressors: 0
+      for (int v = 0; v < V; ++v) worst = std::max(worst, std::abs(static_cast<double>(out[static_cast<size_t>(t)][static_cast<size_t>(v)])));
+      continue;
+    }
+    const Eigen::MatrixXd Xq = X;
+    for (int v = 0; v < V; ++v) {
+      Eigen::VectorXd y(t + 1);
+      for (int s = 0; s <= t; ++s) y(s) = data[static_cast<size_t>(s)][static_cast<size_t>(v)];
+      const Eigen::VectorXd beta = Xq.colPivHouseholderQr().solve(y);
+      worst = std::max(worst, std::abs(y(t) - Xq.row(t).dot(beta) - out[static_cast<size_t>(t)][static_cast<size_t>(v)]));
+    }
+  }
+  (void)tr_s;
+  CHECK(worst < 0.02);
+
+  Fixture e;
+  e.set("preprocess.chain=[\"detrend\"]");
+  e.set("preprocess.detrend.mode=ema");
+  e.set("preprocess.detrend.ema_alpha=0.2");
+  Chain ema = e.chain();
+  const auto hp = run_chain(ema, data);
+  double m = data[0][2], worst_ema = 0;
+  for (size_t t = 0; t < data.size(); ++t) {
+    if (t > 0) m += 0.2 * (data[t][2] - m);
+    worst_ema = std::max(worst_ema, std::abs(data[t][2] - m - hp[t][2]));
+  }
+  CHECK(worst_ema < 1e-3);
+  CHECK(hp[0][2] == 0.0f);
+}
+
+TEST_CASE("detrend removes an exact polynomial drift exactly, and outputs 0 until it has more volumes than regressors") {
   Fixture f;
   f.set("preprocess.chain=[\"detrend\"]");
   f.set("preprocess.detrend.order=2");
