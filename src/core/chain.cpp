@@ -1,6 +1,7 @@
 #include "core/chain.hpp"
 
 #include <chrono>
+#include <functional>
 #include <stdexcept>
 
 #include <spdlog/fmt/fmt.h>
@@ -26,6 +27,15 @@ Chain::Chain(const StageRegistry& registry, const Settings& settings) {
 }
 
 Spec Chain::preflight(const Spec& input) const {
+  return walk(input, [](Stage&, const Spec&) {});
+}
+
+void Chain::initialize(const Spec& input) {
+  preflight(input);  // every stage checked before any allocates
+  walk(input, [](Stage& stage, const Spec& in) { stage.initialize(in); });
+}
+
+Spec Chain::walk(const Spec& input, const std::function<void(Stage&, const Spec&)>& each) const {
   Spec spec = input;
   for (size_t i = 0; i < stages_.size(); ++i) {
     Spec out = spec;
@@ -34,20 +44,10 @@ Spec Chain::preflight(const Spec& input) const {
     } catch (const std::invalid_argument& e) {
       throw SettingsError("preprocess." + names_[i] + "." + e.what());
     }
+    each(*stages_[i], spec);
     spec = out;
   }
   return spec;
-}
-
-void Chain::initialize(const Spec& input) {
-  preflight(input);
-  Spec spec = input;
-  for (size_t i = 0; i < stages_.size(); ++i) {
-    Spec out = spec;
-    stages_[i]->preflight(spec, out);
-    stages_[i]->initialize(spec);
-    spec = out;
-  }
 }
 
 void Chain::start_run(const RunInfo& run) {

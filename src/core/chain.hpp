@@ -4,6 +4,7 @@
 // processing thread of `hyper stream`) and offline (`hyper preprocess`, training).
 // Owned by one thread.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,10 @@ class Chain {
   std::string format_timings() const;
 
  private:
+  // Preflights stage after stage, the output spec of one the input of the next, calling
+  // `each` with every stage and its input.
+  Spec walk(const Spec& input, const std::function<void(Stage&, const Spec&)>& each) const;
+
   std::vector<std::string> names_;
   std::vector<std::unique_ptr<Stage>> stages_;
   std::vector<std::vector<double>> times_;

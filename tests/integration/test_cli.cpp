@@ -139,3 +139,24 @@ TEST_CASE("the example configs load, and --print-settings shows what a command w
   CHECK(test::run(hyper_cmd({"stream", "--config", cfg, "--print-settings"}), d / "s.log") == 0);
   CHECK(test::read_text(d / "s.log").find("out = 'records'") != std::string::npos);
 }
+
+TEST_CASE("hyper stream runs the preprocessing chain on every volume and reports its stages") {
+  test::TempDir d;
+  test::make_run(d / "r.nii.gz", {"--dims", "16", "16", "8", "20"});
+  const int port = test::free_tcp_port();
+  test::Process stream(hyper_cmd({"stream", "--endpoint", test::loopback(port), "--runs", "1", "--set",
+                                  "preprocess.chain=[\"realign\",\"mask\",\"detrend\",\"zscore\"]"}),
+                       d / "stream.log");
+  test::Process replay(hyper_cmd({"replay", "--input", (d / "r.nii.gz").string(), "--endpoint", test::loopback(port),
+                                  "--speed", "max"}),
+                       d / "replay.log");
+  CHECK(replay.wait(30s) == 0);
+  CHECK(stream.wait(30s) == 0);
+  const std::string out = stream.output();
+  INFO(out);
+  CHECK(out.find("preprocessing per volume: realign: p50") != std::string::npos);
+  CHECK(out.find("zscore: p50") != std::string::npos);
+  // A chain that cannot be built stops the stream before it listens.
+  CHECK(test::run(hyper_cmd({"stream", "--set", "preprocess.chain=[\"nope\"]"}), d / "bad.log") == 2);
+  CHECK(test::read_text(d / "bad.log").find("unknown stage 'nope'") != std::string::npos);
+}
