@@ -18,19 +18,7 @@ class Mask : public Stage {
 
   void preflight(const Spec& in, Spec& out) const override {
     if (in.features) throw std::invalid_argument("source: mask needs a grid; put it before stages that make features");
-    if (source_ != "auto" && in.dims[0] > 0) {
-      NiftiInfo info;
-      try {
-        info = read_nifti_info(source_);
-      } catch (const std::exception& e) {
-        throw std::invalid_argument(std::string("source: ") + e.what());
-      }
-      if (info.dims[0] != in.dims[0] || info.dims[1] != in.dims[1] || info.dims[2] != in.dims[2])
-        throw std::invalid_argument("source: " + source_ + " is " + std::to_string(info.dims[0]) + "x" +
-                                    std::to_string(info.dims[1]) + "x" + std::to_string(info.dims[2]) +
-                                    " but the volumes are " + std::to_string(in.dims[0]) + "x" +
-                                    std::to_string(in.dims[1]) + "x" + std::to_string(in.dims[2]));
-    }
+    if (source_ != "auto") check_grid_file("source", source_, in);
     out.features = true;
   }
 

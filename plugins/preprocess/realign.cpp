@@ -33,16 +33,7 @@ class Realign : public Stage {
 
   void preflight(const Spec& in, Spec& out) const override {
     if (in.features) throw std::invalid_argument("reference: realign needs a grid; put it before mask");
-    if (reference_ != "first" && in.dims[0] > 0) {
-      NiftiInfo info;
-      try {
-        info = read_nifti_info(reference_);
-      } catch (const std::exception& e) {
-        throw std::invalid_argument(std::string("reference: ") + e.what());
-      }
-      if (info.dims[0] != in.dims[0] || info.dims[1] != in.dims[1] || info.dims[2] != in.dims[2])
-        throw std::invalid_argument("reference: " + reference_ + " does not have the volumes' grid");
-    }
+    if (reference_ != "first") check_grid_file("reference", reference_, in);
     out = in;
   }
 

@@ -2,6 +2,7 @@
 // HYPER-RT's own preprocessing stages; src/core/builtin.cpp registers them.
 
 #include <span>
+#include <string>
 #include <vector>
 
 #include "hyper/registry.hpp"
@@ -14,6 +15,11 @@ void register_zscore(Registry& r);
 void register_smooth(Registry& r);
 void register_realign(Registry& r);
 
+
+// For stages with a NIfTI file parameter (a mask, a reference): throws
+// std::invalid_argument "<param>: why" when the file cannot be read or its grid is not the
+// volumes' grid (not checked while the grid is unknown, dims 0).
+void check_grid_file(const std::string& param, const std::string& path, const Spec& in);
 
 // The values a stage works on: the feature vector after a mask, else the grid's voxels.
 inline std::span<float> stage_values(Tr& tr, bool features) {
