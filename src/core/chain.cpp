@@ -41,10 +41,10 @@ Spec Chain::walk(const Spec& input, const std::function<void(Stage&, const Spec&
     Spec out = spec;
     try {
       stages_[i]->preflight(spec, out);
+      each(*stages_[i], spec);  // initialize, too, reports a bad parameter as "<param>: why"
     } catch (const std::invalid_argument& e) {
       throw SettingsError("preprocess." + names_[i] + "." + e.what());
     }
-    each(*stages_[i], spec);
     spec = out;
   }
   return spec;

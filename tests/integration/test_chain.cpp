@@ -11,6 +11,7 @@
 #include <Eigen/Dense>
 
 #include "core/offline.hpp"
+#include "io/npy.hpp"
 #include "core/rigid.hpp"
 #include "preprocess/fft_gaussian.hpp"
 #include "io/bids.hpp"
@@ -196,6 +197,23 @@ TEST_CASE("zscore equals the batch mean and sample sd of the history") {
       worst = std::max(worst, std::abs(z - out[t][v]));
     }
   CHECK(worst < 1e-5);
+}
+
+TEST_CASE("zscore with fixed statistics from a .npy") {
+  test::TempDir d;
+  write_npy(d / "stats.npy", {2, 3}, std::vector<float>{10, 20, 30, 2, 4, 0});
+  Fixture f;
+  f.set("preprocess.chain=[\"zscore\"]");
+  f.set("preprocess.zscore.fixed=" + (d / "stats.npy").string());
+  Chain chain = f.chain();
+  const auto out = run_chain(chain, {{12, 10, 99}, {8, 28, 1}});
+  CHECK(out[0] == std::vector<float>{1.0f, -2.5f, 0.0f});
+  CHECK(out[1] == std::vector<float>{-1.0f, 2.0f, 0.0f});
+  f.set("preprocess.zscore.fixed=" + (d / "missing.npy").string());
+  Chain bad = f.chain();
+  Volume v;
+  v.dims = {3, 1, 1};
+  CHECK_THROWS_WITH_AS(bad.initialize(spec_of(v, 1)), doctest::Contains("preprocess.zscore.fixed: "), SettingsError);
 }
 
 TEST_CASE("mask: automatic from the first volume, or from a NIfTI file, features know their voxels") {
