@@ -20,7 +20,7 @@
 #include "io/files.hpp"
 #include "io/nifti.hpp"
 #include "io/npy.hpp"
-#include "sim/hrf.hpp"
+#include "core/hrf.hpp"
 
 namespace hyper {
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <fstream>
 #include <sstream>
 
 #include <spdlog/fmt/fmt.h>
@@ -192,10 +193,17 @@ Settings::Settings(const Schema& schema) : schema_(schema) {
 }
 
 void Settings::load_file(const std::filesystem::path& path) {
-  const std::string where = path.string();
+  std::ifstream in(path);
+  if (!in) throw SettingsError(path.string() + ": cannot open");
+  std::stringstream text;
+  text << in.rdbuf();
+  load_text(text.str(), path.string());
+}
+
+void Settings::load_text(const std::string& text, const std::string& where) {
   toml::table root;
   try {
-    root = toml::parse_file(where);
+    root = toml::parse(text, where);
   } catch (const toml::parse_error& e) {
     const auto& b = e.source().begin;
     throw SettingsError(fmt::format("{}:{}:{}: {}", where, b.line, b.column, e.description()));

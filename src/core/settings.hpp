@@ -44,6 +44,8 @@ class Settings {
   explicit Settings(const Schema& schema);
 
   void load_file(const std::filesystem::path& path);
+  // The same from text already read (e.g. settings recorded in a decoder); `origin` names it.
+  void load_text(const std::string& text, const std::string& origin);
   // "section.key=value"; the value is read as TOML (numbers, true/false, ["a","b"]) and,
   // failing that, as a plain string, so --set replay.endpoint=tcp://host:5555 works unquoted.
   void apply_assignment(const std::string& assignment, const std::string& origin = "--set");

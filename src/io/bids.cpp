@@ -46,6 +46,56 @@ double sidecar_tr(const fs::path& nifti, const fs::path& dataset_root) {
 
 }  // namespace
 
+std::vector<Event> read_events(const fs::path& tsv) {
+  std::ifstream in(tsv);
+  if (!in) throw std::runtime_error(tsv.string() + ": cannot open");
+  auto split = [](const std::string& line) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1) out.push_back(line.substr(start, tab - start));
+    out.push_back(line.substr(start));
+    return out;
+  };
+  std::string line;
+  if (!std::getline(in, line)) throw std::runtime_error(tsv.string() + ": empty");
+  const auto head = split(line);
+  auto column = [&](const std::string& name) -> int {
+    for (size_t i = 0; i < head.size(); ++i)
+      if (head[i] == name) return static_cast<int>(i);
+    return -1;
+  };
+  const int c_on = column("onset"), c_dur = column("duration"), c_type = column("trial_type"), c_stim = column("stim_index");
+  if (c_on < 0 || c_dur < 0) throw std::runtime_error(tsv.string() + ": needs the columns onset and duration");
+  std::vector<Event> events;
+  for (int row = 2; std::getline(in, line); ++row) {
+    if (line.empty()) continue;
+    const auto f = split(line);
+    auto number = [&](int c, const char* name) {
+      try {
+        size_t used = 0;
+        const double v = std::stod(f.at(static_cast<size_t>(c)), &used);
+        if (used != f[static_cast<size_t>(c)].size()) throw std::invalid_argument(name);
+        return v;
+      } catch (const std::exception&) {
+        throw std::runtime_error(tsv.string() + ":" + std::to_string(row) + ": column " + name + " is not a number");
+      }
+    };
+    Event e;
+    e.onset = number(c_on, "onset");
+    e.duration = number(c_dur, "duration");
+    if (c_type >= 0 && static_cast<size_t>(c_type) < f.size()) e.trial_type = f[static_cast<size_t>(c_type)];
+    if (c_stim >= 0) e.stim_index = static_cast<int64_t>(number(c_stim, "stim_index"));
+    events.push_back(e);
+  }
+  return events;
+}
+
+fs::path events_path(const fs::path& run) {
+  std::string stem = nifti_stem(run);
+  if (stem.size() > 5 && stem.compare(stem.size() - 5, 5, "_bold") == 0) stem.resize(stem.size() - 5);
+  return run.parent_path() / (stem + "_events.tsv");
+}
+
 std::string nifti_stem(const fs::path& p) {
   std::string name = p.filename().string();
   for (const char* ext : {".nii.gz", ".nii"})

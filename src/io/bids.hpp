@@ -18,6 +18,19 @@ struct RunFile {
 // dataset with runs. Runs come sorted by path (so run-01 before run-02).
 std::vector<RunFile> find_runs(const std::filesystem::path& input);
 
+// One row of a BIDS events.tsv as HYPER-RT uses it.
+struct Event {
+  double onset = 0, duration = 0;  // seconds from the run's first volume
+  std::string trial_type;          // "train" / "test" in the twin
+  int64_t stim_index = -1;         // row of latents.npy, -1 when absent
+};
+
+// Reads onset, duration and (when present) trial_type and stim_index; throws naming the
+// file, line and column on a bad value.
+std::vector<Event> read_events(const std::filesystem::path& tsv);
+// The events.tsv beside a BIDS run: ..._bold.nii.gz -> ..._events.tsv.
+std::filesystem::path events_path(const std::filesystem::path& run);
+
 // "sub-01_task-faces_run-01_bold.nii.gz" -> "sub-01_task-faces_run-01_bold"
 std::string nifti_stem(const std::filesystem::path& p);
 bool is_nifti_name(const std::filesystem::path& p);

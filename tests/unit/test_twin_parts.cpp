@@ -8,7 +8,7 @@
 
 #include "core/rigid.hpp"
 #include "core/rng.hpp"
-#include "sim/hrf.hpp"
+#include "core/hrf.hpp"
 
 using namespace hyper;
 

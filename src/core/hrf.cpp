@@ -1,4 +1,4 @@
-#include "sim/hrf.hpp"
+#include "core/hrf.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,0 +1,79 @@
+// `hyper train`: fit the HYPER decoder from recorded runs (README, "hyper train").
+#include <spdlog/spdlog.h>
+
+#include "cli/command.hpp"
+#include "core/clock.hpp"
+#include "decoders/decoder.hpp"
+#include "io/npy.hpp"
+
+namespace hyper {
+
+namespace {
+
+void declare(Schema& s) {
+  using T = SettingType;
+  s.add({.key = "train.dataset", .type = T::String, .def = std::string(""), .help = "BIDS dataset folder",
+         .flag = "--dataset"});
+  s.add({.key = "train.latents", .type = T::String, .def = std::string(""),
+         .help = "stimulus latents .npy (rows = stim_index); empty: DATASET/stimuli/latents.npy", .flag = "--latents"});
+  s.add({.key = "train.out", .type = T::String, .def = std::string(""), .help = "decoder file to write", .flag = "--out"});
+  s.add({.key = "train.train_runs", .type = T::StringList, .def = std::vector<std::string>{},
+         .help = "run ids to train on; empty: every run whose events are all trial_type train", .flag = "--train-runs"});
+  s.add({.key = "train.voxels", .type = T::Int, .def = int64_t{4096}, .unit = "voxels",
+         .help = "voxels kept: the highest mean training t", .flag = "--voxels", .min = 1.0});
+  s.add({.key = "train.penalty", .type = T::Float, .def = -1.0,
+         .help = "ridge penalty; -1 chooses one by leave-one-run-out CV; 0 is least squares", .flag = "--penalty", .min = -1.0});
+  s.add({.key = "train.mode", .type = T::String, .def = std::string("trial"),
+         .help = "responses per trial from a GLM (the per-TR mode comes with the decode stage)", .choices = {"trial"}});
+}
+
+int run(const Settings& st, const StageRegistry& stages) {
+  const std::string dataset = st.get_string("train.dataset"), out = st.get_string("train.out");
+  if (dataset.empty()) throw SettingsError("train.dataset: give the BIDS folder with --dataset DIR");
+  if (out.empty()) throw SettingsError("train.out: give the decoder file with --out FILE");
+  std::string latents_path = st.get_string("train.latents");
+  if (latents_path.empty()) latents_path = (std::filesystem::path(dataset) / "stimuli" / "latents.npy").string();
+  const NpyArray lat = read_npy(latents_path);
+  if (lat.shape.size() != 2) throw std::runtime_error(latents_path + ": latents must be a 2D array (stimuli x dimensions)");
+  const Eigen::MatrixXf latents =
+      Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(lat.data.data(), lat.shape[0], lat.shape[1]);
+
+  const auto wanted = st.get_list("train.train_runs");
+  std::vector<RunFile> runs;
+  for (const RunFile& r : find_runs(dataset)) {
+    const bool chosen = wanted.empty() ? [&] {
+      const auto ev = read_events(events_path(r.path));
+      return !ev.empty() && std::all_of(ev.begin(), ev.end(), [](const Event& e) { return e.trial_type == "train"; });
+    }()
+                                       : std::find(wanted.begin(), wanted.end(), r.run_id) != wanted.end();
+    if (chosen) runs.push_back(r);
+  }
+  if (runs.empty()) throw std::runtime_error(dataset + ": no training runs (none all trial_type train, or --train-runs matched none)");
+  spdlog::info("training on {} runs of {}", runs.size(), dataset);
+
+  Chain chain(stages, st);
+  TrainOptions o;
+  o.k = st.get_int("train.voxels");
+  o.penalty = st.get_float("train.penalty");
+  o.preprocessing = st.to_toml({"preprocess"});
+  const auto t0 = SteadyClock::now();
+  const Decoder d = train_decoder(chain, runs, latents, o, [](const std::string& line) { spdlog::info("{}", line); });
+  save_decoder(out, d);
+  std::string cv;
+  for (size_t i = 0; i < d.penalties.size(); ++i) cv += fmt::format(" {}: {:.3f}", d.penalties[i], d.cv_correlation[i]);
+  spdlog::info("wrote {} in {:.1f} s: {} voxels, penalty {}{}", out,
+               std::chrono::duration<double>(SteadyClock::now() - t0).count(), d.voxels.size(), d.penalty,
+               cv.empty() ? "" : "; cross-validated correlation by penalty:" + cv);
+  return 0;
+}
+
+}  // namespace
+
+Command train_command() {
+  Command c{"train", "fit the HYPER decoder (voxels -> 512-d latent) from recorded runs and their events", {"train"},
+            declare, run};
+  c.chain = true;
+  return c;
+}
+
+}  // namespace hyper
