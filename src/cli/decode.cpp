@@ -49,9 +49,7 @@ int run(const Settings& st, const StageRegistry& stages) {
 }  // namespace
 
 Command decode_command() {
-  Command c{"decode", "predict each trial's latent in a run with a trained decoder", {"decode"}, declare, run};
-  c.chain = true;
-  return c;
+  return {"decode", "predict each trial's latent in a run with a trained decoder", {"decode"}, declare, run, /*chain=*/true};
 }
 
 }  // namespace hyper

@@ -60,10 +60,8 @@ int run(const Settings& st, const StageRegistry& stages) {
 }  // namespace
 
 Command preprocess_command() {
-  Command c{"preprocess", "run the preprocessing chain over a recorded 4D run and write what the decoder sees",
-            {"preprocess_io"}, declare, run};
-  c.chain = true;
-  return c;
+  return {"preprocess", "run the preprocessing chain over a recorded 4D run and write what the decoder sees",
+            {"preprocess_io"}, declare, run, /*chain=*/true};
 }
 
 }  // namespace hyper

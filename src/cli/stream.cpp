@@ -152,10 +152,8 @@ int run(const Settings& st, const StageRegistry& stages) {
 }  // namespace
 
 Command stream_command() {
-  Command c{"stream", "receive a hyper/1 volume stream, validate it, preprocess every volume and report each run",
-            {"stream"}, declare, run};
-  c.chain = true;
-  return c;
+  return {"stream", "receive a hyper/1 volume stream, validate it, preprocess every volume and report each run",
+            {"stream"}, declare, run, /*chain=*/true};
 }
 
 }  // namespace hyper

@@ -70,10 +70,8 @@ int run(const Settings& st, const StageRegistry& stages) {
 }  // namespace
 
 Command train_command() {
-  Command c{"train", "fit the HYPER decoder (voxels -> 512-d latent) from recorded runs and their events", {"train"},
-            declare, run};
-  c.chain = true;
-  return c;
+  return {"train", "fit the HYPER decoder (voxels -> 512-d latent) from recorded runs and their events", {"train"},
+            declare, run, /*chain=*/true};
 }
 
 }  // namespace hyper
