@@ -1,6 +1,7 @@
 #include "decoders/decoder.hpp"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 #include <stdexcept>
 #include <unordered_map>
@@ -99,9 +100,12 @@ TrialResponses trial_responses(const Eigen::MatrixXf& Y, const std::vector<Event
   const auto T = static_cast<int>(Y.rows());
   const auto n = static_cast<Eigen::Index>(events.size());
   Eigen::MatrixXd X(T, n + 1);
+  std::map<double, double> scale;  // per block duration: finding a peak costs 100k HRF values
   for (Eigen::Index j = 0; j < n; ++j) {
     const Event& e = events[static_cast<size_t>(j)];
-    const auto x = block_response(e.onset, e.duration, tr_s, T, 1.0 / block_peak(e.duration));
+    auto it = scale.find(e.duration);
+    if (it == scale.end()) it = scale.emplace(e.duration, 1.0 / block_peak(e.duration)).first;
+    const auto x = block_response(e.onset, e.duration, tr_s, T, it->second);
     for (int t = 0; t < T; ++t) X(t, j) = x[static_cast<size_t>(t)];
   }
   X.col(n).setOnes();
