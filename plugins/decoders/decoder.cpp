@@ -128,7 +128,7 @@ TrialResponses trial_responses(const Eigen::MatrixXf& Y, const std::vector<Event
 RunFeatures preprocess_run(Chain& chain, const RunFile& run) {
   const NiftiRun nifti = read_nifti(run.path);
   RunFeatures out;
-  out.tr_s = run.sidecar_tr_s > 0 ? run.sidecar_tr_s : nifti.info.tr_s;
+  out.tr_s = run_tr(run, nifti.info.tr_s, nifti.info.time_unit);
   out.dims = {nifti.info.dims[0], nifti.info.dims[1], nifti.info.dims[2]};
   run_chain_offline(chain, nifti, run.run_id, out.tr_s, [&](const Tr& tr) {
     const std::vector<float>& v = tr.feature_voxels ? tr.features : tr.volume.data;

@@ -8,7 +8,6 @@
 #include "core/offline.hpp"
 #include "core/progress.hpp"
 #include "io/bids.hpp"
-#include "net/replayer.hpp"
 
 namespace hyper {
 
@@ -32,7 +31,7 @@ int run(const Settings& st, const StageRegistry& stages) {
 
   const RunFile file = find_runs(in).at(0);
   const NiftiRun run = read_nifti(file.path);
-  const double tr = replay_tr(file, run.info.tr_s, run.info.time_unit, st.get_float("preprocess_io.tr"));
+  const double tr = run_tr(file, run.info.tr_s, run.info.time_unit, st.get_float("preprocess_io.tr"));
   chain.preflight(spec_of(run.volume(0), tr));  // a bad parameter fails before any work
 
   const int64_t n = run.info.dims[3];

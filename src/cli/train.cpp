@@ -41,11 +41,11 @@ int run(const Settings& st, const StageRegistry& stages) {
   const auto wanted = st.get_list("train.train_runs");
   std::vector<RunFile> runs;
   for (const RunFile& r : find_runs(dataset)) {
-    const bool chosen = wanted.empty() ? [&] {
+    bool chosen = std::find(wanted.begin(), wanted.end(), r.run_id) != wanted.end();
+    if (wanted.empty()) {  // every run whose events are all training trials
       const auto ev = read_events(events_path(r.path));
-      return !ev.empty() && std::all_of(ev.begin(), ev.end(), [](const Event& e) { return e.trial_type == "train"; });
-    }()
-                                       : std::find(wanted.begin(), wanted.end(), r.run_id) != wanted.end();
+      chosen = !ev.empty() && std::all_of(ev.begin(), ev.end(), [](const Event& e) { return e.trial_type == "train"; });
+    }
     if (chosen) runs.push_back(r);
   }
   if (runs.empty()) throw std::runtime_error(dataset + ": no training runs (none all trial_type train, or --train-runs matched none)");

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 namespace hyper {
 
@@ -94,6 +95,19 @@ fs::path events_path(const fs::path& run) {
   std::string stem = nifti_stem(run);
   if (stem.size() > 5 && stem.compare(stem.size() - 5, 5, "_bold") == 0) stem.resize(stem.size() - 5);
   return run.parent_path() / (stem + "_events.tsv");
+}
+
+double run_tr(const RunFile& run, double header_tr_s, const std::string& time_unit, double override_s) {
+  if (override_s > 0) return override_s;
+  if (run.sidecar_tr_s > 0) return run.sidecar_tr_s;
+  if (header_tr_s > 0) {
+    if (time_unit == "unknown")
+      spdlog::warn("{}: the header has no time unit; reading pixdim[4] = {} as seconds", run.path.string(),
+                   header_tr_s);
+    return header_tr_s;
+  }
+  throw std::runtime_error(run.path.string() +
+                           ": no TR in the header (pixdim[4] is 0) nor in a BIDS sidecar; give --tr SECONDS");
 }
 
 std::string nifti_stem(const fs::path& p) {

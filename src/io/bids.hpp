@@ -18,6 +18,11 @@ struct RunFile {
 // dataset with runs. Runs come sorted by path (so run-01 before run-02).
 std::vector<RunFile> find_runs(const std::filesystem::path& input);
 
+// A run's TR: `override_s` if > 0, else the sidecar's, else the NIfTI header's (pixdim[4]
+// in `time_unit`; "unknown" is read as seconds, with a warning). Throws naming the file when
+// none gives one. Every command that reads runs takes its TR from here.
+double run_tr(const RunFile& run, double header_tr_s, const std::string& time_unit, double override_s = 0);
+
 // One row of a BIDS events.tsv as HYPER-RT uses it.
 struct Event {
   double onset = 0, duration = 0;  // seconds from the run's first volume

@@ -14,19 +14,6 @@
 
 namespace hyper {
 
-double replay_tr(const RunFile& run, double header_tr_s, const std::string& time_unit, double override_s) {
-  if (override_s > 0) return override_s;
-  if (run.sidecar_tr_s > 0) return run.sidecar_tr_s;
-  if (header_tr_s > 0) {
-    if (time_unit == "unknown")
-      spdlog::warn("{}: the header has no time unit; reading pixdim[4] = {} as seconds", run.path.string(),
-                   header_tr_s);
-    return header_tr_s;
-  }
-  throw std::runtime_error(run.path.string() +
-                           ": no TR in the header (pixdim[4] is 0) nor in a BIDS sidecar; give --tr SECONDS");
-}
-
 namespace {
 
 // Sleeps until `deadline`, sending a heartbeat whenever `heartbeat` passes without traffic.
@@ -53,7 +40,7 @@ ReplayReport replay_run(Publisher& pub, const RunFile& file, const std::string& 
   spdlog::info("loading {}", file.path.string());
   auto run = std::make_shared<const NiftiRun>(read_nifti(file.path));
   const NiftiInfo& info = run->info;
-  const double tr = replay_tr(file, info.tr_s, info.time_unit, o.tr_s);
+  const double tr = run_tr(file, info.tr_s, info.time_unit, o.tr_s);
   const int64_t n = info.dims[3];
   if (o.start >= n)
     throw std::runtime_error(file.path.string() + ": --start " + std::to_string(o.start) + " but the run has " +

@@ -36,10 +36,6 @@ struct ReplayReport {
   double duration_s = 0;
 };
 
-// The TR a run is played at: the option, else the sidecar, else the NIfTI header.
-// Throws naming the file when none gives one.
-double replay_tr(const RunFile& run, double header_tr_s, const std::string& time_unit, double override_s);
-
 // Throws std::runtime_error naming the file or option on bad input.
 std::vector<ReplayReport> replay(Publisher& pub, const std::vector<RunFile>& runs, const ReplayOptions& options);
 
