@@ -11,7 +11,6 @@ namespace hyper {
 class ProgressLine {
  public:
   ProgressLine();  // enabled when stderr is a terminal
-  explicit ProgressLine(bool enabled) : enabled_(enabled) {}
   ~ProgressLine() { finish(); }
 
   void update(const std::string& text, bool force = false);

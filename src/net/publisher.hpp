@@ -31,7 +31,6 @@ class Publisher {
   // Waits until `n` subscribers have subscribed (each subscription message counts once),
   // up to `timeout`, checking `interrupted()`. Returns the number seen.
   int wait_for_subscribers(int n, std::chrono::milliseconds timeout);
-  int subscribers() { drain_subscriptions(); return subscribers_; }
 
   // Stamps payload_bytes, crc32 and (last) t_sent into `h`, then sends [vol, header, payload].
   // With `keep_alive` owning the payload's memory, the payload is sent without a copy and

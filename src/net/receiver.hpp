@@ -4,7 +4,7 @@
 // them, in order, to the processing thread through a bounded queue.
 //
 // Threads: the receiver thread owns the socket and the run trackers. next() is for one
-// consumer thread (processing). dropped()/heartbeats() may be read from any thread.
+// consumer thread (processing). dropped() may be read from any thread.
 
 #include <array>
 #include <atomic>
@@ -64,7 +64,6 @@ class Receiver {
   bool drained() const { return queue_.closed() && queue_.size() == 0; }
 
   std::array<int64_t, kRejectCount> dropped() const;  // every drop so far, by reason
-  int64_t heartbeats() const { return heartbeats_.load(); }
 
  private:
   void loop(std::stop_token stop);
@@ -80,7 +79,6 @@ class Receiver {
   BoundedQueue<StreamEvent> queue_;
   RateLimitedLog log_;
   std::array<std::atomic<int64_t>, kRejectCount> dropped_{};
-  std::atomic<int64_t> heartbeats_{0};
 
   // Receiver-thread state.
   std::optional<RunTracker> run_;
