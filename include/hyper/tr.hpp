@@ -11,6 +11,9 @@
 
 namespace hyper {
 
+// The GAN's latent space (PGGAN, CelebA-HQ): what a decoder predicts and a generator draws.
+inline constexpr int kLatentDim = 512;
+
 // Timestamps are CLOCK_REALTIME nanoseconds (comparable across processes on one machine,
 // and across machines only as well as their clocks agree); -1 means "not known".
 struct TrStamps {
@@ -34,6 +37,10 @@ struct Tr {
   std::array<double, 6> motion{};  // realignment estimate: tx, ty, tz (mm), rx, ry, rz (rad)
   double fd_mm = 0;                // framewise displacement (Power et al.)
   std::vector<double> stage_ms;    // time spent in each chain stage, in chain order
+
+  // Filled by the decode stage (a fixed array: decoding allocates nothing).
+  std::array<float, kLatentDim> latent{};
+  bool decoded = false;
 };
 
 }  // namespace hyper

@@ -49,6 +49,7 @@ void save_decoder(const std::filesystem::path& path, const Decoder& d) {
   f.tensors["intercept"] = tensor_f32({d.intercept.size()}, d.intercept.data());
   f.metadata = {{"format", "hyper-decoder/1"}, {"dims", fmt::format("{},{},{}", d.dims[0], d.dims[1], d.dims[2])},
                 {"tr", fmt::format("{}", d.tr_s)}, {"mode", d.mode}, {"estimator", d.estimator},
+                {"lag", fmt::format("{}", d.lag_s)},
                 {"hrf", "SPM canonical double gamma"}, {"preprocessing", d.preprocessing},
                 {"penalty", fmt::format("{}", d.penalty)}, {"penalties", join(d.penalties)},
                 {"cv_correlation", join(d.cv_correlation)}, {"inputs_hash", d.inputs_hash}};
@@ -75,7 +76,9 @@ Decoder load_decoder(const std::filesystem::path& path) {
   d.dims = {static_cast<int64_t>(dims[0]), static_cast<int64_t>(dims[1]), static_cast<int64_t>(dims[2])};
   d.tr_s = std::stod(meta("tr"));
   d.mode = meta("mode");
+  if (d.mode != "trial" && d.mode != "tr") throw std::runtime_error(path.string() + ": unknown mode '" + d.mode + "'");
   d.estimator = meta("estimator");
+  d.lag_s = std::stod(meta("lag"));
   d.preprocessing = meta("preprocessing");
   d.penalty = std::stod(meta("penalty"));
   d.penalties = split_doubles(meta("penalties"));
@@ -96,24 +99,30 @@ Decoder load_decoder(const std::filesystem::path& path) {
   return d;
 }
 
-TrialResponses trial_responses(const Eigen::MatrixXf& Y, const std::vector<Event>& events, double tr_s) {
-  const auto T = static_cast<int>(Y.rows());
-  const auto n = static_cast<Eigen::Index>(events.size());
-  Eigen::MatrixXd X(T, n + 1);
+namespace {
+
+// One canonical-HRF block regressor per event (peak 1), volumes x events.
+Eigen::MatrixXd trial_regressors(const std::vector<Event>& events, double tr_s, int volumes) {
+  Eigen::MatrixXd X(volumes, static_cast<Eigen::Index>(events.size()));
   std::map<double, double> scale;  // per block duration: finding a peak costs 100k HRF values
-  for (Eigen::Index j = 0; j < n; ++j) {
-    const Event& e = events[static_cast<size_t>(j)];
+  for (size_t j = 0; j < events.size(); ++j) {
+    const Event& e = events[j];
     auto it = scale.find(e.duration);
     if (it == scale.end()) it = scale.emplace(e.duration, 1.0 / block_peak(e.duration)).first;
-    const auto x = block_response(e.onset, e.duration, tr_s, T, it->second);
-    for (int t = 0; t < T; ++t) X(t, j) = x[static_cast<size_t>(t)];
+    const auto x = block_response(e.onset, e.duration, tr_s, volumes, it->second);
+    for (int t = 0; t < volumes; ++t) X(t, static_cast<Eigen::Index>(j)) = x[static_cast<size_t>(t)];
   }
-  X.col(n).setOnes();
-  if (T <= n + 1) throw std::runtime_error("a run has no more volumes than trials: no GLM");
+  return X;
+}
+
+// Least-squares-all: one GLM, every trial and a constant.
+TrialResponses trials_lsa(const Eigen::MatrixXd& trials, const Eigen::MatrixXd& Y) {
+  const Eigen::Index T = Y.rows(), n = trials.cols();
+  Eigen::MatrixXd X(T, n + 1);
+  X << trials, Eigen::VectorXd::Ones(T);
   const Eigen::MatrixXd xtx_inv = (X.transpose() * X).inverse();
-  const Eigen::MatrixXd B = xtx_inv * (X.transpose() * Y.cast<double>());
-  const Eigen::MatrixXd resid = Y.cast<double>() - X * B;
-  const Eigen::RowVectorXd sigma2 = resid.colwise().squaredNorm() / static_cast<double>(T - n - 1);
+  const Eigen::MatrixXd B = xtx_inv * (X.transpose() * Y);
+  const Eigen::RowVectorXd sigma2 = (Y - X * B).colwise().squaredNorm() / static_cast<double>(T - n - 1);
   TrialResponses r;
   r.beta = B.topRows(n).cast<float>();
   r.t.resize(n, Y.cols());
@@ -123,6 +132,68 @@ TrialResponses trial_responses(const Eigen::MatrixXf& Y, const std::vector<Event
       r.t(j, v) = se > 0 ? static_cast<float>(B(j, v) / se) : 0.0f;
     }
   return r;
+}
+
+// Least-squares-separate: per trial j the design [x_j, sum of the others, 1]. Everything
+// comes from X'Y, the column sums and the squared norms of Y, so each trial costs O(values).
+TrialResponses trials_lss(const Eigen::MatrixXd& trials, const Eigen::MatrixXd& Y) {
+  const Eigen::Index T = Y.rows(), n = trials.cols();
+  const Eigen::MatrixXd XtY = trials.transpose() * Y;
+  const Eigen::RowVectorXd sY = XtY.colwise().sum(), oneY = Y.colwise().sum(), yy = Y.colwise().squaredNorm();
+  const Eigen::VectorXd s = trials.rowwise().sum();
+  TrialResponses r;
+  r.beta.resize(n, Y.cols());
+  r.t.resize(n, Y.cols());
+  for (Eigen::Index j = 0; j < n; ++j) {
+    const Eigen::VectorXd a = trials.col(j), o = s - a;
+    Eigen::Matrix3d A;
+    A << a.dot(a), a.dot(o), a.sum(), a.dot(o), o.dot(o), o.sum(), a.sum(), o.sum(), static_cast<double>(T);
+    const Eigen::Matrix3d Ai = A.inverse();
+    for (Eigen::Index v = 0; v < Y.cols(); ++v) {
+      const Eigen::Vector3d b(XtY(j, v), sY(v) - XtY(j, v), oneY(v));
+      const Eigen::Vector3d beta = Ai * b;
+      const double sigma2 = std::max(0.0, yy(v) - beta.dot(b)) / static_cast<double>(T - 3);
+      const double se = std::sqrt(sigma2 * Ai(0, 0));
+      r.beta(j, v) = static_cast<float>(beta(0));
+      r.t(j, v) = se > 0 ? static_cast<float>(beta(0) / se) : 0.0f;
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+TrialResponses trial_responses(const Eigen::MatrixXf& Y, const std::vector<Event>& events, double tr_s,
+                               const std::string& estimator) {
+  const auto T = static_cast<int>(Y.rows());
+  if (T <= static_cast<int>(events.size()) + 1) throw std::runtime_error("a run has no more volumes than trials: no GLM");
+  const Eigen::MatrixXd X = trial_regressors(events, tr_s, T);
+  if (estimator == "lsa") return trials_lsa(X, Y.cast<double>());
+  if (estimator == "lss") return trials_lss(X, Y.cast<double>());
+  throw std::invalid_argument("estimator: '" + estimator + "' is not lsa or lss");
+}
+
+TrTargets tr_targets(const std::vector<Event>& events, const Eigen::MatrixXf& latents, int volumes, double tr_s,
+                     double lag_s) {
+  TrTargets out{Eigen::MatrixXd::Zero(volumes, latents.cols()), std::vector<char>(static_cast<size_t>(volumes), 0)};
+  if (lag_s >= 0) {
+    for (int v = 0; v < volumes; ++v) {
+      const double t = v * tr_s - lag_s;
+      for (const Event& e : events)
+        if (e.onset <= t && t < e.onset + e.duration) {
+          out.y.row(v) = latents.row(e.stim_index).cast<double>();
+          out.use[static_cast<size_t>(v)] = 1;
+        }
+    }
+    return out;
+  }
+  const Eigen::MatrixXd X = trial_regressors(events, tr_s, volumes);
+  for (size_t j = 0; j < events.size(); ++j)
+    out.y += X.col(static_cast<Eigen::Index>(j)) * latents.row(events[j].stim_index).cast<double>();
+  double first = 1e300;
+  for (const Event& e : events) first = std::min(first, e.onset);
+  for (int v = 0; v < volumes; ++v) out.use[static_cast<size_t>(v)] = v * tr_s >= first;
+  return out;
 }
 
 RunFeatures preprocess_run(Chain& chain, const RunFile& run) {
@@ -148,9 +219,13 @@ RunFeatures preprocess_run(Chain& chain, const RunFile& run) {
 Decoder train_decoder(Chain& chain, const std::vector<RunFile>& runs, const Eigen::MatrixXf& latents,
                       const TrainOptions& o, const std::function<void(const std::string&)>& progress) {
   if (runs.size() < 2) throw std::runtime_error("training needs at least two runs (cross-validation leaves one out)");
+  if (o.mode != "trial" && o.mode != "tr") throw std::invalid_argument("mode: '" + o.mode + "' is not trial or tr");
+  const bool per_tr = o.mode == "tr";
+  // Pass 1, every run: the trial GLM's t for voxel selection, and in trial mode the betas.
   struct PerRun {
     TrialResponses r;
     std::vector<int64_t> voxels, stims;
+    std::vector<Event> events;
   };
   std::vector<PerRun> per;
   Decoder d;
@@ -169,21 +244,25 @@ Decoder train_decoder(Chain& chain, const std::vector<RunFile>& runs, const Eige
     } else if (f.dims != d.dims || std::abs(f.tr_s - d.tr_s) > 1e-9) {
       throw std::runtime_error(runs[i].path.string() + ": its grid or TR differs from the first training run's");
     }
-    const auto events = read_events(events_path(runs[i].path));
-    for (const Event& e : events)
+    PerRun p;
+    p.events = read_events(events_path(runs[i].path));
+    for (const Event& e : p.events) {
       if (e.stim_index < 0 || e.stim_index >= latents.rows())
         throw std::runtime_error(events_path(runs[i].path).string() + ": stim_index " + std::to_string(e.stim_index) +
                                  " is not a row of the latents");
-    progress(fmt::format("run {}/{}: GLM with {} trial regressors over {} values", i + 1, runs.size(), events.size(),
+      p.stims.push_back(e.stim_index);
+    }
+    progress(fmt::format("run {}/{}: GLM with {} trial regressors over {} values", i + 1, runs.size(), p.events.size(),
                          f.features.cols()));
-    PerRun p{trial_responses(f.features, events, f.tr_s), f.voxels, {}};
-    for (const Event& e : events) p.stims.push_back(e.stim_index);
+    p.r = trial_responses(f.features, p.events, f.tr_s, o.estimator);
+    p.voxels = f.voxels;
     const Eigen::RowVectorXf mean_t = p.r.t.colwise().sum();
     for (size_t v = 0; v < p.voxels.size(); ++v) {
       t_sum[static_cast<size_t>(p.voxels[v])] += mean_t(static_cast<Eigen::Index>(v));
       ++present[static_cast<size_t>(p.voxels[v])];
     }
-    trials += static_cast<int64_t>(events.size());
+    if (per_tr) p.r = {};  // the samples come from pass 2
+    trials += static_cast<int64_t>(p.events.size());
     hash = static_cast<uint32_t>(hash * 31u + crc32({reinterpret_cast<const std::byte*>(f.features.data()),
                                                      static_cast<size_t>(f.features.size()) * 4}));
     per.push_back(std::move(p));
@@ -200,21 +279,53 @@ Decoder train_decoder(Chain& chain, const std::vector<RunFile>& runs, const Eige
   std::sort(d.voxels.begin(), d.voxels.end());
   progress(fmt::format("selected {} voxels of {} by mean t over {} trials", k, candidates.size(), trials));
 
-  // Responses of the selected voxels, z-scored with the training statistics.
-  Eigen::MatrixXd X(trials, static_cast<Eigen::Index>(k)), Y(trials, latents.cols());
+  // The samples at the selected voxels: per trial (betas) or per TR (pass 2: the chain's
+  // output again, now keeping only those voxels).
+  std::vector<Eigen::VectorXd> rows_x, rows_y;
   std::vector<int> groups;
-  Eigen::Index row = 0;
-  for (size_t i = 0; i < per.size(); ++i) {
+  auto columns = [&](const std::vector<int64_t>& run_voxels) {
     std::unordered_map<int64_t, Eigen::Index> col;
-    for (size_t v = 0; v < per[i].voxels.size(); ++v) col[per[i].voxels[v]] = static_cast<Eigen::Index>(v);
-    for (Eigen::Index j = 0; j < per[i].r.beta.rows(); ++j, ++row) {
-      for (size_t s = 0; s < k; ++s) X(row, static_cast<Eigen::Index>(s)) = per[i].r.beta(j, col.at(d.voxels[s]));
-      Y.row(row) = latents.row(per[i].stims[static_cast<size_t>(j)]).cast<double>();
+    for (size_t v = 0; v < run_voxels.size(); ++v) col[run_voxels[v]] = static_cast<Eigen::Index>(v);
+    std::vector<Eigen::Index> c(k);
+    for (size_t s = 0; s < k; ++s) c[s] = col.at(d.voxels[s]);
+    return c;
+  };
+  for (size_t i = 0; i < per.size(); ++i) {
+    if (!per_tr) {
+      const auto c = columns(per[i].voxels);
+      for (Eigen::Index j = 0; j < per[i].r.beta.rows(); ++j) {
+        rows_x.push_back(per[i].r.beta(j, c).transpose().cast<double>());
+        rows_y.push_back(latents.row(per[i].stims[static_cast<size_t>(j)]).transpose().cast<double>());
+        groups.push_back(static_cast<int>(i));
+      }
+      per[i].r = {};
+      continue;
+    }
+    progress(fmt::format("run {}/{}: per-TR samples of {}", i + 1, runs.size(), runs[i].run_id));
+    const RunFeatures f = preprocess_run(chain, runs[i]);
+    const auto c = columns(f.voxels);
+    const TrTargets tt = tr_targets(per[i].events, latents, static_cast<int>(f.features.rows()), f.tr_s, o.lag_s);
+    for (Eigen::Index t = 0; t < f.features.rows(); ++t) {
+      Eigen::VectorXd x = f.features(t, c).transpose().cast<double>();
+      // Volumes before a stage has output (a detrend's first ones are 0) are no samples.
+      if (!tt.use[static_cast<size_t>(t)] || x.squaredNorm() == 0) continue;
+      rows_x.push_back(std::move(x));
+      rows_y.push_back(tt.y.row(t).transpose());
       groups.push_back(static_cast<int>(i));
     }
   }
+  const auto n = static_cast<Eigen::Index>(rows_x.size());
+  Eigen::MatrixXd X(n, static_cast<Eigen::Index>(k)), Y(n, latents.cols());
+  for (Eigen::Index r = 0; r < n; ++r) {
+    X.row(r) = rows_x[static_cast<size_t>(r)].transpose();
+    Y.row(r) = rows_y[static_cast<size_t>(r)].transpose();
+  }
+  rows_x = {};
+  rows_y = {};
+
+  // z-scored with the training statistics (saved with the decoder, applied when decoding).
   const Eigen::RowVectorXd mean = X.colwise().mean();
-  Eigen::RowVectorXd sd = ((X.rowwise() - mean).array().square().colwise().sum() / std::max<double>(1.0, trials - 1.0)).sqrt();
+  Eigen::RowVectorXd sd = ((X.rowwise() - mean).array().square().colwise().sum() / std::max<double>(1.0, n - 1.0)).sqrt();
   for (Eigen::Index c = 0; c < sd.size(); ++c)
     if (!(sd(c) > 0)) sd(c) = 1;
   X = (X.rowwise() - mean).array().rowwise() / sd.array();
@@ -227,10 +338,11 @@ Decoder train_decoder(Chain& chain, const std::vector<RunFile>& runs, const Eige
 
   RidgeModel m;
   if (o.penalty >= 0) {
-    progress(fmt::format("fitting {} x {} -> {} with penalty {}", trials, k, latents.cols(), o.penalty));
+    progress(fmt::format("fitting {} samples x {} voxels -> {} with penalty {}", n, k, latents.cols(), o.penalty));
     m = ridge_fit(X, Y, o.penalty);
   } else {
-    progress(fmt::format("cross-validating {} penalties, leaving one of {} runs out", o.penalties.size(), runs.size()));
+    progress(fmt::format("cross-validating {} penalties on {} samples x {} voxels, leaving one of {} runs out",
+                         o.penalties.size(), n, k, runs.size()));
     const RidgeFit fit = ridge_cv(X, Y, groups, o.penalties);
     m = fit.model;
     d.penalties = fit.penalties;
@@ -239,6 +351,9 @@ Decoder train_decoder(Chain& chain, const std::vector<RunFile>& runs, const Eige
   d.weights = m.weights;
   d.intercept = m.intercept;
   d.penalty = m.penalty;
+  d.mode = o.mode;
+  d.estimator = o.estimator;
+  d.lag_s = per_tr ? o.lag_s : -1;
   d.preprocessing = o.preprocessing;
   d.inputs_hash = fmt::format("{:08x}", hash);
   return d;

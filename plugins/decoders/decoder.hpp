@@ -1,9 +1,12 @@
 #pragma once
-// The HYPER decoder (Dado et al. 2022): per-trial responses of the preprocessed runs
-// (a GLM with the canonical HRF, one regressor per trial: least-squares-all), the k
-// voxels with the highest mean training t, z-scored, and a linear map with intercept to
-// the 512-d latent (ridge, penalty by leave-one-run-out cross-validation; 0 = least squares).
-// README, "hyper train" and "hyper decode".
+// The HYPER decoder (Dado et al. 2022): the k voxels with the highest mean training t (from
+// a GLM of the preprocessed runs with one canonical-HRF regressor per trial), z-scored, and
+// a linear map with intercept to the 512-d latent (ridge, penalty by leave-one-run-out
+// cross-validation; 0 = least squares). Two kinds of samples (README, "hyper train"):
+//   trial  one per trial: its GLM beta (least-squares-all, or least-squares-separate)
+//   tr     one per TR: the online chain's output, paired with the latents presented before
+//          it (HRF-weighted, or the one on screen a fixed lag earlier); what the decode
+//          stage sees every TR online.
 
 #include <array>
 #include <cstdint>
@@ -26,8 +29,9 @@ struct Decoder {
   std::vector<float> feature_mean, feature_sd;  // per selected voxel, of the training responses
   Eigen::MatrixXf weights;               // voxels x 512
   Eigen::VectorXf intercept;             // 512
-  std::string mode = "trial";
-  std::string estimator = "lsa";
+  std::string mode = "trial";            // trial | tr
+  std::string estimator = "lsa";         // trial mode: lsa | lss
+  double lag_s = -1;                     // tr mode: < 0 HRF-weighted targets, else a fixed lag
   std::string preprocessing;             // the [preprocess] settings it was trained with (TOML)
   double penalty = 0;
   std::vector<double> penalties, cv_correlation;
@@ -43,7 +47,24 @@ Decoder load_decoder(const std::filesystem::path& path);
 struct TrialResponses {
   Eigen::MatrixXf beta, t;
 };
-TrialResponses trial_responses(const Eigen::MatrixXf& features, const std::vector<Event>& events, double tr_s);
+// `estimator` lsa: one GLM with every trial (Mumford et al. 2012's least-squares-all);
+// lss: per trial a GLM of that trial, all the others summed, and a constant (least-squares-
+// separate, steadier when trials overlap).
+TrialResponses trial_responses(const Eigen::MatrixXf& features, const std::vector<Event>& events, double tr_s,
+                               const std::string& estimator = "lsa");
+
+// Per-TR training targets (rows: volumes; `use`: whether a volume is a sample).
+// lag_s < 0: the HRF-weighted sum of the latents presented before each volume (each trial's
+// canonical-HRF block response, peak 1, at the volume's time): the part of the twin's, and
+// by assumption the brain's, response that is linear in the latents; used from the first
+// trial's onset on. lag_s >= 0: the latent of the face on screen lag_s before the volume,
+// used where one was.
+struct TrTargets {
+  Eigen::MatrixXd y;
+  std::vector<char> use;
+};
+TrTargets tr_targets(const std::vector<Event>& events, const Eigen::MatrixXf& latents, int volumes, double tr_s,
+                     double lag_s);
 
 // A run through the chain: its features (volumes x values) and their voxel indices.
 struct RunFeatures {
@@ -55,6 +76,8 @@ struct RunFeatures {
 RunFeatures preprocess_run(Chain& chain, const RunFile& run);
 
 struct TrainOptions {
+  std::string mode = "trial", estimator = "lsa";
+  double lag_s = -1;
   int64_t k = 4096;       // voxels to select
   double penalty = -1;    // < 0: cross-validate over the grid below
   std::vector<double> penalties{0, 1, 10, 100, 1e3, 1e4, 1e5};

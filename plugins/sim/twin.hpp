@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "core/settings.hpp"
+#include "hyper/tr.hpp"  // kLatentDim
 
 namespace hyper {
 
 inline constexpr int kTrainFaces = 1050;  // rows 0..1049 of latents.npy
 inline constexpr int kTestFaces = 36;     // rows 1050..1085
-inline constexpr int kLatentDim = 512;
 
 struct TwinConfig {
   std::string preset = "default";

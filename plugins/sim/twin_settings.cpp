@@ -17,9 +17,9 @@ const std::map<std::string, Preset>& presets() {
         {"twin.runs", int64_t{2}}, {"twin.test_runs", int64_t{1}}, {"twin.trials_per_run", int64_t{20}}}},
       {"default",  // the paper's design on a 64x64x36 grid at 3 mm
        {}},
-      {"paper",  // 2 mm voxels on an occipito-temporal slab; SNR to be calibrated with the decoder
+      {"paper",  // 2 mm voxels on an occipito-temporal slab; SNR calibrated with the decoder (README)
        {{"twin.nx", int64_t{80}}, {"twin.ny", int64_t{64}}, {"twin.nz", int64_t{24}}, {"twin.voxel_mm", 2.0},
-        {"twin.visual_fraction", 0.25}, {"twin.snr", 0.5}}},
+        {"twin.visual_fraction", 0.25}, {"twin.snr", 0.28}}},
   };
   return p;
 }

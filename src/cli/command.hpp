@@ -31,6 +31,7 @@ Command simulate_command();
 Command preprocess_command();
 Command train_command();
 Command decode_command();
+Command render_command();
 
 // Runs `hyper` with the given commands: parses flags, resolves settings (flags > --set >
 // --config > defaults), starts logging, runs the chosen command. Returns the exit code:

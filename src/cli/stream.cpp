@@ -1,6 +1,7 @@
 // `hyper stream`: receive a hyper/1 stream (README, "hyper stream"). This is the receiving
 // side: the receiver thread validates and rebuilds volumes, the processing thread takes
-// them in order and reports each run when it ends.
+// them in order through the preprocessing chain (and, with a decoder, the decode stage)
+// and reports each run when it ends.
 #include <atomic>
 #include <thread>
 
@@ -14,6 +15,8 @@
 #include "core/logging.hpp"
 #include "core/offline.hpp"
 #include "core/progress.hpp"
+#include "decoders/decode_stage.hpp"
+#include "io/npy.hpp"
 #include "io/files.hpp"
 #include "net/receiver.hpp"
 
@@ -29,6 +32,10 @@ void declare(Schema& s) {
   s.add({.key = "stream.out", .type = T::String, .def = std::string(""),
          .help = "output folder: hyper.log, settings.toml and <run>/summary.json; empty prints only",
          .flag = "--out"});
+  s.add({.key = "stream.decoder", .type = T::String, .def = std::string(""),
+         .help = "decoder file (hyper train --mode tr): its own preprocessing, then a latent every TR into "
+                 "<out>/<run>/latents.npy",
+         .flag = "--decoder"});
   s.add({.key = "stream.runs", .type = T::Int, .def = int64_t{0}, .unit = "runs",
          .help = "exit after this many runs have ended; 0 runs until Ctrl-C", .flag = "--runs", .min = 0.0});
   s.add({.key = "stream.queue_capacity", .type = T::Int, .def = int64_t{64}, .unit = "volumes",
@@ -49,9 +56,12 @@ void write_summary(const std::filesystem::path& out, const RunSummary& s) {
 }
 
 int run(const Settings& st, const StageRegistry& stages) {
-  // The chain's parameters are checked now, before any volume; its shapes at each run's
-  // first volume, when the grid is known.
-  Chain chain(stages, st);
+  // The chain's parameters are checked now, before any volume; its shapes (and the
+  // decoder's grid and TR) at each run's first volume, when the grid is known.
+  const std::string decoder_file = st.get_string("stream.decoder");
+  Chain chain = decoder_file.empty()
+                    ? Chain(stages, st)
+                    : decoding_chain(stages, st, std::make_shared<const Decoder>(load_decoder(decoder_file)), decoder_file);
   chain.preflight(Spec{});
   const std::string out = st.get_string("stream.out");
   if (!out.empty()) {
@@ -79,6 +89,7 @@ int run(const Settings& st, const StageRegistry& stages) {
     ProgressLine progress;
     int64_t runs_ended = 0;
     bool run_open = false, run_ok = false;  // the chain started on this run's first volume
+    std::vector<float> latents;              // this run's, kLatentDim per volume index (NaN: none)
     while (true) {
       auto ev = rx.next(std::chrono::milliseconds(100));
       if (!ev) {
@@ -107,6 +118,11 @@ int run(const Settings& st, const StageRegistry& stages) {
             }
           }
           if (run_ok && !chain.empty()) chain.process(tr);
+          if (tr.decoded) {
+            const auto at = static_cast<size_t>(tr.index) * kLatentDim;
+            if (latents.size() < at + kLatentDim) latents.resize(at + kLatentDim, std::nanf(""));
+            std::copy(tr.latent.begin(), tr.latent.end(), latents.begin() + static_cast<std::ptrdiff_t>(at));
+          }
           progress.update(fmt::format("{}  volume {}  {}x{}x{}  t_sent->t_recv {:.2f} ms", tr.run, tr.index,
                                       tr.volume.dims[0], tr.volume.dims[1], tr.volume.dims[2],
                                       ns_to_ms(tr.t.t_recv - tr.t.t_sent)));
@@ -123,10 +139,14 @@ int run(const Settings& st, const StageRegistry& stages) {
           if (!out.empty()) {
             try {
               write_summary(out, *ev->summary);
+              if (!latents.empty())
+                write_npy(std::filesystem::path(out) / ev->run / "latents.npy",
+                          {static_cast<int64_t>(latents.size() / kLatentDim), kLatentDim}, latents);
             } catch (const std::exception& e) {
               spdlog::error("{}", e.what());  // keep receiving: the summary is also in the log
             }
           }
+          latents.clear();
           if (max_runs > 0 && ++runs_ended >= max_runs) done = true;
           break;
       }

@@ -24,7 +24,16 @@ void declare(Schema& s) {
   s.add({.key = "train.penalty", .type = T::Float, .def = -1.0,
          .help = "ridge penalty; -1 chooses one by leave-one-run-out CV; 0 is least squares", .flag = "--penalty", .min = -1.0});
   s.add({.key = "train.mode", .type = T::String, .def = std::string("trial"),
-         .help = "responses per trial from a GLM (the per-TR mode comes with the decode stage)", .choices = {"trial"}});
+         .help = "trial: one sample per trial (its GLM beta), decoded offline; tr: one per TR from the online chain, "
+                 "for the decode stage of hyper stream",
+         .flag = "--mode", .choices = {"trial", "tr"}});
+  s.add({.key = "train.estimator", .type = T::String, .def = std::string("lsa"),
+         .help = "trial GLM: lsa (one GLM with every trial) or lss (one GLM per trial: it, the others, a constant)",
+         .choices = {"lsa", "lss"}});
+  s.add({.key = "train.lag", .type = T::Float, .def = -1.0, .unit = "s",
+         .help = "tr mode: -1 pairs each TR with the HRF-weighted sum of the latents before it; >= 0 with the face "
+                 "on screen this long before it",
+         .min = -1.0, .max = 60.0});
 }
 
 int run(const Settings& st, const StageRegistry& stages) {
@@ -34,7 +43,8 @@ int run(const Settings& st, const StageRegistry& stages) {
   std::string latents_path = st.get_string("train.latents");
   if (latents_path.empty()) latents_path = (std::filesystem::path(dataset) / "stimuli" / "latents.npy").string();
   const NpyArray lat = read_npy(latents_path);
-  if (lat.shape.size() != 2) throw std::runtime_error(latents_path + ": latents must be a 2D array (stimuli x dimensions)");
+  if (lat.shape.size() != 2 || lat.shape[1] != kLatentDim)
+    throw std::runtime_error(latents_path + fmt::format(": latents must be a 2D array, stimuli x {}", kLatentDim));
   const Eigen::MatrixXf latents =
       Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(lat.data.data(), lat.shape[0], lat.shape[1]);
 
@@ -53,6 +63,9 @@ int run(const Settings& st, const StageRegistry& stages) {
 
   Chain chain(stages, st);
   TrainOptions o;
+  o.mode = st.get_string("train.mode");
+  o.estimator = st.get_string("train.estimator");
+  o.lag_s = st.get_float("train.lag");
   o.k = st.get_int("train.voxels");
   o.penalty = st.get_float("train.penalty");
   o.preprocessing = st.to_toml({"preprocess"});
@@ -61,8 +74,8 @@ int run(const Settings& st, const StageRegistry& stages) {
   save_decoder(out, d);
   std::string cv;
   for (size_t i = 0; i < d.penalties.size(); ++i) cv += fmt::format(" {}: {:.3f}", d.penalties[i], d.cv_correlation[i]);
-  spdlog::info("wrote {} in {:.1f} s: {} voxels, penalty {}{}", out,
-               std::chrono::duration<double>(SteadyClock::now() - t0).count(), d.voxels.size(), d.penalty,
+  spdlog::info("wrote {} in {:.1f} s: {} mode, {} voxels, penalty {}{}", out,
+               std::chrono::duration<double>(SteadyClock::now() - t0).count(), d.mode, d.voxels.size(), d.penalty,
                cv.empty() ? "" : "; cross-validated correlation by penalty:" + cv);
   return 0;
 }

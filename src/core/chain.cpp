@@ -26,6 +26,12 @@ Chain::Chain(const StageRegistry& registry, const Settings& settings) {
   times_.resize(stages_.size());
 }
 
+void Chain::append(std::string name, std::unique_ptr<Stage> stage) {
+  names_.push_back(std::move(name));
+  stages_.push_back(std::move(stage));
+  times_.resize(stages_.size());
+}
+
 Spec Chain::preflight(const Spec& input) const {
   return walk(input, [](Stage&, const Spec&) {});
 }

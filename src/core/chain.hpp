@@ -24,6 +24,8 @@ class Chain {
   // "preprocess.<stage>.<param>: why" (stages throw std::invalid_argument "<param>: why").
   Spec preflight(const Spec& input) const;
   void initialize(const Spec& input);  // preflight, then each stage's initialize
+  // Adds a stage the program builds itself (the decode stage), after those of preprocess.chain.
+  void append(std::string name, std::unique_ptr<Stage> stage);
   void start_run(const RunInfo& run);
   void process(Tr& tr);                // every stage in order; fills tr.stage_ms
   void stop_run();

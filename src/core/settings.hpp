@@ -60,6 +60,7 @@ class Settings {
   std::string get_string(const std::string& key) const;
   std::vector<std::string> get_list(const std::string& key) const;
 
+  const SettingValue& value(const std::string& key) const;
   // "default", "file configs/x.toml", "--set", "flag --speed".
   std::string origin(const std::string& key) const;
   // Every resolved value as TOML, grouped by section: the record of what a run used.
@@ -68,7 +69,6 @@ class Settings {
   const Schema& schema() const { return schema_; }
 
  private:
-  const SettingValue& value(const std::string& key) const;
   const Schema& schema_;
   std::map<std::string, SettingValue> values_;
   std::map<std::string, std::string> origins_;

@@ -13,22 +13,14 @@
 using namespace hyper;
 using namespace std::chrono_literals;
 
-namespace {
-std::vector<std::string> hyper_cmd(std::initializer_list<std::string> args) {
-  std::vector<std::string> v{test::hyper_binary().string()};
-  v.insert(v.end(), args);
-  return v;
-}
-}  // namespace
-
 TEST_CASE("hyper replay --speed max into hyper stream --out: all 50 arrive, log, settings and summary written") {
   test::TempDir d;
   test::make_run(d / "run-a.nii.gz", {"--dims", "10", "10", "6", "50"});
   const int port = test::free_tcp_port();
   const auto out = d / "out";
-  test::Process stream(hyper_cmd({"stream", "--endpoint", test::loopback(port), "--runs", "1", "--out", out.string()}),
+  test::Process stream(test::hyper_cmd({"stream", "--endpoint", test::loopback(port), "--runs", "1", "--out", out.string()}),
                        d / "stream.log");
-  test::Process replay(hyper_cmd({"replay", "--input", (d / "run-a.nii.gz").string(), "--endpoint",
+  test::Process replay(test::hyper_cmd({"replay", "--input", (d / "run-a.nii.gz").string(), "--endpoint",
                                   test::loopback(port), "--speed", "max"}),
                        d / "replay.log");
   CHECK(replay.wait(60s) == 0);
@@ -52,42 +44,42 @@ TEST_CASE("hyper replay --speed max into hyper stream --out: all 50 arrive, log,
 TEST_CASE("bad settings fail before anything starts, naming the key and the file") {
   test::TempDir d;
   std::ofstream(d / "bad.toml") << "[replay]\nspeed = \"fast\"\n";
-  CHECK(test::run(hyper_cmd({"replay", "--config", (d / "bad.toml").string(), "--input", "x.nii"}), d / "a.log") == 2);
+  CHECK(test::run(test::hyper_cmd({"replay", "--config", (d / "bad.toml").string(), "--input", "x.nii"}), d / "a.log") == 2);
   CHECK(test::read_text(d / "a.log").find("bad.toml: key 'replay.speed' must be a number or \"max\"") !=
         std::string::npos);
   std::ofstream(d / "typo.toml") << "[stream]\nendpont = \"tcp://127.0.0.1:1\"\n";
-  CHECK(test::run(hyper_cmd({"stream", "--config", (d / "typo.toml").string()}), d / "b.log") == 2);
+  CHECK(test::run(test::hyper_cmd({"stream", "--config", (d / "typo.toml").string()}), d / "b.log") == 2);
   CHECK(test::read_text(d / "b.log").find("unknown key 'stream.endpont' (did you mean 'stream.endpoint'?)") !=
         std::string::npos);
-  CHECK(test::run(hyper_cmd({"replay", "--set", "replay.count=lots", "--input", "x.nii"}), d / "c.log") == 2);
+  CHECK(test::run(test::hyper_cmd({"replay", "--set", "replay.count=lots", "--input", "x.nii"}), d / "c.log") == 2);
   CHECK(test::read_text(d / "c.log").find("'replay.count' must be an integer") != std::string::npos);
-  CHECK(test::run(hyper_cmd({"replay", "--input", (d / "missing.nii.gz").string()}), d / "d.log") == 1);
+  CHECK(test::run(test::hyper_cmd({"replay", "--input", (d / "missing.nii.gz").string()}), d / "d.log") == 1);
   CHECK(test::read_text(d / "d.log").find("missing.nii.gz: no such file or folder") != std::string::npos);
 }
 
 TEST_CASE("replay refuses a network address unless told, and gives up on no subscriber with advice") {
   test::TempDir d;
   test::make_run(d / "r.nii", {"--dims", "4", "4", "4", "3"});
-  CHECK(test::run(hyper_cmd({"replay", "--input", (d / "r.nii").string(), "--endpoint", "tcp://*:5999"}),
+  CHECK(test::run(test::hyper_cmd({"replay", "--input", (d / "r.nii").string(), "--endpoint", "tcp://*:5999"}),
                   d / "a.log") == 1);
   CHECK(test::read_text(d / "a.log").find("not a loopback address") != std::string::npos);
-  CHECK(test::run(hyper_cmd({"replay", "--input", (d / "r.nii").string(), "--endpoint",
+  CHECK(test::run(test::hyper_cmd({"replay", "--input", (d / "r.nii").string(), "--endpoint",
                              test::loopback(test::free_tcp_port()), "--wait-timeout", "0.5"}),
                   d / "b.log") == 1);
   CHECK(test::read_text(d / "b.log").find("only 0 of 1 subscriber(s) joined") != std::string::npos);
   std::ofstream(d / "nothing.txt") << "x";
-  CHECK(test::run(hyper_cmd({"replay", "--input", (d / "nothing.txt").string()}), d / "c.log") == 1);
+  CHECK(test::run(test::hyper_cmd({"replay", "--input", (d / "nothing.txt").string()}), d / "c.log") == 1);
   CHECK(test::read_text(d / "c.log").find("not a NIfTI file") != std::string::npos);
 }
 
 TEST_CASE("a run without a TR anywhere asks for --tr, --tr makes it play") {
   test::TempDir d;
   test::make_run(d / "r.nii", {"--dims", "4", "4", "4", "3", "--tr", "0"});
-  CHECK(test::run(hyper_cmd({"replay", "--input", (d / "r.nii").string(), "--wait-subscribers", "0",
+  CHECK(test::run(test::hyper_cmd({"replay", "--input", (d / "r.nii").string(), "--wait-subscribers", "0",
                              "--endpoint", test::loopback(test::free_tcp_port())}),
                   d / "a.log") == 1);
   CHECK(test::read_text(d / "a.log").find("no TR in the header") != std::string::npos);
-  CHECK(test::run(hyper_cmd({"replay", "--input", (d / "r.nii").string(), "--wait-subscribers", "0", "--tr", "0.01",
+  CHECK(test::run(test::hyper_cmd({"replay", "--input", (d / "r.nii").string(), "--wait-subscribers", "0", "--tr", "0.01",
                              "--endpoint", test::loopback(test::free_tcp_port())}),
                   d / "b.log") == 0);
 }
@@ -97,9 +89,9 @@ TEST_CASE("Ctrl-C ends both sides cleanly, and stream still reports the open run
   test::make_run(d / "long.nii.gz", {"--dims", "6", "6", "4", "200"});
   const int port = test::free_tcp_port();
   const auto out = d / "out";
-  test::Process stream(hyper_cmd({"stream", "--endpoint", test::loopback(port), "--out", out.string()}),
+  test::Process stream(test::hyper_cmd({"stream", "--endpoint", test::loopback(port), "--out", out.string()}),
                        d / "stream.log");
-  test::Process replay(hyper_cmd({"replay", "--input", (d / "long.nii.gz").string(), "--endpoint",
+  test::Process replay(test::hyper_cmd({"replay", "--input", (d / "long.nii.gz").string(), "--endpoint",
                                   test::loopback(port), "--tr", "0.05"}),
                        d / "replay.log");
   std::this_thread::sleep_for(1500ms);
@@ -119,24 +111,24 @@ TEST_CASE("Ctrl-C ends both sides cleanly, and stream still reports the open run
 
 TEST_CASE("--help lists every setting with its default and unit") {
   test::TempDir d;
-  CHECK(test::run(hyper_cmd({"replay", "--help"}), d / "h.log") == 0);
+  CHECK(test::run(test::hyper_cmd({"replay", "--help"}), d / "h.log") == 0);
   const std::string help = test::read_text(d / "h.log");
   CHECK(help.find("--speed NUMBER") != std::string::npos);
   CHECK(help.find("[default: 1] (x real time)") != std::string::npos);
   CHECK(help.find("--wait-timeout NUMBER") != std::string::npos);
   CHECK(help.find("replay.heartbeat") != std::string::npos);  // config-only keys are listed too
-  CHECK(test::run(hyper_cmd({"stream", "--help"}), d / "s.log") == 0);
+  CHECK(test::run(test::hyper_cmd({"stream", "--help"}), d / "s.log") == 0);
   CHECK(test::read_text(d / "s.log").find("stream.run_timeout") != std::string::npos);
 }
 
 TEST_CASE("the example configs load, and --print-settings shows what a command will use") {
   test::TempDir d;
   const auto cfg = (test::source_dir() / "configs/replay.toml").string();
-  CHECK(test::run(hyper_cmd({"replay", "--config", cfg, "--speed", "4", "--print-settings"}), d / "r.log") == 0);
+  CHECK(test::run(test::hyper_cmd({"replay", "--config", cfg, "--speed", "4", "--print-settings"}), d / "r.log") == 0);
   const std::string r = test::read_text(d / "r.log");
   CHECK(r.find("speed = 4  # flag --speed") != std::string::npos);
   CHECK(r.find("wait_timeout = 60  # file " + cfg) != std::string::npos);
-  CHECK(test::run(hyper_cmd({"stream", "--config", cfg, "--print-settings"}), d / "s.log") == 0);
+  CHECK(test::run(test::hyper_cmd({"stream", "--config", cfg, "--print-settings"}), d / "s.log") == 0);
   CHECK(test::read_text(d / "s.log").find("out = 'records'") != std::string::npos);
 }
 
@@ -144,10 +136,10 @@ TEST_CASE("hyper stream runs the preprocessing chain on every volume and reports
   test::TempDir d;
   test::make_run(d / "r.nii.gz", {"--dims", "16", "16", "8", "20"});
   const int port = test::free_tcp_port();
-  test::Process stream(hyper_cmd({"stream", "--endpoint", test::loopback(port), "--runs", "1", "--set",
+  test::Process stream(test::hyper_cmd({"stream", "--endpoint", test::loopback(port), "--runs", "1", "--set",
                                   "preprocess.chain=[\"realign\",\"mask\",\"detrend\",\"zscore\"]"}),
                        d / "stream.log");
-  test::Process replay(hyper_cmd({"replay", "--input", (d / "r.nii.gz").string(), "--endpoint", test::loopback(port),
+  test::Process replay(test::hyper_cmd({"replay", "--input", (d / "r.nii.gz").string(), "--endpoint", test::loopback(port),
                                   "--speed", "max"}),
                        d / "replay.log");
   CHECK(replay.wait(30s) == 0);
@@ -157,6 +149,6 @@ TEST_CASE("hyper stream runs the preprocessing chain on every volume and reports
   CHECK(out.find("preprocessing per volume: realign: p50") != std::string::npos);
   CHECK(out.find("zscore: p50") != std::string::npos);
   // A chain that cannot be built stops the stream before it listens.
-  CHECK(test::run(hyper_cmd({"stream", "--set", "preprocess.chain=[\"nope\"]"}), d / "bad.log") == 2);
+  CHECK(test::run(test::hyper_cmd({"stream", "--set", "preprocess.chain=[\"nope\"]"}), d / "bad.log") == 2);
   CHECK(test::read_text(d / "bad.log").find("unknown stage 'nope'") != std::string::npos);
 }

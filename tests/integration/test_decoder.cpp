@@ -1,9 +1,12 @@
-// The decoder file, and `hyper train` + `hyper decode` on a high-SNR twin.
+// The decoder file, the trial GLM, per-TR targets, the decode stage, and `hyper train` +
+// `hyper decode` on a high-SNR twin.
 #include <doctest/doctest.h>
 
 #include <fstream>
 #include <map>
 
+#include "core/hrf.hpp"
+#include "decoders/decode_stage.hpp"
 #include "decoders/decoder.hpp"
 #include "io/npy.hpp"
 #include "io/safetensors.hpp"
@@ -121,4 +124,94 @@ TEST_CASE("hyper train and hyper decode recover the test faces of a high-SNR twi
                    "--decoder", (d / "dec.safetensors").string(), "--out", (d / "x.npy").string()},
                   d / "other.log") == 1);
   CHECK(test::read_text(d / "other.log").find("grid 8x8x4, the decoder was trained on 32x32x16") != std::string::npos);
+}
+
+TEST_CASE("least-squares-separate equals one explicit GLM per trial") {
+  // Overlapping trials (3 s apart, the HRF lasts 30 s), as at the scanner.
+  std::vector<Event> events;
+  for (int j = 0; j < 8; ++j) events.push_back({.onset = 4.0 + 3.0 * j, .duration = 1.5, .trial_type = "train", .stim_index = j});
+  const int T = 60;
+  const Eigen::MatrixXf Y = Eigen::MatrixXf::Random(T, 5);
+  const TrialResponses lss = trial_responses(Y, events, 1.5, "lss");
+  const TrialResponses lsa = trial_responses(Y, events, 1.5, "lsa");
+  REQUIRE(lss.beta.rows() == 8);
+  Eigen::MatrixXd trials(T, 8);
+  for (int j = 0; j < 8; ++j) {
+    const auto x = block_response(events[static_cast<size_t>(j)].onset, 1.5, 1.5, T, 1.0 / block_peak(1.5));
+    for (int t = 0; t < T; ++t) trials(t, j) = x[static_cast<size_t>(t)];
+  }
+  for (int j = 0; j < 8; ++j) {
+    Eigen::MatrixXd X(T, 3);
+    X.col(0) = trials.col(j);
+    X.col(1) = trials.rowwise().sum() - trials.col(j);
+    X.col(2).setOnes();
+    const Eigen::MatrixXd B = X.colPivHouseholderQr().solve(Y.cast<double>());
+    const Eigen::MatrixXd resid = Y.cast<double>() - X * B;
+    const Eigen::MatrixXd cov = (X.transpose() * X).inverse();
+    for (int v = 0; v < 5; ++v) {
+      const double se = std::sqrt(resid.col(v).squaredNorm() / (T - 3) * cov(0, 0));
+      CHECK(lss.beta(j, v) == doctest::Approx(B(0, v)).epsilon(1e-4));
+      CHECK(lss.t(j, v) == doctest::Approx(B(0, v) / se).epsilon(1e-4));
+    }
+  }
+  CHECK((lss.beta - lsa.beta).cwiseAbs().maxCoeff() > 1e-3);  // a different estimator
+  CHECK_THROWS_WITH_AS(trial_responses(Y, events, 1.5, "lsx"), doctest::Contains("estimator: 'lsx'"), std::invalid_argument);
+}
+
+TEST_CASE("per-TR targets: a fixed lag takes the face on screen then, the HRF mode weighs every face") {
+  const std::vector<Event> events{{.onset = 3.0, .duration = 1.5, .trial_type = "train", .stim_index = 0},
+                                  {.onset = 6.0, .duration = 1.5, .trial_type = "train", .stim_index = 1}};
+  const Eigen::MatrixXf latents = Eigen::MatrixXf::Random(2, 512);
+  // TR 1 s, lag 4 s: volume t shows the face on screen at t - 4 s.
+  const TrTargets lag = tr_targets(events, latents, 14, 1.0, 4.0);
+  const std::vector<char> expected{0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 0, 0};  // 7, 8 face 0; 10, 11 face 1
+  CHECK(lag.use == expected);
+  CHECK((lag.y.row(7) - latents.row(0).cast<double>()).norm() < 1e-12);
+  CHECK((lag.y.row(11) - latents.row(1).cast<double>()).norm() < 1e-12);
+  const TrTargets hrf = tr_targets(events, latents, 30, 1.0, -1);
+  const auto x0 = block_response(3.0, 1.5, 1.0, 30, 1.0 / block_peak(1.5));
+  const auto x1 = block_response(6.0, 1.5, 1.0, 30, 1.0 / block_peak(1.5));
+  for (int t : {2, 3, 8, 20}) {
+    CHECK(hrf.use[static_cast<size_t>(t)] == (t >= 3));
+    const Eigen::RowVectorXd want = x0[static_cast<size_t>(t)] * latents.row(0).cast<double>() +
+                                    x1[static_cast<size_t>(t)] * latents.row(1).cast<double>();
+    CHECK((hrf.y.row(t) - want).norm() < 1e-9);
+  }
+}
+
+TEST_CASE("the decode stage computes W'z + b at the decoder's voxels, and refuses a grid or TR it was not trained on") {
+  auto d = std::make_shared<Decoder>(example());
+  d->mode = "tr";
+  const std::shared_ptr<const Decoder> dc = d;
+  auto stage = make_decode_stage(dc, "dec.safetensors");
+  Spec in;
+  in.dims = {10, 12, 8};
+  in.tr_s = 1.5;
+  in.features = true;
+  Spec out;
+  stage->preflight(in, out);
+  stage->initialize(in);
+  stage->start_run({"r", 1.5, 3});
+  Tr tr;
+  tr.volume.dims = {10, 12, 8};
+  tr.feature_voxels = std::make_shared<const std::vector<int64_t>>(std::vector<int64_t>{1, 3, 17, 900});  // 250 masked out
+  tr.features = {7.f, 2.5f, 4.f, -1.f};
+  stage->process(tr);
+  REQUIRE(tr.decoded);
+  Eigen::VectorXf z(4);
+  z << (2.5f - 1.5f) / 1.f, (4.f + 2.f) / 2.f, 0.f, (-1.f - 3.f) / 4.f;
+  const Eigen::VectorXf want = d->weights.transpose() * z + d->intercept;
+  CHECK((Eigen::Map<const Eigen::VectorXf>(tr.latent.data(), 512) - want).cwiseAbs().maxCoeff() < 1e-5);
+
+  Spec other = in;
+  other.dims = {10, 12, 9};
+  CHECK_THROWS_WITH_AS(stage->preflight(other, out), doctest::Contains("dec.safetensors was trained on grid 10x12x8, these volumes are 10x12x9"),
+                       std::invalid_argument);
+  other = in;
+  other.tr_s = 2.0;
+  CHECK_THROWS_WITH_AS(stage->preflight(other, out), doctest::Contains("trained at TR 1.5 s, these volumes come every 2 s"),
+                       std::invalid_argument);
+  d->mode = "trial";
+  CHECK_THROWS_WITH_AS(make_decode_stage(dc, "t.safetensors"), doctest::Contains("t.safetensors was trained in 'trial' mode"),
+                       std::invalid_argument);
 }

@@ -21,6 +21,12 @@ namespace hyper::test {
 
 std::filesystem::path source_dir() { return HYPER_SOURCE_DIR; }
 std::filesystem::path hyper_binary() { return HYPER_BINARY; }
+
+std::vector<std::string> hyper_cmd(std::initializer_list<std::string> args) {
+  std::vector<std::string> v{HYPER_BINARY};
+  v.insert(v.end(), args);
+  return v;
+}
 std::string python() { return "/usr/bin/python3"; }
 
 TempDir::TempDir(const std::string& tag) {

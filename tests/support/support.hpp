@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,8 @@ namespace hyper::test {
 
 std::filesystem::path source_dir();   // the repository
 std::filesystem::path hyper_binary(); // the built `hyper`
+// {hyper_binary(), args...}: a command line for Process and run.
+std::vector<std::string> hyper_cmd(std::initializer_list<std::string> args);
 std::string python();                 // /usr/bin/python3
 
 // A fresh folder under the system temp dir, removed when the object goes away.

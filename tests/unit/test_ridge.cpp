@@ -16,7 +16,7 @@ Eigen::MatrixXd random(Eigen::Index r, Eigen::Index c, unsigned seed) {
 }
 }  // namespace
 
-TEST_CASE("one SVD serves every penalty: equal to the direct solve of the normal equations") {
+TEST_CASE("one decomposition serves every penalty: equal to the direct solve of the normal equations") {
   const Eigen::MatrixXd X = random(60, 30, 1), Y = random(60, 5, 2);
   const Eigen::MatrixXd Xc = X.rowwise() - X.colwise().mean(), Yc = Y.rowwise() - Y.colwise().mean();
   const std::vector<double> grid{0.0, 0.1, 10.0, 1000.0};

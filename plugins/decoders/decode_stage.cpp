@@ -1,0 +1,109 @@
+#include "decoders/decode_stage.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include <spdlog/fmt/fmt.h>
+
+namespace hyper {
+
+namespace {
+
+class DecodeStage : public Stage {
+ public:
+  DecodeStage(std::shared_ptr<const Decoder> d, std::string file) : d_(std::move(d)), file_(std::move(file)) {
+    if (d_->mode != "tr")
+      throw std::invalid_argument(
+          "decoder: " + file_ + " was trained in '" + d_->mode +
+          "' mode (one response per trial, from a GLM over the whole run), which `hyper decode` applies offline; "
+          "decoding every TR needs a decoder trained with --set train.mode=tr");
+    if (d_->weights.cols() != kLatentDim)
+      throw std::invalid_argument(fmt::format("decoder: {} predicts {} values, not a {}-d latent", file_,
+                                              d_->weights.cols(), kLatentDim));
+    const auto k = static_cast<Eigen::Index>(d_->voxels.size());
+    x_.resize(k);
+    pos_.assign(static_cast<size_t>(k), -1);
+    inv_sd_.resize(k);
+    for (Eigen::Index s = 0; s < k; ++s) inv_sd_(s) = 1.0f / d_->feature_sd[static_cast<size_t>(s)];
+  }
+
+  // Refuses volumes of another grid or TR, naming both.
+  void preflight(const Spec& in, Spec& out) const override {
+    out = in;
+    if (in.dims[0] > 0 && in.dims != d_->dims)
+      throw std::invalid_argument(fmt::format("decoder: {} was trained on grid {}x{}x{}, these volumes are {}x{}x{}", file_,
+                                              d_->dims[0], d_->dims[1], d_->dims[2], in.dims[0], in.dims[1], in.dims[2]));
+    if (in.tr_s > 0 && std::abs(in.tr_s - d_->tr_s) > 1e-6)
+      throw std::invalid_argument(
+          fmt::format("decoder: {} was trained at TR {} s, these volumes come every {} s", file_, d_->tr_s, in.tr_s));
+  }
+
+  void start_run(const RunInfo&) override { mapped_for_ = nullptr, mapped_ = false; }
+
+  void process(Tr& tr) override {
+    const std::vector<float>& v = tr.feature_voxels ? tr.features : tr.volume.data;
+    if (!mapped_ || tr.feature_voxels.get() != mapped_for_) map(tr);
+    const float* mean = d_->feature_mean.data();
+    for (Eigen::Index s = 0; s < x_.size(); ++s) {
+      const int64_t p = pos_[static_cast<size_t>(s)];
+      // A voxel this run's mask left out sits at the training mean (z = 0).
+      x_(s) = p < 0 ? 0.0f : (v[static_cast<size_t>(p)] - mean[s]) * inv_sd_(s);
+    }
+    Eigen::Map<Eigen::VectorXf> latent(tr.latent.data(), kLatentDim);
+    latent.noalias() = d_->weights.transpose() * x_;
+    latent += d_->intercept;
+    tr.decoded = true;
+  }
+
+ private:
+  // Where each decoder voxel sits in this run's output (on a run's first volume).
+  void map(const Tr& tr) {
+    if (tr.feature_voxels) {
+      std::vector<int64_t> at(static_cast<size_t>(tr.volume.voxel_count()), -1);
+      const auto& idx = *tr.feature_voxels;
+      for (size_t i = 0; i < idx.size(); ++i) at[static_cast<size_t>(idx[i])] = static_cast<int64_t>(i);
+      for (size_t s = 0; s < pos_.size(); ++s) pos_[s] = at[static_cast<size_t>(d_->voxels[s])];
+    } else {
+      for (size_t s = 0; s < pos_.size(); ++s) pos_[s] = d_->voxels[s];
+    }
+    mapped_for_ = tr.feature_voxels.get();
+    mapped_ = true;
+  }
+
+  std::shared_ptr<const Decoder> d_;
+  std::string file_;
+  Eigen::VectorXf x_, inv_sd_;
+  std::vector<int64_t> pos_;
+  const void* mapped_for_ = nullptr;
+  bool mapped_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> make_decode_stage(std::shared_ptr<const Decoder> decoder, std::string file) {
+  return std::make_unique<DecodeStage>(std::move(decoder), std::move(file));
+}
+
+Settings decoder_preprocessing(const Settings& user, const Decoder& decoder, const std::string& file) {
+  Settings pre(user.schema());
+  pre.load_text(decoder.preprocessing, file + " (its preprocessing settings)");
+  for (const SettingSpec* spec : user.schema().section("preprocess"))
+    if (user.origin(spec->key) != "default" && !(user.value(spec->key) == pre.value(spec->key)))
+      throw SettingsError(spec->key + " = " + format_value(user.value(spec->key)) + " (" + user.origin(spec->key) +
+                          ") differs from the " + format_value(pre.value(spec->key)) + " that " + file +
+                          " was trained with; decoding uses the decoder's preprocessing: drop the setting or retrain");
+  return pre;
+}
+
+Chain decoding_chain(const StageRegistry& stages, const Settings& user, std::shared_ptr<const Decoder> decoder,
+                     const std::string& file) {
+  Chain chain(stages, decoder_preprocessing(user, *decoder, file));
+  try {
+    chain.append("decode", make_decode_stage(std::move(decoder), file));
+  } catch (const std::invalid_argument& e) {
+    throw SettingsError(e.what());
+  }
+  return chain;
+}
+
+}  // namespace hyper

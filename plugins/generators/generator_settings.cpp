@@ -1,0 +1,36 @@
+// The [generator] settings, shared by every command that draws faces.
+#include "generators/generator_settings.hpp"
+
+namespace hyper {
+
+void declare_generator_settings(Schema& s) {
+  using T = SettingType;
+  s.add({.key = "generator.kind", .type = T::String, .def = std::string("pggan"), .help = "pggan: the native PGGAN; torchscript: an exported module; procedural: a drawn stand-in face",
+         .flag = "--generator", .choices = {"pggan", "torchscript", "procedural"}});
+  s.add({.key = "generator.weights", .type = T::String, .def = std::string(""),
+         .help = "pggan: weights (hyper-pggan/1, from tools/convert_pggan.py); torchscript: the module .pt",
+         .flag = "--weights"});
+  s.add({.key = "generator.resolution", .type = T::Int, .def = int64_t{0}, .unit = "pixels",
+         .help = "output side, a power of 2 (pggan: that level's toRGB); 0: the largest", .flag = "--resolution",
+         .min = 0.0, .max = 4096.0});
+  s.add({.key = "generator.device", .type = T::String, .def = std::string("cpu"), .help = "cpu, cuda or cuda:N",
+         .flag = "--device"});
+  s.add({.key = "generator.dtype", .type = T::String, .def = std::string("float32"),
+         .help = "float32; float64 (checks); on CUDA also float16 or bfloat16", .flag = "--dtype",
+         .choices = {"float32", "float64", "float16", "bfloat16"}});
+  s.add({.key = "generator.threads", .type = T::Int, .def = int64_t{1}, .unit = "threads",
+         .help = "CPU threads for LibTorch (its default here is 1)", .flag = "--threads", .min = 1.0, .max = 256.0});
+}
+
+GeneratorOptions generator_options(const Settings& s) {
+  GeneratorOptions o;
+  o.kind = s.get_string("generator.kind");
+  o.weights = s.get_string("generator.weights");
+  o.resolution = static_cast<int>(s.get_int("generator.resolution"));
+  o.device = s.get_string("generator.device");
+  o.dtype = s.get_string("generator.dtype");
+  o.threads = static_cast<int>(s.get_int("generator.threads"));
+  return o;
+}
+
+}  // namespace hyper

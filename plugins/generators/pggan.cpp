@@ -1,0 +1,139 @@
+// The native PGGAN generator (Karras et al. 2018, CelebA-HQ) in LibTorch. Per layer, as
+// genforce computes it: pixel norm, nearest 2x upsampling (from the second block on), conv
+// with the equalised-learning-rate scale folded into the weights, bias, leaky ReLU 0.2; the
+// chosen level's toRGB (pixel norm, 1x1 conv, bias, linear) gives the image.
+#include <torch/torch.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include <spdlog/fmt/fmt.h>
+
+#include "generators/generator.hpp"
+#include "generators/pggan_layout.hpp"
+#include "generators/torch_common.hpp"
+#include "io/safetensors.hpp"
+
+namespace hyper {
+
+namespace {
+
+torch::Tensor pixel_norm(const torch::Tensor& x) { return x * torch::rsqrt(x.square().mean(1, true) + 1e-8); }
+
+std::vector<int64_t> parse_ints(const std::string& s, const std::string& what) {
+  std::vector<int64_t> v;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t comma = s.find(',', start);
+    try {
+      v.push_back(std::stoll(s.substr(start, comma - start)));
+    } catch (const std::exception&) {
+      throw std::runtime_error(what + ": '" + s + "' is not a list of integers");
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return v;
+}
+
+class Pggan : public Generator {
+ public:
+  explicit Pggan(const GeneratorOptions& o) : device_(o.device) {
+    if (o.weights.empty()) throw std::runtime_error("generator.weights: the pggan generator needs a weights file (tools/convert_pggan.py)");
+    dtype_ = torch_dtype(o.dtype, device_);
+    threads_ = std::max(1, o.threads);
+    torch::set_num_threads(threads_);
+    load(o.weights);
+    const int max_res = 4 << (blocks_.size() - 1);
+    resolution_ = o.resolution > 0 ? o.resolution : max_res;
+    levels_ = 0;
+    for (int r = 4; r < resolution_; r *= 2) ++levels_;
+    if ((4 << levels_) != resolution_ || resolution_ > max_res)
+      throw std::runtime_error(fmt::format("generator.resolution: {} is not a power of 2 from 4 to {} ({}'s largest)",
+                                           resolution_, max_res, o.weights));
+    ++levels_;  // blocks used
+  }
+
+  std::string describe() const override {
+    return fmt::format("pggan {}x{}, {} {}{}", resolution_, resolution_, device_.str(), c10::toString(dtype_),
+                       device_.is_cpu() ? fmt::format(", {} thread(s)", threads_) : "");
+  }
+  int resolution() const override { return resolution_; }
+
+  const ImageBatch& generate(const float* latents, int n) override {
+    torch::InferenceMode guard;
+    torch::Tensor x = torch::from_blob(const_cast<float*>(latents), {n, latent_dim_, 1, 1}, torch::kFloat32)
+                          .to(device_, dtype_);
+    for (int i = 0; i < levels_; ++i) {
+      const Block& b = blocks_[static_cast<size_t>(i)];
+      x = pixel_norm(x);  // of the latent first, then after every activation
+      if (i == 0) {
+        x = torch::leaky_relu(torch::conv2d(x, b.w0, b.b0, 1, 3), 0.2);
+      } else {
+        x = torch::upsample_nearest2d(x, std::vector<int64_t>{x.size(2) * 2, x.size(3) * 2});
+        x = torch::leaky_relu(torch::conv2d(x, b.w0, b.b0, 1, 1), 0.2);
+      }
+      x = torch::leaky_relu(torch::conv2d(pixel_norm(x), b.w1, b.b1, 1, 1), 0.2);
+    }
+    const Block& last = blocks_[static_cast<size_t>(levels_ - 1)];
+    return copy_images(torch::conv2d(pixel_norm(x), last.rgb_w, last.rgb_b), out_);
+  }
+
+ private:
+  struct Block {
+    torch::Tensor w0, b0, w1, b1, rgb_w, rgb_b;
+  };
+
+  // Checks every tensor's name and shape against the layout the file's metadata declares,
+  // naming the first that differs, and folds each weight's scale in.
+  void load(const std::string& path) {
+    const TensorFile f = read_safetensors(path);
+    auto meta = [&](const std::string& key) {
+      auto it = f.metadata.find(key);
+      if (it == f.metadata.end())
+        throw std::runtime_error(path + ": not a HYPER-RT PGGAN weights file (no '" + key + "'; tools/convert_pggan.py writes one)");
+      return it->second;
+    };
+    if (meta("format") != "hyper-pggan/1") throw std::runtime_error(path + ": format " + meta("format") + ", expected hyper-pggan/1");
+    const auto channels = parse_ints(meta("channels"), path + ": metadata 'channels'");
+    if (channels.empty() || channels.size() > 9) throw std::runtime_error(path + ": metadata 'channels' needs 1 to 9 levels (4x4 to 1024x1024)");
+    latent_dim_ = parse_ints(meta("latent_dim"), path + ": metadata 'latent_dim'").at(0);
+    if (latent_dim_ != 512) throw std::runtime_error(fmt::format("{}: latent_dim {}, HYPER-RT latents have 512", path, latent_dim_));
+    const auto layout = pggan_layout(channels, latent_dim_);
+    std::map<std::string, torch::Tensor> t;
+    for (const PgganTensor& spec : layout) {
+      auto it = f.tensors.find(spec.name);
+      if (it == f.tensors.end()) throw std::runtime_error(path + ": tensor '" + spec.name + "' is missing");
+      if (it->second.shape != spec.shape)
+        throw std::runtime_error(fmt::format("{}: tensor '{}' has shape [{}], the layout needs [{}]", path, spec.name,
+                                             fmt::join(it->second.shape, ", "), fmt::join(spec.shape, ", ")));
+      const std::vector<float> v = as_f32(it->second);
+      // A copy in the run's dtype first, then the scale (in that precision).
+      torch::Tensor x = torch::from_blob(const_cast<float*>(v.data()), spec.shape, torch::kFloat32)
+                            .to(device_, dtype_, /*non_blocking=*/false, /*copy=*/true);
+      if (spec.fan_in > 0) x.mul_(spec.gain / std::sqrt(static_cast<double>(spec.fan_in)));
+      t[spec.name] = x;
+    }
+    if (f.tensors.size() != layout.size())
+      for (const auto& [name, tensor] : f.tensors)
+        if (!t.count(name)) throw std::runtime_error(path + ": unexpected tensor '" + name + "'");
+    for (size_t i = 0; i < channels.size(); ++i) {
+      const std::string a = "layer" + std::to_string(2 * i), b = "layer" + std::to_string(2 * i + 1), o = "output" + std::to_string(i);
+      blocks_.push_back({t[a + ".conv.weight"], t[a + ".wscale.bias"], t[b + ".conv.weight"], t[b + ".wscale.bias"],
+                         t[o + ".conv.weight"], t[o + ".wscale.bias"]});
+    }
+  }
+
+  torch::Device device_;
+  torch::Dtype dtype_ = torch::kFloat32;
+  int threads_ = 1, resolution_ = 0, levels_ = 0;
+  int64_t latent_dim_ = 512;
+  std::vector<Block> blocks_;
+  ImageBatch out_;
+};
+
+}  // namespace
+
+std::unique_ptr<Generator> make_pggan(const GeneratorOptions& options) { return std::make_unique<Pggan>(options); }
+
+}  // namespace hyper
