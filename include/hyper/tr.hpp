@@ -20,6 +20,7 @@ struct TrStamps {
   int64_t t_acq = -1;   // scanner acquisition, if the publisher knows it
   int64_t t_sent = -1;  // publisher, just before the send call
   int64_t t_recv = -1;  // receiver, when the whole message was read from the socket
+  int64_t t_ready = -1; // processing, after the chain (and the decode stage)
 };
 
 // Owned by one thread at a time; handed over through queues (no sharing).

@@ -9,6 +9,7 @@
 
 #include "core/interrupt.hpp"
 #include "core/logging.hpp"
+#include "generators/generator_settings.hpp"
 
 namespace hyper {
 
@@ -115,6 +116,7 @@ int run_cli(int argc, char** argv, const std::vector<Command>& commands) {
   Schema schema;
   declare_log_settings(schema);
   stages.declare(schema);
+  declare_generator_settings(schema);  // [generator]: shared by render and stream
   for (const auto& c : commands) c.declare(schema);
 
   CLI::App app{"hyper: real-time fMRI face reconstruction (HYPER-RT " HYPER_VERSION ")"};

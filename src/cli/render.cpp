@@ -25,7 +25,6 @@ void declare(Schema& s) {
          .min = -1.0});
   s.add({.key = "render.batch", .type = T::Int, .def = int64_t{8}, .unit = "images", .help = "latents per generator call",
          .min = 1.0, .max = 1024.0});
-  declare_generator_settings(s);
 }
 
 int run(const Settings& st, const StageRegistry&) {

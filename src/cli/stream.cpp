@@ -10,13 +10,15 @@
 #include <zmq.hpp>
 
 #include "cli/command.hpp"
+#include "cli/stream_faces.hpp"
 #include "core/clock.hpp"
 #include "core/interrupt.hpp"
 #include "core/logging.hpp"
 #include "core/offline.hpp"
 #include "core/progress.hpp"
 #include "decoders/decode_stage.hpp"
-#include "io/npy.hpp"
+#include "generators/generator_settings.hpp"
+#include "io/run_record.hpp"
 #include "io/files.hpp"
 #include "net/receiver.hpp"
 
@@ -30,12 +32,21 @@ void declare(Schema& s) {
          .help = "ZeroMQ endpoint of the publisher (scanner export or hyper replay) to connect to",
          .flag = "--endpoint"});
   s.add({.key = "stream.out", .type = T::String, .def = std::string(""),
-         .help = "output folder: hyper.log, settings.toml and <run>/summary.json; empty prints only",
+         .help = "output folder: hyper.log, settings.toml, and per run <run>/tr.tsv, latents.npy, summary.json; "
+                 "empty prints only",
          .flag = "--out"});
   s.add({.key = "stream.decoder", .type = T::String, .def = std::string(""),
-         .help = "decoder file (hyper train --mode tr): its own preprocessing, then a latent every TR into "
-                 "<out>/<run>/latents.npy",
+         .help = "decoder file (hyper train --mode tr): its own preprocessing, then a latent every TR "
+                 "(recorded in <out>/<run>/latents.npy)",
          .flag = "--decoder"});
+  s.add({.key = "stream.faces", .type = T::Bool, .def = false,
+         .help = "draw the face of the newest decoded latent with [generator] (needs --decoder); recorded in "
+                 "<out>/<run>/frames.tsv",
+         .flag = "--faces"});
+  s.add({.key = "stream.png_frames", .type = T::Bool, .def = false,
+         .help = "also write each face as <out>/<run>/frames/INDEX.png", .flag = "--png-frames"});
+  s.add({.key = "stream.test_face_delay_ms", .type = T::Float, .def = 0.0, .unit = "ms",
+         .help = "for tests: added to every face's drawing time (a slow generator)", .min = 0.0, .max = 60000.0});
   s.add({.key = "stream.runs", .type = T::Int, .def = int64_t{0}, .unit = "runs",
          .help = "exit after this many runs have ended; 0 runs until Ctrl-C", .flag = "--runs", .min = 0.0});
   s.add({.key = "stream.queue_capacity", .type = T::Int, .def = int64_t{64}, .unit = "volumes",
@@ -67,7 +78,14 @@ int run(const Settings& st, const StageRegistry& stages) {
   if (!out.empty()) {
     ensure_dir(out);
     add_log_file(std::filesystem::path(out) / "hyper.log");
-    write_file_atomic(std::filesystem::path(out) / "settings.toml", st.to_toml({"log", "stream", "preprocess"}));
+    write_file_atomic(std::filesystem::path(out) / "settings.toml", st.to_toml({"log", "stream", "preprocess", "generator"}));
+  }
+  std::unique_ptr<FaceWorker> faces;
+  if (st.get_bool("stream.faces")) {
+    if (decoder_file.empty()) throw SettingsError("stream.faces: drawing faces needs a decoder (--decoder FILE)");
+    auto gen = make_generator(generator_options(st));
+    spdlog::info("faces: {}", gen->describe());
+    faces = std::make_unique<FaceWorker>(std::move(gen), out, st.get_bool("stream.png_frames"), st.get_float("stream.test_face_delay_ms"));
   }
 
   ReceiverOptions ro;
@@ -89,7 +107,8 @@ int run(const Settings& st, const StageRegistry& stages) {
     ProgressLine progress;
     int64_t runs_ended = 0;
     bool run_open = false, run_ok = false;  // the chain started on this run's first volume
-    std::vector<float> latents;              // this run's, kLatentDim per volume index (NaN: none)
+    std::unique_ptr<RunRecord> record;       // this run's files, written as it goes
+    bool record_failed = false;
     while (true) {
       auto ev = rx.next(std::chrono::milliseconds(100));
       if (!ev) {
@@ -99,6 +118,8 @@ int run(const Settings& st, const StageRegistry& stages) {
       switch (ev->kind) {
         case StreamEvent::Kind::RunStart:
           run_open = false;
+          record.reset();
+          record_failed = false;
           spdlog::info("run {}: receiving{}", ev->run,
                        ev->start.count > 0 ? fmt::format(" {} volumes from index {}", ev->start.count,
                                                          ev->start.first_index)
@@ -118,11 +139,17 @@ int run(const Settings& st, const StageRegistry& stages) {
             }
           }
           if (run_ok && !chain.empty()) chain.process(tr);
-          if (tr.decoded) {
-            const auto at = static_cast<size_t>(tr.index) * kLatentDim;
-            if (latents.size() < at + kLatentDim) latents.resize(at + kLatentDim, std::nanf(""));
-            std::copy(tr.latent.begin(), tr.latent.end(), latents.begin() + static_cast<std::ptrdiff_t>(at));
+          tr.t.t_ready = realtime_ns();
+          if (!out.empty() && !record_failed) {
+            try {
+              if (!record) record = std::make_unique<RunRecord>(out, tr.run, chain.names());
+              record->add(tr);
+            } catch (const std::exception& e) {  // keep processing; what is written stays
+              spdlog::error("run {}: recording stopped: {}", tr.run, e.what());
+              record_failed = true;
+            }
           }
+          if (faces && tr.decoded) faces->offer(tr);
           progress.update(fmt::format("{}  volume {}  {}x{}x{}  t_sent->t_recv {:.2f} ms", tr.run, tr.index,
                                       tr.volume.dims[0], tr.volume.dims[1], tr.volume.dims[2],
                                       ns_to_ms(tr.t.t_recv - tr.t.t_sent)));
@@ -139,14 +166,12 @@ int run(const Settings& st, const StageRegistry& stages) {
           if (!out.empty()) {
             try {
               write_summary(out, *ev->summary);
-              if (!latents.empty())
-                write_npy(std::filesystem::path(out) / ev->run / "latents.npy",
-                          {static_cast<int64_t>(latents.size() / kLatentDim), kLatentDim}, latents);
             } catch (const std::exception& e) {
               spdlog::error("{}", e.what());  // keep receiving: the summary is also in the log
             }
           }
-          latents.clear();
+          record.reset();
+          record_failed = false;
           if (max_runs > 0 && ++runs_ended >= max_runs) done = true;
           break;
       }
@@ -156,6 +181,10 @@ int run(const Settings& st, const StageRegistry& stages) {
   while (!done && !interrupted()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   rx.stop();
   processing.join();
+  if (faces)
+    for (const auto& [run, c] : faces->finish())
+      spdlog::info("run {}: {} decoded latents, {} faces drawn, {} skipped (the newest latent wins)", run, c.offered, c.drawn,
+                   c.skipped);
 
   const auto dropped = rx.dropped();
   int64_t total = 0;
@@ -173,7 +202,7 @@ int run(const Settings& st, const StageRegistry& stages) {
 
 Command stream_command() {
   return {"stream", "receive a hyper/1 volume stream, validate it, preprocess every volume and report each run",
-            {"stream"}, declare, run, /*chain=*/true};
+            {"stream", "generator"}, declare, run, /*chain=*/true};
 }
 
 }  // namespace hyper

@@ -2,7 +2,11 @@
 // `hyper decode` of the same file, which must agree; decoders that do not fit are refused.
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <fstream>
+#include <thread>
+
+#include <spdlog/fmt/fmt.h>
 
 #include "decoders/decoder.hpp"
 #include "io/npy.hpp"
@@ -52,6 +56,85 @@ TEST_CASE("online per-TR decoding of a replayed run equals hyper decode of the f
   for (size_t i = 0; i < online.data.size(); ++i) worst = std::max<double>(worst, std::abs(online.data[i] - offline.data[i]));
   MESSAGE("largest online - offline difference: " << worst);
   CHECK(worst <= 1e-5);
+  // The run record: one tr.tsv line per volume, in order, each decoded.
+  {
+    std::ifstream tsv(d / "out" / run_id / "tr.tsv");
+    std::string line;
+    std::getline(tsv, line);
+    CHECK(line.rfind("index\tt_acq_ns\tt_sent_ns\tt_recv_ns\tt_ready_ns\tsent_to_ready_ms\tmask_ms\tdetrend_ms\tdecode_ms\t", 0) == 0);
+    int64_t expected = 0;
+    while (std::getline(tsv, line)) {
+      CHECK(std::stoll(line.substr(0, line.find('\t'))) == expected++);
+      CHECK(line.substr(line.size() - 2) == "\t1");
+    }
+    CHECK(expected == offline.shape[0]);
+  }
+
+  // Killed mid-run (SIGKILL): every TR recorded before the kill stays readable, and numpy
+  // reads latents.npy with one row per tr.tsv line.
+  {
+    const int port3 = test::free_tcp_port();
+    test::Process s3(test::hyper_cmd({"stream", "--endpoint", test::loopback(port3), "--out", (d / "killed").string(),
+                                      "--decoder", dec}),
+                     d / "killed.log");
+    test::Process r3(test::hyper_cmd({"replay", "--input", run.string(), "--endpoint", test::loopback(port3), "--speed", "50"}),
+                     d / "replay_killed.log");
+    std::this_thread::sleep_for(2500ms);
+    s3.signal(SIGKILL);
+    s3.wait(10s);
+    r3.signal(SIGINT);
+    r3.wait(10s);
+    const auto dir = d / "killed" / run_id;
+    std::ifstream tsv(dir / "tr.tsv");
+    std::string line;
+    int64_t lines = -1;  // the header
+    while (std::getline(tsv, line)) ++lines;
+    MESSAGE("volumes recorded before the kill: " << lines);
+    CHECK(lines > 5);
+    CHECK(lines < offline.shape[0]);
+    const NpyArray part = read_npy(dir / "latents.npy");
+    CHECK((part.shape[0] == lines || part.shape[0] == lines - 1));  // killed between the two writes at most
+    CHECK(test::run({test::python(), "-c", "import numpy,sys; a=numpy.load(sys.argv[1]); print(a.shape)", (dir / "latents.npy").string()},
+                    d / "numpy.log") == 0);
+    CHECK(test::read_text(d / "numpy.log").find(", 512)") != std::string::npos);
+    // Its rows are the offline latents of the same volumes.
+    float worst_part = 0;
+    for (size_t i = 0; i < part.data.size(); ++i) worst_part = std::max(worst_part, std::abs(part.data[i] - offline.data[i]));
+    CHECK(worst_part <= 1e-5f);
+  }
+
+  // A generator slower than the volumes: every volume is still processed and recorded, and
+  // the latents not drawn are exactly the ones counted as skipped.
+  {
+    const int port4 = test::free_tcp_port();
+    test::Process s4(test::hyper_cmd({"stream", "--endpoint", test::loopback(port4), "--runs", "1", "--out",
+                                      (d / "slow").string(), "--decoder", dec, "--faces", "--generator", "procedural",
+                                      "--resolution", "32", "--png-frames", "--set", "stream.test_face_delay_ms=120"}),
+                     d / "slow.log");
+    REQUIRE(test::run(test::hyper_cmd({"replay", "--input", run.string(), "--endpoint", test::loopback(port4), "--speed",
+                                       "50", "--count", "120"}),
+                      d / "replay_slow.log") == 0);
+    REQUIRE(s4.wait(60s) == 0);
+    const std::string log = test::read_text(d / "slow.log");
+    INFO(log);
+    auto count_lines = [](const std::filesystem::path& p) {
+      std::ifstream f(p);
+      std::string line;
+      int64_t n = -1;  // the header
+      while (std::getline(f, line)) ++n;
+      return n;
+    };
+    const auto dir = d / "slow" / run_id;
+    CHECK(count_lines(dir / "tr.tsv") == 120);
+    const int64_t drawn = count_lines(dir / "frames.tsv");
+    MESSAGE("faces drawn of 120 latents with a 120 ms generator and volumes every 30 ms: " << drawn);
+    CHECK(drawn >= 5);
+    CHECK(drawn < 60);
+    CHECK(log.find(fmt::format("120 decoded latents, {} faces drawn, {} skipped", drawn, 120 - drawn)) != std::string::npos);
+    int64_t pngs = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir / "frames")) pngs += e.path().extension() == ".png";
+    CHECK(pngs == drawn);
+  }
 
   // And they decode: per TR, the prediction follows the HRF-weighted latent target. (With
   // the causal detrend in the chain it does less well on the twin: README, "hyper train".)

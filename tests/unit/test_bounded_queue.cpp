@@ -3,7 +3,10 @@
 #include <thread>
 #include <vector>
 
+#include <atomic>
+
 #include "core/bounded_queue.hpp"
+#include "core/latest_slot.hpp"
 
 using namespace hyper;
 using namespace std::chrono_literals;
@@ -46,4 +49,28 @@ TEST_CASE("one producer and one consumer keep the order") {
   }
   producer.join();
   for (int i = 0; i < 1000; ++i) CHECK(got[static_cast<size_t>(i)] == i);
+}
+
+TEST_CASE("the latest slot hands over the newest item and reports each one it replaced") {
+  hyper::LatestSlot<int> slot;
+  CHECK_FALSE(slot.put(1));
+  CHECK(slot.put(2));  // 1 was never taken: a skip
+  CHECK(slot.take(std::chrono::milliseconds(10)) == 2);
+  CHECK_FALSE(slot.take(std::chrono::milliseconds(10)).has_value());
+  // Across threads: every item is either taken or counted as replaced.
+  std::atomic<int> taken{0};
+  int replaced = 0;
+  std::thread consumer([&] {
+    while (true) {
+      auto v = slot.take(std::chrono::milliseconds(50));
+      if (v) ++taken;
+      else if (slot.closed()) break;
+    }
+  });
+  for (int i = 0; i < 20000; ++i) replaced += slot.put(i) ? 1 : 0;
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  slot.close();
+  consumer.join();
+  CHECK(taken + replaced == 20000);
+  CHECK(taken > 0);
 }

@@ -1,0 +1,36 @@
+#pragma once
+// What `hyper stream --out DIR` records of a run, in DIR/<run>/, written as the run goes so
+// that a crash keeps every finished TR (README, "Run records"):
+//   tr.tsv        one line per processed volume: index, timestamps, stage times, motion, flags
+//   latents.npy   one row per decoded volume, in the order of tr.tsv's decoded lines
+//   summary.json  at the run's end (the receiver's accounting)
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hyper/tr.hpp"
+#include "io/npy_rows.hpp"
+
+namespace hyper {
+
+class RunRecord {
+ public:
+  // Creates DIR/<run>/ and the files; `stages` names tr.stage_ms's columns.
+  RunRecord(const std::filesystem::path& out, const std::string& run, const std::vector<std::string>& stages);
+  ~RunRecord();
+  RunRecord(const RunRecord&) = delete;
+  RunRecord& operator=(const RunRecord&) = delete;
+
+  void add(const Tr& tr);  // one line (and a latents row when decoded), written at once
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  std::filesystem::path dir_;
+  int tsv_ = -1;
+  size_t stages_ = 0;
+  std::unique_ptr<NpyRowWriter> latents_;
+};
+
+}  // namespace hyper
