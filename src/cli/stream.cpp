@@ -21,6 +21,7 @@
 #include "io/run_record.hpp"
 #include "io/files.hpp"
 #include "net/receiver.hpp"
+#include "net/results.hpp"
 
 namespace hyper {
 
@@ -47,6 +48,13 @@ void declare(Schema& s) {
          .help = "also write each face as <out>/<run>/frames/INDEX.png", .flag = "--png-frames"});
   s.add({.key = "stream.test_face_delay_ms", .type = T::Float, .def = 0.0, .unit = "ms",
          .help = "for tests: added to every face's drawing time (a slow generator)", .min = 0.0, .max = 60000.0});
+  s.add({.key = "stream.results", .type = T::String, .def = std::string(""),
+         .help = "ZeroMQ endpoint to bind for results: one JSON message per processed TR (empty: none)",
+         .flag = "--results"});
+  s.add({.key = "stream.results_latent", .type = T::Bool, .def = false,
+         .help = "include the 512 latent values in each result message"});
+  s.add({.key = "stream.results_allow_remote", .type = T::Bool, .def = false,
+         .help = "allow the results endpoint on an address other than loopback"});
   s.add({.key = "stream.runs", .type = T::Int, .def = int64_t{0}, .unit = "runs",
          .help = "exit after this many runs have ended; 0 runs until Ctrl-C", .flag = "--runs", .min = 0.0});
   s.add({.key = "stream.queue_capacity", .type = T::Int, .def = int64_t{64}, .unit = "volumes",
@@ -97,6 +105,12 @@ int run(const Settings& st, const StageRegistry& stages) {
   const int64_t max_runs = st.get_int("stream.runs");
 
   zmq::context_t ctx(1);
+  std::unique_ptr<ResultsPublisher> results;
+  if (!st.get_string("stream.results").empty()) {
+    results = std::make_unique<ResultsPublisher>(ctx, st.get_string("stream.results"), st.get_bool("stream.results_allow_remote"),
+                                                 st.get_bool("stream.results_latent"));
+    spdlog::info("results: one JSON message per TR on {}", st.get_string("stream.results"));
+  }
   Receiver rx(ctx, ro);
   rx.start();
   spdlog::info("listening to {}{}", ro.endpoint, max_runs > 0 ? fmt::format(" for {} run(s)", max_runs) : "");
@@ -150,6 +164,7 @@ int run(const Settings& st, const StageRegistry& stages) {
             }
           }
           if (faces && tr.decoded) faces->offer(tr);
+          if (results) results->publish(tr);
           progress.update(fmt::format("{}  volume {}  {}x{}x{}  t_sent->t_recv {:.2f} ms", tr.run, tr.index,
                                       tr.volume.dims[0], tr.volume.dims[1], tr.volume.dims[2],
                                       ns_to_ms(tr.t.t_recv - tr.t.t_sent)));

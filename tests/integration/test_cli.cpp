@@ -152,3 +152,27 @@ TEST_CASE("hyper stream runs the preprocessing chain on every volume and reports
   CHECK(test::run(test::hyper_cmd({"stream", "--set", "preprocess.chain=[\"nope\"]"}), d / "bad.log") == 2);
   CHECK(test::read_text(d / "bad.log").find("unknown stage 'nope'") != std::string::npos);
 }
+
+TEST_CASE("the README's Python subscriber receives one JSON result per volume from hyper stream --results") {
+  test::TempDir d;
+  std::ofstream(d / "subscribe.py") << test::readme_example("subscribe.py");
+  test::make_run(d / "run-r.nii.gz", {"--dims", "10", "10", "6", "40"});
+  const int port = test::free_tcp_port(), results_port = test::free_tcp_port();
+  test::Process stream(test::hyper_cmd({"stream", "--endpoint", test::loopback(port), "--runs", "1", "--results",
+                                        test::loopback(results_port)}),
+                       d / "stream.log");
+  test::Process sub({test::python(), (d / "subscribe.py").string(), test::loopback(results_port), "30"}, d / "sub.log");
+  std::this_thread::sleep_for(1500ms);  // a subscriber that connects late misses what came before
+  CHECK(test::run(test::hyper_cmd({"replay", "--input", (d / "run-r.nii.gz").string(), "--endpoint", test::loopback(port),
+                                   "--tr", "0.02"}),
+                  d / "replay.log") == 0);
+  CHECK(stream.wait(30s) == 0);
+  CHECK(sub.wait(30s) == 0);
+  const std::string out = test::read_text(d / "sub.log");
+  INFO(out);
+  int lines = 0;
+  for (char c : out) lines += c == '\n';
+  CHECK(lines == 30);
+  CHECK(out.find("run-r 0 ready ") != std::string::npos);
+  CHECK(out.find("run-r 29 ready ") != std::string::npos);
+}

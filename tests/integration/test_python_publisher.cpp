@@ -11,23 +11,10 @@
 using namespace hyper;
 using namespace std::chrono_literals;
 
-namespace {
-// The fenced block that follows the marker line "<!-- example: publish.py -->".
-std::string readme_example() {
-  const std::string readme = test::read_text(test::source_dir() / "README.md");
-  const auto marker = readme.find("<!-- example: publish.py -->");
-  REQUIRE(marker != std::string::npos);
-  const auto open = readme.find("```python\n", marker);
-  const auto close = readme.find("\n```", open + 10);
-  REQUIRE(open != std::string::npos);
-  REQUIRE(close != std::string::npos);
-  return readme.substr(open + 10, close - open - 10 + 1);
-}
-}  // namespace
 
 TEST_CASE("the README's 20-line Python publisher streams a run the receiver accepts whole") {
   test::TempDir d;
-  const std::string code = readme_example();
+  const std::string code = test::readme_example("publish.py");
   int lines = 0;
   for (char ch : code) lines += ch == '\n';
   CHECK(lines <= 24);

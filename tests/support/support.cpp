@@ -122,4 +122,15 @@ void make_run(const std::filesystem::path& out, const std::vector<std::string>& 
   if (run(args, log) != 0) throw std::runtime_error("make_run.py failed:\n" + read_text(log));
 }
 
+std::string readme_example(const std::string& name) {
+  const std::string readme = read_text(source_dir() / "README.md");
+  const auto marker = readme.find("<!-- example: " + name + " -->");
+  if (marker == std::string::npos) throw std::runtime_error("README.md: no example " + name);
+  const auto open = readme.find("```", marker);
+  const auto body = readme.find('\n', open) + 1;
+  const auto close = readme.find("\n```", body);
+  if (open == std::string::npos || close == std::string::npos) throw std::runtime_error("README.md: example " + name + " has no code block");
+  return readme.substr(body, close - body + 1);
+}
+
 }  // namespace hyper::test

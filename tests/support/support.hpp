@@ -61,6 +61,10 @@ int free_tcp_port();
 
 std::string read_text(const std::filesystem::path& p);
 
+// The README's fenced code block after the marker line "<!-- example: NAME -->" (the tests
+// run the README's examples as written, so the two cannot drift apart).
+std::string readme_example(const std::string& name);
+
 }  // namespace hyper::test
 
 namespace hyper::test {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "net/protocol.hpp"
+#include "net/results.hpp"
 
 using namespace hyper;
 using nlohmann::json;
@@ -329,4 +330,24 @@ TEST_CASE("the fast CRC-32 equals zlib's for every length and alignment") {
     mismatches += crc32(s) != crc32_zlib(s);
   }
   CHECK(mismatches == 0);
+}
+
+TEST_CASE("a result message carries the TR's stamps and motion, and its latent when asked") {
+  Tr tr;
+  tr.run = "r1";
+  tr.index = 7;
+  tr.t.t_sent = 100;
+  tr.t.t_ready = 250;
+  tr.motion = {1, 2, 3, 0.1, 0.2, 0.3};
+  tr.fd_mm = 0.5;
+  tr.decoded = true;
+  tr.latent[3] = 1.5f;
+  const auto j = nlohmann::json::parse(result_json(tr, true));
+  CHECK(j["run"] == "r1");
+  CHECK(j["index"] == 7);
+  CHECK(j["t_ready_ns"] == 250);
+  CHECK(j["motion"][4] == doctest::Approx(0.2));
+  CHECK(j["latent"].size() == 512);
+  CHECK(j["latent"][3] == doctest::Approx(1.5));
+  CHECK_FALSE(nlohmann::json::parse(result_json(tr, false)).contains("latent"));
 }
