@@ -55,6 +55,7 @@ void declare(Schema& s) {
          .help = "include the 512 latent values in each result message"});
   s.add({.key = "stream.results_allow_remote", .type = T::Bool, .def = false,
          .help = "allow the results endpoint on an address other than loopback"});
+  declare_display_settings(s);
   s.add({.key = "stream.runs", .type = T::Int, .def = int64_t{0}, .unit = "runs",
          .help = "exit after this many runs have ended; 0 runs until Ctrl-C", .flag = "--runs", .min = 0.0});
   s.add({.key = "stream.queue_capacity", .type = T::Int, .def = int64_t{64}, .unit = "volumes",
@@ -86,14 +87,29 @@ int run(const Settings& st, const StageRegistry& stages) {
   if (!out.empty()) {
     ensure_dir(out);
     add_log_file(std::filesystem::path(out) / "hyper.log");
-    write_file_atomic(std::filesystem::path(out) / "settings.toml", st.to_toml({"log", "stream", "preprocess", "generator"}));
+    write_file_atomic(std::filesystem::path(out) / "settings.toml", st.to_toml({"log", "stream", "preprocess", "generator", "display"}));
   }
+  // Faces (generator thread) and the screen (this, the main thread: SDL wants it).
   std::unique_ptr<FaceWorker> faces;
+  std::unique_ptr<Display> display;
+  LatestSlot<Face> screen;
+  HudFeed hud;
+  const auto hud_trs = static_cast<size_t>(st.get_int("display.hud_trs"));
   if (st.get_bool("stream.faces")) {
     if (decoder_file.empty()) throw SettingsError("stream.faces: drawing faces needs a decoder (--decoder FILE)");
     auto gen = make_generator(generator_options(st));
-    spdlog::info("faces: {}", gen->describe());
-    faces = std::make_unique<FaceWorker>(std::move(gen), out, st.get_bool("stream.png_frames"), st.get_float("stream.test_face_delay_ms"));
+    const std::string described = gen->describe();
+    spdlog::info("faces: {}", described);
+    if (st.get_bool("display.enabled")) {
+      DisplayOptions d = display_options(st);
+      d.out = out;
+      if (described.find("procedural stand-in") != std::string::npos) d.label_text = "procedural stand-in";
+      display = std::make_unique<Display>(d);
+    }
+    faces = std::make_unique<FaceWorker>(std::move(gen), out, st.get_bool("stream.png_frames"), st.get_float("stream.test_face_delay_ms"),
+                                         display ? &screen : nullptr, &hud);
+  } else if (st.get_bool("display.enabled")) {
+    throw SettingsError("display.enabled: the screen shows faces: add --faces (and --decoder)");
   }
 
   ReceiverOptions ro;
@@ -164,6 +180,7 @@ int run(const Settings& st, const StageRegistry& stages) {
             }
           }
           if (faces && tr.decoded) faces->offer(tr);
+          hud.add(tr.run, {tr.index, ns_to_ms(tr.t.t_ready - tr.t.t_sent), tr.fd_mm}, hud_trs);
           if (results) results->publish(tr);
           progress.update(fmt::format("{}  volume {}  {}x{}x{}  t_sent->t_recv {:.2f} ms", tr.run, tr.index,
                                       tr.volume.dims[0], tr.volume.dims[1], tr.volume.dims[2],
@@ -193,13 +210,28 @@ int run(const Settings& st, const StageRegistry& stages) {
     }
   });
 
-  while (!done && !interrupted()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  while (!done && !interrupted()) {
+    if (!display) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    int64_t dropped = 0;
+    for (int64_t n : rx.dropped()) dropped += n;
+    hud.set_dropped(dropped);
+    if (!display->step(screen.take(std::chrono::milliseconds(10)), hud)) {
+      spdlog::info("the display was closed: stopping");
+      break;
+    }
+  }
   rx.stop();
   processing.join();
-  if (faces)
-    for (const auto& [run, c] : faces->finish())
+  if (faces) {
+    const auto counts = faces->finish();  // draws the face still pending
+    if (display) display->step(screen.take(std::chrono::milliseconds(0)), hud);  // and shows it
+    for (const auto& [run, c] : counts)
       spdlog::info("run {}: {} decoded latents, {} faces drawn, {} skipped (the newest latent wins)", run, c.offered, c.drawn,
                    c.skipped);
+  }
 
   const auto dropped = rx.dropped();
   int64_t total = 0;
@@ -217,7 +249,7 @@ int run(const Settings& st, const StageRegistry& stages) {
 
 Command stream_command() {
   return {"stream", "receive a hyper/1 volume stream, validate it, preprocess every volume and report each run",
-            {"stream", "generator"}, declare, run, /*chain=*/true};
+            {"stream", "generator", "display"}, declare, run, /*chain=*/true};
 }
 
 }  // namespace hyper

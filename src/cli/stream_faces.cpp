@@ -10,8 +10,9 @@
 
 namespace hyper {
 
-FaceWorker::FaceWorker(std::unique_ptr<Generator> generator, std::filesystem::path out, bool png_frames, double delay_ms)
-    : gen_(std::move(generator)), out_(std::move(out)), png_frames_(png_frames), delay_ms_(delay_ms) {
+FaceWorker::FaceWorker(std::unique_ptr<Generator> generator, std::filesystem::path out, bool png_frames, double delay_ms,
+                       LatestSlot<Face>* screen, HudFeed* hud)
+    : gen_(std::move(generator)), out_(std::move(out)), png_frames_(png_frames), delay_ms_(delay_ms), screen_(screen), hud_(hud) {
   thread_ = std::jthread([this] { loop(); });
 }
 
@@ -21,7 +22,10 @@ void FaceWorker::offer(const Tr& tr) {
   Item item{tr.run, tr.index, tr.t.t_sent, tr.latent};
   FaceCounts& c = offered_[tr.run];
   ++c.offered;
-  if (slot_.put(std::move(item))) ++c.skipped;
+  if (slot_.put(std::move(item))) {
+    ++c.skipped;
+    if (hud_) hud_->count_skipped();
+  }
 }
 
 std::map<std::string, FaceCounts> FaceWorker::finish() {
@@ -48,6 +52,7 @@ void FaceWorker::loop() {
       const int64_t t_image = realtime_ns();
       const double ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count();
       ++drawn_[item->run];
+      if (screen_) screen_->put(Face{item->run, item->index, item->t_sent, img.width, img.height, to_rgb8(img, 0)});
       if (out_.empty()) continue;
       const auto dir = out_ / item->run;
       if (item->run != run) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "cli/display.hpp"
 #include "core/latest_slot.hpp"
 #include "generators/generator.hpp"
 #include "hyper/tr.hpp"
@@ -25,7 +26,9 @@ struct FaceCounts {
 class FaceWorker {
  public:
   // `out` empty: nothing recorded. `delay_ms` slows each face down (tests of back-pressure).
-  FaceWorker(std::unique_ptr<Generator> generator, std::filesystem::path out, bool png_frames, double delay_ms);
+  // `screen`, when given, gets each face for the display; `hud` the skip count.
+  FaceWorker(std::unique_ptr<Generator> generator, std::filesystem::path out, bool png_frames, double delay_ms,
+             LatestSlot<Face>* screen = nullptr, HudFeed* hud = nullptr);
   ~FaceWorker();
 
   void offer(const Tr& tr);  // processing thread, for each decoded TR
@@ -45,6 +48,8 @@ class FaceWorker {
   bool png_frames_;
   double delay_ms_;
   LatestSlot<Item> slot_;
+  LatestSlot<Face>* screen_;
+  HudFeed* hud_;
   std::map<std::string, FaceCounts> offered_;  // processing thread: offered, skipped
   std::map<std::string, int64_t> drawn_;       // generator thread
   std::jthread thread_;

@@ -8,6 +8,8 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include <stb_image.h>
+
 #include "decoders/decoder.hpp"
 #include "io/npy.hpp"
 #include "stream_support.hpp"
@@ -134,6 +136,40 @@ TEST_CASE("online per-TR decoding of a replayed run equals hyper decode of the f
     int64_t pngs = 0;
     for (const auto& e : std::filesystem::directory_iterator(dir / "frames")) pngs += e.path().extension() == ".png";
     CHECK(pngs == drawn);
+  }
+
+  // On screen (SDL's dummy driver, headless): each face presented and stamped, the
+  // captured screen shows the fixation cross over a face on the background.
+  {
+    const int port5 = test::free_tcp_port();
+    test::Process s5(test::hyper_cmd({"stream", "--endpoint", test::loopback(port5), "--runs", "1", "--out",
+                                      (d / "screen").string(), "--decoder", dec, "--faces", "--generator", "procedural",
+                                      "--resolution", "64", "--display", "--set", "display.driver=dummy", "--set",
+                                      "display.capture=true", "--set", "display.width=320", "--set", "display.height=240",
+                                      "--set", "display.face_px=128", "--set", "display.fixation_px=20"}),
+                     d / "screen.log");
+    REQUIRE(test::run(test::hyper_cmd({"replay", "--input", run.string(), "--endpoint", test::loopback(port5), "--speed",
+                                       "20", "--count", "12"}),
+                      d / "replay_screen.log") == 0);
+    REQUIRE(s5.wait(60s) == 0);
+    INFO(test::read_text(d / "screen.log"));
+    const auto dir = d / "screen" / run_id;
+    std::ifstream presented(dir / "presented.tsv");
+    std::string line;
+    int rows = -1;
+    while (std::getline(presented, line)) ++rows;
+    CHECK(rows >= 1);
+    CHECK(rows <= 12);
+    int w = 0, h = 0, channels = 0;
+    unsigned char* px = stbi_load((dir / "screen/000011.png").c_str(), &w, &h, &channels, 3);
+    REQUIRE(px != nullptr);
+    CHECK(w == 320);
+    CHECK(h == 240);
+    auto at = [&](int x, int y) { return std::array<int, 3>{px[(y * w + x) * 3], px[(y * w + x) * 3 + 1], px[(y * w + x) * 3 + 2]}; };
+    CHECK(at(160, 120) == std::array<int, 3>{255, 0, 0});  // the cross at the centre
+    CHECK(at(5, 235) == std::array<int, 3>{128, 128, 128});  // background
+    CHECK(at(160 - 40, 120 + 40) != std::array<int, 3>{128, 128, 128});  // inside the face
+    stbi_image_free(px);
   }
 
   // And they decode: per TR, the prediction follows the HRF-weighted latent target. (With

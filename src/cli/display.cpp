@@ -1,0 +1,268 @@
+#include "cli/display.hpp"
+
+#include <SDL.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "core/clock.hpp"
+#include "io/files.hpp"
+#include "io/png.hpp"
+
+namespace stb {
+#include <stb_easy_font.h>  // text as quads: the HUD needs no font file
+}
+
+namespace hyper {
+
+namespace {
+
+std::array<uint8_t, 3> parse_colour(const std::string& key, const std::string& s) {
+  unsigned r = 0, g = 0, b = 0;
+  if (s.size() != 7 || s[0] != '#' || std::sscanf(s.c_str() + 1, "%2x%2x%2x", &r, &g, &b) != 3)
+    throw SettingsError(key + ": '" + s + "' is not a colour like \"#808080\"");
+  return {static_cast<uint8_t>(r), static_cast<uint8_t>(g), static_cast<uint8_t>(b)};
+}
+
+[[noreturn]] void sdl_fail(const std::string& what) { throw std::runtime_error(what + ": " + SDL_GetError()); }
+
+}  // namespace
+
+void declare_display_settings(Schema& s) {
+  using T = SettingType;
+  s.add({.key = "display.enabled", .type = T::Bool, .def = false,
+         .help = "show the faces on screen (needs --faces)", .flag = "--display"});
+  s.add({.key = "display.driver", .type = T::String, .def = std::string(""),
+         .help = "SDL video driver: empty for SDL's choice; dummy or offscreen for headless runs"});
+  s.add({.key = "display.screen", .type = T::Int, .def = int64_t{0}, .help = "which display (0: the first; the projector's index)",
+         .min = 0.0, .max = 16.0});
+  s.add({.key = "display.fullscreen", .type = T::Bool, .def = false, .help = "fullscreen on that display (F toggles)",
+         .flag = "--fullscreen"});
+  s.add({.key = "display.width", .type = T::Int, .def = int64_t{1024}, .unit = "px", .help = "window width", .min = 64.0, .max = 16384.0});
+  s.add({.key = "display.height", .type = T::Int, .def = int64_t{768}, .unit = "px", .help = "window height", .min = 64.0, .max = 16384.0});
+  s.add({.key = "display.face_px", .type = T::Int, .def = int64_t{512}, .unit = "px", .help = "face size on screen",
+         .min = 8.0, .max = 16384.0});
+  s.add({.key = "display.background", .type = T::String, .def = std::string("#808080"), .help = "background colour"});
+  s.add({.key = "display.fixation_px", .type = T::Int, .def = int64_t{12}, .unit = "px",
+         .help = "fixation cross size (arm to arm); 0: none", .min = 0.0, .max = 4096.0});
+  s.add({.key = "display.fixation_deg", .type = T::Float, .def = 0.0, .unit = "deg",
+         .help = "fixation cross size in visual angle (the paper: 0.6); needs screen_width_cm and distance_cm; "
+                 "0 uses fixation_px",
+         .min = 0.0, .max = 90.0});
+  s.add({.key = "display.screen_width_cm", .type = T::Float, .def = 0.0, .unit = "cm",
+         .help = "visible width of the screen (projection) the participant sees", .min = 0.0});
+  s.add({.key = "display.distance_cm", .type = T::Float, .def = 0.0, .unit = "cm", .help = "eye to screen", .min = 0.0});
+  s.add({.key = "display.fixation_color", .type = T::String, .def = std::string("#ff0000"), .help = "fixation cross colour"});
+  s.add({.key = "display.hud", .type = T::Bool, .def = false, .help = "start with the experimenter HUD on (H toggles)"});
+  s.add({.key = "display.hud_trs", .type = T::Int, .def = int64_t{100}, .unit = "TRs", .help = "TRs in the HUD's strip charts",
+         .min = 2.0, .max = 10000.0});
+  s.add({.key = "display.vsync", .type = T::Bool, .def = true, .help = "present in step with the screen's refresh"});
+  s.add({.key = "display.capture", .type = T::Bool, .def = false,
+         .help = "write each presented screen as <out>/<run>/screen/INDEX.png (tests, documentation)"});
+}
+
+DisplayOptions display_options(const Settings& st) {
+  DisplayOptions o;
+  o.driver = st.get_string("display.driver");
+  o.screen = static_cast<int>(st.get_int("display.screen"));
+  o.fullscreen = st.get_bool("display.fullscreen");
+  o.width = static_cast<int>(st.get_int("display.width"));
+  o.height = static_cast<int>(st.get_int("display.height"));
+  o.face_px = static_cast<int>(st.get_int("display.face_px"));
+  o.background = parse_colour("display.background", st.get_string("display.background"));
+  o.fixation = parse_colour("display.fixation_color", st.get_string("display.fixation_color"));
+  o.fixation_px = static_cast<int>(st.get_int("display.fixation_px"));
+  const double deg = st.get_float("display.fixation_deg");
+  if (deg > 0) {
+    const double width_cm = st.get_float("display.screen_width_cm"), distance = st.get_float("display.distance_cm");
+    if (width_cm <= 0 || distance <= 0)
+      throw SettingsError("display.fixation_deg: needs display.screen_width_cm and display.distance_cm (the viewing geometry)");
+    // Size on screen of `deg` at that distance, in pixels of the window's width.
+    const double cm = 2.0 * distance * std::tan(deg * M_PI / 360.0);
+    o.fixation_px = std::max(1, static_cast<int>(std::lround(cm / width_cm * o.width)));
+  }
+  o.hud = st.get_bool("display.hud");
+  o.hud_trs = static_cast<int>(st.get_int("display.hud_trs"));
+  o.vsync = st.get_bool("display.vsync");
+  o.capture = st.get_bool("display.capture");
+  return o;
+}
+
+void HudFeed::add(const std::string& run, const Sample& s, size_t keep) {
+  std::lock_guard lock(mutex_);
+  if (run != run_) run_ = run, recent_.clear();
+  recent_.push_back(s);
+  while (recent_.size() > keep) recent_.pop_front();
+}
+void HudFeed::count_skipped() {
+  std::lock_guard lock(mutex_);
+  ++skipped_;
+}
+void HudFeed::set_dropped(int64_t dropped) {
+  std::lock_guard lock(mutex_);
+  dropped_ = dropped;
+}
+HudFeed::View HudFeed::view() const {
+  std::lock_guard lock(mutex_);
+  return {run_, std::vector<Sample>(recent_.begin(), recent_.end()), skipped_, dropped_};
+}
+
+Display::Display(DisplayOptions options) : o_(std::move(options)) {
+  if (!o_.driver.empty()) SDL_SetHint(SDL_HINT_VIDEODRIVER, o_.driver.c_str());
+  if (SDL_InitSubSystem(SDL_INIT_VIDEO) != 0) sdl_fail("display: SDL could not start video (display.driver '" + o_.driver + "')");
+  window_ = SDL_CreateWindow("HYPER-RT", SDL_WINDOWPOS_CENTERED_DISPLAY(o_.screen), SDL_WINDOWPOS_CENTERED_DISPLAY(o_.screen),
+                             o_.width, o_.height, o_.fullscreen ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0);
+  if (!window_) sdl_fail("display: no window");
+  renderer_ = SDL_CreateRenderer(window_, -1, o_.vsync ? SDL_RENDERER_PRESENTVSYNC : 0);
+  if (!renderer_) renderer_ = SDL_CreateRenderer(window_, -1, SDL_RENDERER_SOFTWARE);
+  if (!renderer_) sdl_fail("display: no renderer");
+  SDL_RendererInfo info;
+  SDL_GetRendererInfo(renderer_, &info);
+  spdlog::info("display: {} driver, {} renderer{}", SDL_GetCurrentVideoDriver(), info.name,
+               (info.flags & SDL_RENDERER_PRESENTVSYNC) ? ", vsync" : ", no vsync");
+  SDL_ShowCursor(o_.fullscreen ? SDL_DISABLE : SDL_ENABLE);
+  draw(HudFeed{});
+  SDL_RenderPresent(renderer_);
+}
+
+Display::~Display() {
+  if (presented_fd_ >= 0) close(presented_fd_);
+  if (texture_) SDL_DestroyTexture(texture_);
+  if (renderer_) SDL_DestroyRenderer(renderer_);
+  if (window_) SDL_DestroyWindow(window_);
+  SDL_QuitSubSystem(SDL_INIT_VIDEO);
+}
+
+bool Display::step(const std::optional<Face>& face, const HudFeed& hud) {
+  bool redraw = face.has_value() || o_.hud;
+  SDL_Event e;
+  while (SDL_PollEvent(&e)) {
+    if (e.type == SDL_QUIT) return false;
+    if (e.type == SDL_KEYDOWN) {
+      const auto key = e.key.keysym.sym;
+      if (key == SDLK_ESCAPE || key == SDLK_q) return false;
+      if (key == SDLK_f) {
+        o_.fullscreen = !o_.fullscreen;
+        SDL_SetWindowFullscreen(window_, o_.fullscreen ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0);
+      }
+      if (key == SDLK_h) o_.hud = !o_.hud;
+      redraw = true;
+    }
+    if (e.type == SDL_WINDOWEVENT) redraw = true;
+  }
+  if (face) {
+    if (!texture_ || tex_w_ != face->width || tex_h_ != face->height) {
+      if (texture_) SDL_DestroyTexture(texture_);
+      texture_ = SDL_CreateTexture(renderer_, SDL_PIXELFORMAT_RGB24, SDL_TEXTUREACCESS_STREAMING, face->width, face->height);
+      if (!texture_) sdl_fail("display: no texture");
+      tex_w_ = face->width, tex_h_ = face->height;
+    }
+    SDL_UpdateTexture(texture_, nullptr, face->rgb.data(), face->width * 3);
+    have_face_ = true;
+  }
+  if (!redraw) return true;
+  draw(hud);
+  std::vector<uint8_t> screen;
+  int w = 0, h = 0;
+  if (face && o_.capture && !o_.out.empty()) {  // the back buffer, before it is presented
+    SDL_GetRendererOutputSize(renderer_, &w, &h);
+    screen.resize(static_cast<size_t>(w) * static_cast<size_t>(h) * 3);
+    if (SDL_RenderReadPixels(renderer_, nullptr, SDL_PIXELFORMAT_RGB24, screen.data(), w * 3) != 0) screen.clear();
+  }
+  SDL_RenderPresent(renderer_);
+  if (face) {
+    const int64_t t_present = realtime_ns();
+    record(*face, t_present);
+    if (!screen.empty()) {
+      ensure_dir(o_.out / face->run / "screen");
+      write_png(o_.out / face->run / "screen" / fmt::format("{:06d}.png", face->index), w, h, screen);
+    }
+  }
+  return true;
+}
+
+void Display::record(const Face& f, int64_t t_present) {
+  const double ms = f.t_sent >= 0 ? ns_to_ms(t_present - f.t_sent) : -1.0;
+  present_ms_.push_back(ms);
+  while (present_ms_.size() > static_cast<size_t>(o_.hud_trs)) present_ms_.pop_front();
+  if (o_.out.empty()) return;
+  if (f.run != run_) {
+    run_ = f.run;
+    if (presented_fd_ >= 0) close(presented_fd_);
+    ensure_dir(o_.out / f.run);
+    presented_fd_ = open((o_.out / f.run / "presented.tsv").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    const std::string header = "index\tt_present_ns\tsent_to_present_ms\n";
+    if (presented_fd_ >= 0 && write(presented_fd_, header.data(), header.size()) < 0) spdlog::warn("presented.tsv: write failed");
+  }
+  const std::string line = fmt::format("{}\t{}\t{:.3f}\n", f.index, t_present, ms);
+  if (presented_fd_ >= 0 && write(presented_fd_, line.data(), line.size()) < 0) spdlog::warn("presented.tsv: write failed");
+}
+
+void Display::text(int x, int y, const std::string& s) {
+  static char buffer[60000];
+  std::string copy = s;
+  const int quads = stb::stb_easy_font_print(0, 0, copy.data(), nullptr, buffer, sizeof buffer);
+  std::vector<SDL_Rect> rects(static_cast<size_t>(quads));
+  const float* v = reinterpret_cast<const float*>(buffer);  // 4 vertices of x, y, z, colour (16 bytes) per quad
+  for (int q = 0; q < quads; ++q) {
+    const float* a = v + q * 16;
+    const float* c = a + 8;  // the opposite corner
+    rects[static_cast<size_t>(q)] = {x + static_cast<int>(a[0]), y + static_cast<int>(a[1]), static_cast<int>(c[0] - a[0]),
+                                     static_cast<int>(c[1] - a[1])};
+  }
+  SDL_RenderFillRects(renderer_, rects.data(), quads);
+}
+
+void Display::draw(const HudFeed& hud) {
+  int w = 0, h = 0;
+  SDL_GetRendererOutputSize(renderer_, &w, &h);
+  SDL_SetRenderDrawColor(renderer_, o_.background[0], o_.background[1], o_.background[2], 255);
+  SDL_RenderClear(renderer_);
+  if (have_face_) {
+    const SDL_Rect dst{(w - o_.face_px) / 2, (h - o_.face_px) / 2, o_.face_px, o_.face_px};
+    SDL_RenderCopy(renderer_, texture_, nullptr, &dst);
+  }
+  if (!o_.label_text.empty()) {
+    SDL_SetRenderDrawColor(renderer_, 230, 230, 230, 255);
+    text((w - 6 * static_cast<int>(o_.label_text.size())) / 2, (h + o_.face_px) / 2 + 6, o_.label_text);
+  }
+  if (o_.fixation_px > 0) {  // the cross, 2 px thick, over the face's centre
+    const int half = std::max(1, o_.fixation_px / 2), t = std::max(2, o_.fixation_px / 8);
+    SDL_SetRenderDrawColor(renderer_, o_.fixation[0], o_.fixation[1], o_.fixation[2], 255);
+    const SDL_Rect arms[2] = {{w / 2 - half, h / 2 - t / 2, 2 * half, t}, {w / 2 - t / 2, h / 2 - half, t, 2 * half}};
+    SDL_RenderFillRects(renderer_, arms, 2);
+  }
+  if (!o_.hud) return;
+  const HudFeed::View v = hud.view();
+  SDL_SetRenderDrawColor(renderer_, 0, 0, 0, 255);
+  const SDL_Rect panel{0, 0, std::min(w, 300), 124};  // top left, clear of a centred face
+  SDL_RenderFillRect(renderer_, &panel);
+  SDL_SetRenderDrawColor(renderer_, 255, 255, 255, 255);
+  const auto& s = v.recent.empty() ? HudFeed::Sample{} : v.recent.back();
+  text(6, 6, fmt::format("run {}  TR {}", v.run.empty() ? "-" : v.run, v.recent.empty() ? -1 : s.index));
+  text(6, 18, fmt::format("sent->ready {:.1f} ms  sent->screen {:.1f} ms", s.sent_to_ready_ms,
+                          present_ms_.empty() ? -1.0 : present_ms_.back()));
+  text(6, 30, fmt::format("skipped faces {}  dropped volumes {}", v.skipped, v.dropped));
+  // Strip charts of the last TRs: processing latency (green, 0-50 ms) and FD (yellow, 0-1 mm).
+  text(6, 44, "sent->ready, 0-50 ms");
+  text(6, 86, "framewise displacement, 0-1 mm");
+  const int n = std::max<int>(1, o_.hud_trs), x0 = 6, width = 288;
+  for (size_t i = 0; i < v.recent.size(); ++i) {
+    const int x = x0 + static_cast<int>(i) * width / n, bw = std::max(1, width / n);
+    const int lat = std::clamp(static_cast<int>(v.recent[i].sent_to_ready_ms / 50.0 * 28), 0, 28);
+    const int fd = std::clamp(static_cast<int>(v.recent[i].fd_mm * 28), 0, 28);
+    SDL_SetRenderDrawColor(renderer_, 80, 220, 80, 255);
+    const SDL_Rect a{x, 82 - lat, bw, std::max(1, lat)};
+    SDL_RenderFillRect(renderer_, &a);
+    SDL_SetRenderDrawColor(renderer_, 230, 200, 60, 255);
+    const SDL_Rect b{x, 124 - fd, bw, std::max(1, fd)};
+    SDL_RenderFillRect(renderer_, &b);
+  }
+}
+
+}  // namespace hyper
