@@ -1,12 +1,30 @@
 // `hyper train`: fit the HYPER decoder from recorded runs (README, "hyper train").
 #include <spdlog/spdlog.h>
 
+#include "cli/train.hpp"
+
 #include "cli/command.hpp"
 #include "core/clock.hpp"
 #include "decoders/decoder.hpp"
 #include "io/npy.hpp"
 
 namespace hyper {
+
+TrainOptions train_options(const Settings& st) {
+  TrainOptions o;
+  o.mode = st.get_string("train.mode");
+  o.estimator = st.get_string("train.estimator");
+  o.lag_s = st.get_float("train.lag");
+  o.k = st.get_int("train.voxels");
+  o.penalty = st.get_float("train.penalty");
+  o.preprocessing = st.to_toml({"preprocess"});
+  return o;
+}
+
+bool is_training_run(const RunFile& run) {
+  const auto ev = read_events(events_path(run.path));
+  return !ev.empty() && std::all_of(ev.begin(), ev.end(), [](const Event& e) { return e.trial_type == "train"; });
+}
 
 namespace {
 
@@ -51,24 +69,14 @@ int run(const Settings& st, const StageRegistry& stages) {
   const auto wanted = st.get_list("train.train_runs");
   std::vector<RunFile> runs;
   for (const RunFile& r : find_runs(dataset)) {
-    bool chosen = std::find(wanted.begin(), wanted.end(), r.run_id) != wanted.end();
-    if (wanted.empty()) {  // every run whose events are all training trials
-      const auto ev = read_events(events_path(r.path));
-      chosen = !ev.empty() && std::all_of(ev.begin(), ev.end(), [](const Event& e) { return e.trial_type == "train"; });
-    }
+    const bool chosen = wanted.empty() ? is_training_run(r) : std::find(wanted.begin(), wanted.end(), r.run_id) != wanted.end();
     if (chosen) runs.push_back(r);
   }
   if (runs.empty()) throw std::runtime_error(dataset + ": no training runs (none all trial_type train, or --train-runs matched none)");
   spdlog::info("training on {} runs of {}", runs.size(), dataset);
 
   Chain chain(stages, st);
-  TrainOptions o;
-  o.mode = st.get_string("train.mode");
-  o.estimator = st.get_string("train.estimator");
-  o.lag_s = st.get_float("train.lag");
-  o.k = st.get_int("train.voxels");
-  o.penalty = st.get_float("train.penalty");
-  o.preprocessing = st.to_toml({"preprocess"});
+  const TrainOptions o = train_options(st);
   const auto t0 = SteadyClock::now();
   const Decoder d = train_decoder(chain, runs, latents, o, [](const std::string& line) { spdlog::info("{}", line); });
   save_decoder(out, d);

@@ -1,6 +1,7 @@
 // The `hyper` executable as users run it: two processes, their files, their errors.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <thread>
@@ -94,7 +95,12 @@ TEST_CASE("Ctrl-C ends both sides cleanly, and stream still reports the open run
   test::Process replay(test::hyper_cmd({"replay", "--input", (d / "long.nii.gz").string(), "--endpoint",
                                   test::loopback(port), "--tr", "0.05"}),
                        d / "replay.log");
-  std::this_thread::sleep_for(1500ms);
+  // Interrupt once volumes flow (the run record grows as they come), however loaded the machine.
+  for (int i = 0; i < 200; ++i) {
+    const std::string tsv = test::read_text(out / "long/tr.tsv");
+    if (std::count(tsv.begin(), tsv.end(), '\n') > 8) break;
+    std::this_thread::sleep_for(100ms);
+  }
   replay.signal(SIGINT);
   CHECK(replay.wait(10s) == 130);
   std::this_thread::sleep_for(300ms);
@@ -130,6 +136,35 @@ TEST_CASE("the example configs load, and --print-settings shows what a command w
   CHECK(r.find("wait_timeout = 60  # file " + cfg) != std::string::npos);
   CHECK(test::run(test::hyper_cmd({"stream", "--config", cfg, "--print-settings"}), d / "s.log") == 0);
   CHECK(test::read_text(d / "s.log").find("out = 'records'") != std::string::npos);
+  // scanner.toml: every key known and well typed, the values as written.
+  const auto scanner = (test::source_dir() / "configs/scanner.toml").string();
+  CHECK(test::run(test::hyper_cmd({"stream", "--config", scanner, "--print-settings"}), d / "sc.log") == 0);
+  const std::string sc = test::read_text(d / "sc.log");
+  CHECK(sc.find("fixation_deg = 0.6  # file " + scanner) != std::string::npos);
+  CHECK(sc.find("kind = 'pggan'  # file " + scanner) != std::string::npos);
+  // demo.toml is what `hyper demo` embeds.
+  const auto demo = (test::source_dir() / "configs/demo.toml").string();
+  CHECK(test::run(test::hyper_cmd({"demo", "--config", demo, "--print-settings"}), d / "dm.log") == 0);
+  CHECK(test::read_text(d / "dm.log").find("trials_per_run = 120  # file " + demo) != std::string::npos);
+}
+
+TEST_CASE("hyper demo runs the whole system and reports latency, quality and a contact sheet") {
+  test::TempDir d;
+  const int rc = test::run(test::hyper_cmd({"demo", "--out", (d / "demo").string(), "--port",
+                                            std::to_string(test::free_tcp_port()), "--set", "demo.count=80", "--set",
+                                            "demo.window=off", "--set", "demo.speed=20"}),
+                           d / "demo.log", 240s);
+  const std::string log = test::read_text(d / "demo.log");
+  INFO(log);
+  REQUIRE(rc == 0);
+  CHECK(log.find("| sent -> ready (received, preprocessed, decoded) | 80 |") != std::string::npos);
+  const auto at = log.find("mean correlation of each trial's decoded latent with its face's latent ");
+  REQUIRE(at != std::string::npos);
+  const double r = std::stod(log.substr(at + 71, 6));
+  MESSAGE("demo reconstruction correlation: " << r);
+  CHECK(r > 0.3);
+  CHECK(std::filesystem::file_size(d / "demo/contact_sheet.png") > 1000);
+  CHECK(std::filesystem::exists(d / "demo/stream/sub-01_task-faces_run-01_bold/frames.tsv"));
 }
 
 TEST_CASE("hyper stream runs the preprocessing chain on every volume and reports its stages") {

@@ -1,0 +1,226 @@
+// `hyper demo`: the whole system on a small twin in about a minute (README, "The demo"):
+// simulate, train a per-TR decoder, replay a test run into `hyper stream` (a second process,
+// over tcp loopback, as at a scanner), then report latency and reconstruction quality and
+// write a contact sheet (true faces over reconstructions). Settings: configs/demo.toml,
+// embedded; --config and --set change them.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+#include "cli/command.hpp"
+#include "cli/demo_config.hpp"
+#include "cli/train.hpp"
+#include "core/clock.hpp"
+#include "core/hrf.hpp"
+#include "core/interrupt.hpp"
+#include "core/stats.hpp"
+#include "decoders/decoder.hpp"
+#include "generators/generator_settings.hpp"
+#include "io/files.hpp"
+#include "io/npy.hpp"
+#include "io/png.hpp"
+#include "net/replayer.hpp"
+#include "sim/twin.hpp"
+
+namespace hyper {
+
+namespace {
+
+void declare(Schema& s) {
+  using T = SettingType;
+  s.add({.key = "demo.out", .type = T::String, .def = std::string("hyper-demo"), .help = "folder for everything the demo writes",
+         .flag = "--out"});
+  s.add({.key = "demo.speed", .type = T::Float, .def = 10.0, .unit = "x", .help = "replay speed (x real time)", .min = 0.01});
+  s.add({.key = "demo.count", .type = T::Int, .def = int64_t{160}, .unit = "volumes",
+         .help = "volumes of the test run to replay; -1: all", .min = -1.0});
+  s.add({.key = "demo.port", .type = T::Int, .def = int64_t{5555}, .help = "tcp port on 127.0.0.1 between replay and stream",
+         .flag = "--port", .min = 1.0, .max = 65535.0});
+  s.add({.key = "demo.sheet_faces", .type = T::Int, .def = int64_t{8}, .unit = "faces", .help = "columns of the contact sheet",
+         .min = 1.0, .max = 64.0});
+  s.add({.key = "demo.window", .type = T::String, .def = std::string("auto"),
+         .help = "auto: a window when DISPLAY or WAYLAND_DISPLAY is set; on; off", .choices = {"auto", "on", "off"}});
+}
+
+// The embedded demo.toml below whatever the user set (file, --set, flags).
+Settings with_demo_defaults(const Settings& user) {
+  Settings s(user.schema());
+  s.load_text(kDemoToml, "the embedded configs/demo.toml");
+  for (const SettingSpec& spec : user.schema().all())
+    if (user.origin(spec.key) != "default") s.apply_value(spec.key, user.value(spec.key), user.origin(spec.key));
+  return s;
+}
+
+pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    FILE* f = std::fopen(log.c_str(), "w");
+    if (f) {
+      dup2(fileno(f), 1);
+      dup2(fileno(f), 2);
+    }
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv("/proc/self/exe", argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// A TSV's numeric column by name (header line first).
+std::vector<double> tsv_column(const std::filesystem::path& path, const std::string& name) {
+  std::ifstream in(path);
+  std::string line, cell;
+  std::vector<double> out;
+  if (!std::getline(in, line)) return out;
+  int col = -1, i = 0;
+  for (std::stringstream h(line); std::getline(h, cell, '\t'); ++i)
+    if (cell == name) col = i;
+  if (col < 0) return out;
+  while (std::getline(in, line)) {
+    std::stringstream r(line);
+    for (int k = 0; k <= col && std::getline(r, cell, '\t'); ++k)
+      if (k == col) out.push_back(std::stod(cell));
+  }
+  return out;
+}
+
+double pearson(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
+  const Eigen::VectorXd x = a.array() - a.mean(), y = b.array() - b.mean();
+  const double d = std::sqrt(x.squaredNorm() * y.squaredNorm());
+  return d > 0 ? x.dot(y) / d : 0.0;
+}
+
+int run(const Settings& user, const StageRegistry& stages) {
+  const Settings st = with_demo_defaults(user);
+  const std::filesystem::path out = st.get_string("demo.out");
+  std::filesystem::remove_all(out / "stream");
+  ensure_dir(out);
+  const auto t_start = SteadyClock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(SteadyClock::now() - t_start).count(); };
+
+  // 1. The twin.
+  const TwinConfig tc = twin_config(st);
+  spdlog::info("demo 1/4: a twin of the experiment ({}x{}x{}, {} runs, SNR {}) in {}", tc.dims[0], tc.dims[1], tc.dims[2],
+               tc.runs, tc.snr, (out / "twin").string());
+  simulate_twin(tc, out / "twin", [](int64_t, int64_t) {});
+
+  // 2. The decoder, from the training runs, with the chain the stream will run.
+  std::vector<RunFile> train_runs, test_runs;
+  for (const RunFile& r : find_runs(out / "twin")) (is_training_run(r) ? train_runs : test_runs).push_back(r);
+  if (test_runs.empty()) throw SettingsError("twin.test_runs: the demo needs a test run");
+  const NpyArray lat = read_npy(out / "twin/stimuli/latents.npy");
+  const Eigen::MatrixXf latents =
+      Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(lat.data.data(), lat.shape[0], lat.shape[1]);
+  spdlog::info("demo 2/4: training a {}-mode decoder on {} runs (chain {})", st.get_string("train.mode"), train_runs.size(),
+               format_value(st.value("preprocess.chain")));
+  Chain chain(stages, st);
+  const Decoder dec = train_decoder(chain, train_runs, latents, train_options(st), [](const std::string& line) { spdlog::debug("{}", line); });
+  const auto dec_file = out / "decoder.safetensors";
+  save_decoder(dec_file, dec);
+  spdlog::info("  {} voxels, penalty {}: {}", dec.voxels.size(), dec.penalty, dec_file.string());
+
+  // 3. hyper stream in a second process; the test run replayed into it from this one.
+  const std::string endpoint = fmt::format("tcp://127.0.0.1:{}", st.get_int("demo.port"));
+  const std::string window = st.get_string("demo.window");
+  const bool show = window == "on" || (window == "auto" && (std::getenv("DISPLAY") || std::getenv("WAYLAND_DISPLAY")));
+  write_file_atomic(out / "stream.toml", st.to_toml({"log", "generator", "display"}));
+  std::vector<std::string> args{"hyper", "stream", "--config", (out / "stream.toml").string(), "--endpoint", endpoint, "--runs", "1",
+                                "--out", (out / "stream").string(), "--decoder", dec_file.string(), "--faces"};
+  if (show) args.push_back("--display");
+  const pid_t child = spawn(args, out / "stream.log");
+  const RunFile& test = test_runs.front();
+  spdlog::info("demo 3/4: replaying {} into hyper stream at {}x ({}; its log: {})", test.run_id, st.get_float("demo.speed"),
+               show ? "faces in a window" : "headless: no display found", (out / "stream.log").string());
+  {
+    zmq::context_t ctx(1);
+    Publisher pub(ctx, endpoint);
+    if (pub.wait_for_subscribers(1, std::chrono::seconds(30)) < 1) {
+      kill(child, SIGTERM);
+      throw std::runtime_error("hyper stream did not subscribe within 30 s: see " + (out / "stream.log").string());
+    }
+    ReplayOptions ro;
+    ro.speed = st.get_float("demo.speed");
+    ro.count = st.get_int("demo.count");
+    replay(pub, {test}, ro);
+  }
+  int status = 0;
+  for (int i = 0; i < 600 && waitpid(child, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error("hyper stream failed: see " + (out / "stream.log").string());
+
+  // 4. The report.
+  const auto rec = out / "stream" / test.run_id;
+  std::string table = "| latency | n | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|\n";
+  for (const auto& [label, file, column] : std::vector<std::array<std::string, 3>>{
+           {"sent -> ready (received, preprocessed, decoded)", "tr.tsv", "sent_to_ready_ms"},
+           {"sent -> face image", "frames.tsv", "sent_to_image_ms"},
+           {"sent -> on screen", "presented.tsv", "sent_to_present_ms"}}) {
+    const auto v = tsv_column(rec / file, column);
+    if (v.empty()) continue;
+    const LatencySummary s = summarize(v);
+    table += fmt::format("| {} | {} | {:.2f} | {:.2f} | {:.2f} |\n", label, v.size(), s.p50, s.p99, s.max);
+  }
+  // Quality: each trial's decoded latent (the volume at its response's peak) against its face.
+  const NpyArray pred = read_npy(rec / "latents.npy");
+  const auto indices = tsv_column(rec / "tr.tsv", "index");
+  std::map<int64_t, Eigen::Index> row_of;
+  for (size_t i = 0; i < indices.size() && static_cast<int64_t>(i) < pred.shape[0]; ++i) row_of[static_cast<int64_t>(indices[i])] = static_cast<Eigen::Index>(i);
+  const auto events = read_events(events_path(test.path));
+  const auto peak = block_response(0, events.front().duration, 0.05, 800, 1.0);
+  const double delay = 0.05 * static_cast<double>(std::max_element(peak.begin(), peak.end()) - peak.begin());
+  std::vector<std::pair<Eigen::VectorXf, Eigen::VectorXf>> pairs;  // decoded, true
+  double r_own = 0, r_other = 0;
+  for (size_t j = 0; j < events.size(); ++j) {
+    auto it = row_of.find(std::lround((events[j].onset + delay) / dec.tr_s));
+    if (it == row_of.end()) continue;
+    const Eigen::VectorXf p = Eigen::Map<const Eigen::VectorXf>(pred.data.data() + it->second * kLatentDim, kLatentDim);
+    pairs.emplace_back(p, latents.row(events[j].stim_index).transpose());
+    r_own += pearson(p.cast<double>(), latents.row(events[j].stim_index).transpose().cast<double>());
+    r_other += pearson(p.cast<double>(), latents.row(events[(j + 7) % events.size()].stim_index).transpose().cast<double>());
+  }
+  const auto n = static_cast<double>(std::max<size_t>(1, pairs.size()));
+  // The contact sheet: true faces over their reconstructions.
+  const auto gen = make_generator(generator_options(st));
+  const int cols = static_cast<int>(std::min<int64_t>(st.get_int("demo.sheet_faces"), static_cast<int64_t>(pairs.size())));
+  const int res = gen->resolution(), gap = 4, sw = cols * (res + gap) + gap, sh = 2 * (res + gap) + gap;
+  std::vector<uint8_t> sheet(static_cast<size_t>(sw) * static_cast<size_t>(sh) * 3, 255);
+  for (int c = 0; c < cols; ++c)
+    for (int row = 0; row < 2; ++row) {
+      const Eigen::VectorXf& z = row == 0 ? pairs[static_cast<size_t>(c)].second : pairs[static_cast<size_t>(c)].first;
+      const auto rgb = to_rgb8(gen->generate(z.data(), 1), 0);
+      for (int y = 0; y < res; ++y)
+        std::copy_n(rgb.begin() + static_cast<std::ptrdiff_t>(y) * res * 3, res * 3,
+                    sheet.begin() + ((static_cast<std::ptrdiff_t>(gap + row * (res + gap) + y) * sw) + gap + c * (res + gap)) * 3);
+    }
+  write_png(out / "contact_sheet.png", sw, sh, sheet);
+
+  std::printf("\nHYPER-RT demo: %s, %zu trials decoded, %.0f s in all\n\n%s\n", test.run_id.c_str(), pairs.size(), elapsed(),
+              table.c_str());
+  std::printf("Reconstruction: mean correlation of each trial's decoded latent with its face's latent %.3f "
+              "(with another trial's face, the chance level: %.3f)\n",
+              r_own / n, r_other / n);
+  std::printf("Faces: %s\n\nOutputs in %s:\n  contact_sheet.png  true faces (top) over reconstructions (bottom)\n"
+              "  twin/              the simulated dataset\n  decoder.safetensors\n"
+              "  stream/%s/  tr.tsv, latents.npy, frames.tsv%s, summary.json\n  stream.log, stream.toml\n",
+              gen->describe().c_str(), out.string().c_str(), test.run_id.c_str(), show ? ", presented.tsv" : "");
+  return interrupted() ? kExitInterrupted : 0;
+}
+
+}  // namespace
+
+Command demo_command() {
+  return {"demo", "the whole system on a small twin: simulate, train, stream a test run, report", {"demo", "twin", "generator"},
+          declare, run, /*chain=*/true};
+}
+
+}  // namespace hyper

@@ -1,0 +1,14 @@
+#pragma once
+// What `hyper train` and `hyper demo` share: the training options from [train] and
+// [preprocess], and which runs train.
+
+#include "core/settings.hpp"
+#include "decoders/decoder.hpp"
+
+namespace hyper {
+
+TrainOptions train_options(const Settings& settings);
+// A run whose events are all trial_type train (a run with test trials is never trained on).
+bool is_training_run(const RunFile& run);
+
+}  // namespace hyper
