@@ -99,6 +99,10 @@ void HudFeed::add(const std::string& run, const Sample& s, size_t keep) {
   recent_.push_back(s);
   while (recent_.size() > keep) recent_.pop_front();
 }
+void HudFeed::set_stages(std::vector<std::string> names) {
+  std::lock_guard lock(mutex_);
+  stages_ = std::move(names);
+}
 void HudFeed::count_skipped() {
   std::lock_guard lock(mutex_);
   ++skipped_;
@@ -109,7 +113,7 @@ void HudFeed::set_dropped(int64_t dropped) {
 }
 HudFeed::View HudFeed::view() const {
   std::lock_guard lock(mutex_);
-  return {run_, std::vector<Sample>(recent_.begin(), recent_.end()), skipped_, dropped_};
+  return {run_, stages_, std::vector<Sample>(recent_.begin(), recent_.end()), skipped_, dropped_};
 }
 
 Display::Display(DisplayOptions options) : o_(std::move(options)) {
@@ -240,7 +244,7 @@ void Display::draw(const HudFeed& hud) {
   if (!o_.hud) return;
   const HudFeed::View v = hud.view();
   SDL_SetRenderDrawColor(renderer_, 0, 0, 0, 255);
-  const SDL_Rect panel{0, 0, std::min(w, 300), 124};  // top left, clear of a centred face
+  const SDL_Rect panel{0, 0, std::min(w, 300), 136};  // top left, clear of a centred face
   SDL_RenderFillRect(renderer_, &panel);
   SDL_SetRenderDrawColor(renderer_, 255, 255, 255, 255);
   const auto& s = v.recent.empty() ? HudFeed::Sample{} : v.recent.back();
@@ -248,6 +252,9 @@ void Display::draw(const HudFeed& hud) {
   text(6, 18, fmt::format("sent->ready {:.1f} ms  sent->screen {:.1f} ms", s.sent_to_ready_ms,
                           present_ms_.empty() ? -1.0 : present_ms_.back()));
   text(6, 30, fmt::format("skipped faces {}  dropped volumes {}", v.skipped, v.dropped));
+  std::string stages;
+  for (size_t i = 0; i < v.stages.size() && i < s.stage_ms.size(); ++i) stages += fmt::format("{} {:.2f}  ", v.stages[i], s.stage_ms[i]);
+  text(6, 126, stages.empty() ? "stages: -" : stages + "ms");
   // Strip charts of the last TRs: processing latency (green, 0-50 ms) and FD (yellow, 0-1 mm).
   text(6, 44, "sent->ready, 0-50 ms");
   text(6, 86, "framewise displacement, 0-1 mm");

@@ -58,12 +58,15 @@ class HudFeed {
   struct Sample {
     int64_t index = 0;
     double sent_to_ready_ms = 0, fd_mm = 0;
+    std::vector<double> stage_ms;  // per chain stage, in `stages` order
   };
+  void set_stages(std::vector<std::string> names);
   void add(const std::string& run, const Sample& s, size_t keep);
   void count_skipped();
   void set_dropped(int64_t dropped);
   struct View {
     std::string run;
+    std::vector<std::string> stages;
     std::vector<Sample> recent;
     int64_t skipped = 0, dropped = 0;
   };
@@ -72,6 +75,7 @@ class HudFeed {
  private:
   mutable std::mutex mutex_;
   std::string run_;
+  std::vector<std::string> stages_;
   std::deque<Sample> recent_;
   int64_t skipped_ = 0, dropped_ = 0;
 };

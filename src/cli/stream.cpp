@@ -127,6 +127,7 @@ int run(const Settings& st, const StageRegistry& stages) {
                                                  st.get_bool("stream.results_latent"));
     spdlog::info("results: one JSON message per TR on {}", st.get_string("stream.results"));
   }
+  hud.set_stages(chain.names());
   Receiver rx(ctx, ro);
   rx.start();
   spdlog::info("listening to {}{}", ro.endpoint, max_runs > 0 ? fmt::format(" for {} run(s)", max_runs) : "");
@@ -180,7 +181,7 @@ int run(const Settings& st, const StageRegistry& stages) {
             }
           }
           if (faces && tr.decoded) faces->offer(tr);
-          hud.add(tr.run, {tr.index, ns_to_ms(tr.t.t_ready - tr.t.t_sent), tr.fd_mm}, hud_trs);
+          if (display) hud.add(tr.run, {tr.index, ns_to_ms(tr.t.t_ready - tr.t.t_sent), tr.fd_mm, tr.stage_ms}, hud_trs);
           if (results) results->publish(tr);
           progress.update(fmt::format("{}  volume {}  {}x{}x{}  t_sent->t_recv {:.2f} ms", tr.run, tr.index,
                                       tr.volume.dims[0], tr.volume.dims[1], tr.volume.dims[2],
