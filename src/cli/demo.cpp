@@ -136,7 +136,7 @@ int run(const Settings& user, const StageRegistry& stages) {
   write_file_atomic(out / "stream.toml", st.to_toml({"log", "generator", "display"}));
   std::vector<std::string> args{"hyper", "stream", "--config", (out / "stream.toml").string(), "--endpoint", endpoint, "--runs", "1",
                                 "--out", (out / "stream").string(), "--decoder", dec_file.string(), "--faces"};
-  if (show) args.push_back("--display");
+  if (show) args.insert(args.end(), {"--display", "--set", "display.truth=" + (out / "twin").string()});
   const pid_t child = spawn(args, out / "stream.log");
   const RunFile& test = test_runs.front();
   spdlog::info("demo 3/4: replaying {} into hyper stream at {}x ({}; its log: {})", test.run_id, st.get_float("demo.speed"),

@@ -61,6 +61,9 @@ void declare_display_settings(Schema& s) {
   s.add({.key = "display.hud", .type = T::Bool, .def = false, .help = "start with the experimenter HUD on (H toggles)"});
   s.add({.key = "display.hud_trs", .type = T::Int, .def = int64_t{100}, .unit = "TRs", .help = "TRs in the HUD's strip charts",
          .min = 2.0, .max = 10000.0});
+  s.add({.key = "display.truth", .type = T::String, .def = std::string(""),
+         .help = "replaying a twin: its dataset folder; the face presented (the response's peak earlier) is shown "
+                 "left of the decoded one"});
   s.add({.key = "display.vsync", .type = T::Bool, .def = true, .help = "present in step with the screen's refresh"});
   s.add({.key = "display.capture", .type = T::Bool, .def = false,
          .help = "write each presented screen as <out>/<run>/screen/INDEX.png (tests, documentation)"});
@@ -90,6 +93,7 @@ DisplayOptions display_options(const Settings& st) {
   o.hud_trs = static_cast<int>(st.get_int("display.hud_trs"));
   o.vsync = st.get_bool("display.vsync");
   o.capture = st.get_bool("display.capture");
+  o.truth = st.get_string("display.truth");
   return o;
 }
 
@@ -137,6 +141,7 @@ Display::Display(DisplayOptions options) : o_(std::move(options)) {
 Display::~Display() {
   if (presented_fd_ >= 0) close(presented_fd_);
   if (texture_) SDL_DestroyTexture(texture_);
+  if (truth_) SDL_DestroyTexture(truth_);
   if (renderer_) SDL_DestroyRenderer(renderer_);
   if (window_) SDL_DestroyWindow(window_);
   SDL_QuitSubSystem(SDL_INIT_VIDEO);
@@ -161,12 +166,16 @@ bool Display::step(const std::optional<Face>& face, const HudFeed& hud) {
   }
   if (face) {
     if (!texture_ || tex_w_ != face->width || tex_h_ != face->height) {
-      if (texture_) SDL_DestroyTexture(texture_);
-      texture_ = SDL_CreateTexture(renderer_, SDL_PIXELFORMAT_RGB24, SDL_TEXTUREACCESS_STREAMING, face->width, face->height);
-      if (!texture_) sdl_fail("display: no texture");
+      for (SDL_Texture** t : {&texture_, &truth_}) {
+        if (*t) SDL_DestroyTexture(*t);
+        *t = SDL_CreateTexture(renderer_, SDL_PIXELFORMAT_RGB24, SDL_TEXTUREACCESS_STREAMING, face->width, face->height);
+        if (!*t) sdl_fail("display: no texture");
+      }
       tex_w_ = face->width, tex_h_ = face->height;
     }
     SDL_UpdateTexture(texture_, nullptr, face->rgb.data(), face->width * 3);
+    have_truth_ = !face->truth_rgb.empty();
+    if (have_truth_) SDL_UpdateTexture(truth_, nullptr, face->truth_rgb.data(), face->width * 3);
     have_face_ = true;
   }
   if (!redraw) return true;
@@ -230,6 +239,13 @@ void Display::draw(const HudFeed& hud) {
   if (have_face_) {
     const SDL_Rect dst{(w - o_.face_px) / 2, (h - o_.face_px) / 2, o_.face_px, o_.face_px};
     SDL_RenderCopy(renderer_, texture_, nullptr, &dst);
+    if (have_truth_) {  // the experimenter's view: shown (left) and decoded (centre)
+      const SDL_Rect left{dst.x - o_.face_px - 16, dst.y, o_.face_px, o_.face_px};
+      SDL_RenderCopy(renderer_, truth_, nullptr, &left);
+      SDL_SetRenderDrawColor(renderer_, 230, 230, 230, 255);
+      text(left.x, left.y - 12, "shown");
+      text(dst.x, dst.y - 12, "decoded");
+    }
   }
   if (!o_.label_text.empty()) {
     SDL_SetRenderDrawColor(renderer_, 230, 230, 230, 255);

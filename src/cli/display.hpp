@@ -36,6 +36,7 @@ struct DisplayOptions {
   int hud_trs = 100;         // TRs in the strip charts
   bool vsync = true;
   std::string label_text;    // under the face, e.g. "procedural stand-in"
+  std::string truth;         // a BIDS twin dataset: show the face presented beside the decoded one
   bool capture = false;      // each presented screen as PNG in <out>/<run>/screen/
   std::filesystem::path out;
 };
@@ -50,6 +51,7 @@ struct Face {
   int64_t index = 0, t_sent = -1;
   int width = 0, height = 0;
   std::vector<uint8_t> rgb;
+  std::vector<uint8_t> truth_rgb;  // the face shown then (replays of a twin, display.truth), same size
 };
 
 // What the HUD shows, fed by the processing and generator threads.
@@ -99,8 +101,9 @@ class Display {
   SDL_Window* window_ = nullptr;
   SDL_Renderer* renderer_ = nullptr;
   SDL_Texture* texture_ = nullptr;
+  SDL_Texture* truth_ = nullptr;  // shown beside the reconstruction when the stimulus is known
   int tex_w_ = 0, tex_h_ = 0;
-  bool have_face_ = false;
+  bool have_face_ = false, have_truth_ = false;
   std::deque<double> present_ms_;  // sent -> present, for the HUD
   std::string run_;
   int presented_fd_ = -1;          // <out>/<run>/presented.tsv

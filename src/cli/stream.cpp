@@ -106,8 +106,10 @@ int run(const Settings& st, const StageRegistry& stages) {
       if (described.find("procedural stand-in") != std::string::npos) d.label_text = "procedural stand-in";
       display = std::make_unique<Display>(d);
     }
+    const std::string truth = st.get_string("display.truth");
     faces = std::make_unique<FaceWorker>(std::move(gen), out, st.get_bool("stream.png_frames"), st.get_float("stream.test_face_delay_ms"),
-                                         display ? &screen : nullptr, &hud);
+                                         display ? &screen : nullptr, &hud,
+                                         display && !truth.empty() ? twin_truth(truth) : FaceWorker::Truth{});
   } else if (st.get_bool("display.enabled")) {
     throw SettingsError("display.enabled: the screen shows faces: add --faces (and --decoder)");
   }

@@ -7,6 +7,8 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,8 +29,10 @@ class FaceWorker {
  public:
   // `out` empty: nothing recorded. `delay_ms` slows each face down (tests of back-pressure).
   // `screen`, when given, gets each face for the display; `hud` the skip count.
+  // `truth`, when set, gives the latent of the face presented for a run's volume (or none).
+  using Truth = std::function<std::optional<std::array<float, kLatentDim>>(const std::string& run, int64_t index)>;
   FaceWorker(std::unique_ptr<Generator> generator, std::filesystem::path out, bool png_frames, double delay_ms,
-             LatestSlot<Face>* screen = nullptr, HudFeed* hud = nullptr);
+             LatestSlot<Face>* screen = nullptr, HudFeed* hud = nullptr, Truth truth = {});
   ~FaceWorker();
 
   void offer(const Tr& tr);  // processing thread, for each decoded TR
@@ -50,9 +54,14 @@ class FaceWorker {
   LatestSlot<Item> slot_;
   LatestSlot<Face>* screen_;
   HudFeed* hud_;
+  Truth truth_;
   std::map<std::string, FaceCounts> offered_;  // processing thread: offered, skipped
   std::map<std::string, int64_t> drawn_;       // generator thread
   std::jthread thread_;
 };
+
+// The truth of a twin dataset (BIDS with stimuli/latents.npy): for a run id and volume, the
+// latent of the face on screen the canonical response's peak delay earlier.
+FaceWorker::Truth twin_truth(const std::filesystem::path& dataset);
 
 }  // namespace hyper

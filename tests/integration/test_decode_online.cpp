@@ -145,8 +145,9 @@ TEST_CASE("online per-TR decoding of a replayed run equals hyper decode of the f
     test::Process s5(test::hyper_cmd({"stream", "--endpoint", test::loopback(port5), "--runs", "1", "--out",
                                       (d / "screen").string(), "--decoder", dec, "--faces", "--generator", "procedural",
                                       "--resolution", "64", "--display", "--set", "display.driver=dummy", "--set",
-                                      "display.capture=true", "--set", "display.width=320", "--set", "display.height=240",
-                                      "--set", "display.face_px=128", "--set", "display.fixation_px=20"}),
+                                      "display.capture=true", "--set", "display.width=480", "--set", "display.height=240",
+                                      "--set", "display.face_px=128", "--set", "display.fixation_px=20", "--set",
+                                      "display.truth=" + (d / "twin").string()}),
                      d / "screen.log");
     REQUIRE(test::run(test::hyper_cmd({"replay", "--input", run.string(), "--endpoint", test::loopback(port5), "--speed",
                                        "20", "--count", "12"}),
@@ -163,13 +164,22 @@ TEST_CASE("online per-TR decoding of a replayed run equals hyper decode of the f
     int w = 0, h = 0, channels = 0;
     unsigned char* px = stbi_load((dir / "screen/000011.png").c_str(), &w, &h, &channels, 3);
     REQUIRE(px != nullptr);
-    CHECK(w == 320);
+    CHECK(w == 480);
     CHECK(h == 240);
     auto at = [&](int x, int y) { return std::array<int, 3>{px[(y * w + x) * 3], px[(y * w + x) * 3 + 1], px[(y * w + x) * 3 + 2]}; };
-    CHECK(at(160, 120) == std::array<int, 3>{255, 0, 0});  // the cross at the centre
+    CHECK(at(240, 120) == std::array<int, 3>{255, 0, 0});  // the cross at the centre
     CHECK(at(5, 235) == std::array<int, 3>{128, 128, 128});  // background
-    CHECK(at(160 - 40, 120 + 40) != std::array<int, 3>{128, 128, 128});  // inside the face
+    CHECK(at(240 - 40, 120 + 40) != std::array<int, 3>{128, 128, 128});  // inside the face
     stbi_image_free(px);
+    // With display.truth, the face shown at the time is drawn left of the decoded one.
+    int with_truth = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir / "screen")) {
+      unsigned char* p = stbi_load(e.path().c_str(), &w, &h, &channels, 3);
+      REQUIRE(p != nullptr);
+      with_truth += p[(120 * w + 96) * 3] != 128 || p[(120 * w + 96) * 3 + 1] != 128;
+      stbi_image_free(p);
+    }
+    CHECK(with_truth >= 1);
   }
 
   // And they decode: per TR, the prediction follows the HRF-weighted latent target. (With
