@@ -1,0 +1,30 @@
+#pragma once
+// Image similarity as the HYPER paper measured it (README, "hyper eval"): on grayscale
+// (luminance) images, Pearson correlation and SSIM (Wang et al. 2004: Gaussian window,
+// sigma 1.5, 11 wide, K1 0.01, K2 0.03, population covariances, the mean over the image
+// less a 5-pixel border: scikit-image's structural_similarity with gaussian_weights=True,
+// use_sample_covariance=False). The start of `hyper eval` (issue 8).
+
+#include <cstdint>
+#include <vector>
+
+namespace hyper {
+
+// A grayscale image, row-major.
+struct Gray {
+  int width = 0, height = 0;
+  std::vector<double> v;
+};
+
+// ITU-R BT.601 luma of 8-bit RGB (3 bytes per pixel), in [0, 1].
+Gray luminance(const std::vector<uint8_t>& rgb, int width, int height);
+
+// Bilinear resampling (pixel centres aligned), e.g. to the paper's 224 x 224.
+Gray resize(const Gray& g, int width, int height);
+
+double pearson(const Gray& a, const Gray& b);
+
+// Mean SSIM; throws std::invalid_argument for different sizes or images under 11 x 11.
+double ssim(const Gray& a, const Gray& b, double data_range = 1.0);
+
+}  // namespace hyper

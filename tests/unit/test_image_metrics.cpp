@@ -1,0 +1,51 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "eval/image_metrics.hpp"
+#include "io/npy.hpp"
+#include "support.hpp"
+
+using namespace hyper;
+
+TEST_CASE("SSIM equals scikit-image's on the stored fixture, and correlation and resizing behave") {
+  const NpyArray pairs = read_npy(test::source_dir() / "tests/fixtures/ssim_pairs.npy");
+  const NpyArray values = read_npy(test::source_dir() / "tests/fixtures/ssim_values.npy");
+  REQUIRE(pairs.shape.size() == 4);
+  REQUIRE(pairs.shape[1] == 2);
+  const int h = static_cast<int>(pairs.shape[2]), w = static_cast<int>(pairs.shape[3]);
+  const size_t plane = static_cast<size_t>(w) * static_cast<size_t>(h);
+  for (int64_t p = 0; p < pairs.shape[0]; ++p) {
+    CAPTURE(p);
+    Gray a{w, h, {}}, b{w, h, {}};
+    a.v.assign(pairs.data.begin() + static_cast<std::ptrdiff_t>((2 * p) * plane), pairs.data.begin() + static_cast<std::ptrdiff_t>((2 * p + 1) * plane));
+    b.v.assign(pairs.data.begin() + static_cast<std::ptrdiff_t>((2 * p + 1) * plane), pairs.data.begin() + static_cast<std::ptrdiff_t>((2 * p + 2) * plane));
+    CHECK(ssim(a, b) == doctest::Approx(values.data[static_cast<size_t>(p)]).epsilon(1e-5));
+    CHECK(ssim(a, b) == doctest::Approx(ssim(b, a)).epsilon(1e-12));
+  }
+  // Pearson: 1 with itself, -1 with its negative; invariant to brightness and contrast.
+  Gray g{16, 12, {}};
+  for (int i = 0; i < 16 * 12; ++i) g.v.push_back(std::sin(i * 0.37));
+  Gray neg = g, scaled = g;
+  for (auto& x : neg.v) x = -x;
+  for (auto& x : scaled.v) x = 0.3 * x + 0.5;
+  CHECK(pearson(g, g) == doctest::Approx(1.0));
+  CHECK(pearson(g, neg) == doctest::Approx(-1.0));
+  CHECK(pearson(g, scaled) == doctest::Approx(1.0));
+  // Resizing a constant keeps it; resizing to the same size is the identity.
+  Gray c{10, 10, std::vector<double>(100, 0.25)};
+  const Gray big = resize(c, 224, 224);
+  CHECK(big.v.size() == 224 * 224);
+  CHECK(*std::min_element(big.v.begin(), big.v.end()) == doctest::Approx(0.25));
+  CHECK(*std::max_element(big.v.begin(), big.v.end()) == doctest::Approx(0.25));
+  const Gray same = resize(g, 16, 12);
+  for (size_t i = 0; i < g.v.size(); ++i) CHECK(same.v[i] == doctest::Approx(g.v[i]));
+  // BT.601 luma of pure colours.
+  const Gray l = luminance({255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255}, 4, 1);
+  CHECK(l.v[0] == doctest::Approx(0.299));
+  CHECK(l.v[1] == doctest::Approx(0.587));
+  CHECK(l.v[2] == doctest::Approx(0.114));
+  CHECK(l.v[3] == doctest::Approx(1.0));
+  CHECK_THROWS_AS(ssim(Gray{8, 8, std::vector<double>(64)}, Gray{8, 8, std::vector<double>(64)}), std::invalid_argument);
+}
