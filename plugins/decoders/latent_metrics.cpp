@@ -4,13 +4,13 @@
 
 namespace hyper {
 
-namespace {
 double pearson(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
   const Eigen::VectorXd x = a.array() - a.mean(), y = b.array() - b.mean();
   const double d = std::sqrt(x.squaredNorm() * y.squaredNorm());
   return d > 0 ? x.dot(y) / d : 0.0;
 }
 
+namespace {
 Eigen::MatrixXd gaussian(Eigen::Index rows, Eigen::Index cols, Rng& rng) {
   Eigen::MatrixXd m(rows, cols);
   for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = rng.normal();

@@ -17,6 +17,9 @@ struct LatentScores {
   double identification = 0;  // fraction of items whose prediction correlates best with their own latent
 };
 
+// Pearson correlation of two vectors (0 when one is constant).
+double pearson(const Eigen::VectorXd& a, const Eigen::VectorXd& b);
+
 LatentScores score_latents(const Eigen::MatrixXd& predicted, const Eigen::MatrixXd& truth, int directions = 100,
                            uint64_t seed = 1);
 

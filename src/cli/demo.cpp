@@ -24,6 +24,7 @@
 #include "core/interrupt.hpp"
 #include "core/stats.hpp"
 #include "decoders/decoder.hpp"
+#include "decoders/latent_metrics.hpp"
 #include "generators/generator_settings.hpp"
 #include "io/files.hpp"
 #include "io/npy.hpp"
@@ -92,12 +93,6 @@ std::vector<double> tsv_column(const std::filesystem::path& path, const std::str
       if (k == col) out.push_back(std::stod(cell));
   }
   return out;
-}
-
-double pearson(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
-  const Eigen::VectorXd x = a.array() - a.mean(), y = b.array() - b.mean();
-  const double d = std::sqrt(x.squaredNorm() * y.squaredNorm());
-  return d > 0 ? x.dot(y) / d : 0.0;
 }
 
 int run(const Settings& user, const StageRegistry& stages) {
@@ -176,8 +171,7 @@ int run(const Settings& user, const StageRegistry& stages) {
   std::map<int64_t, Eigen::Index> row_of;
   for (size_t i = 0; i < indices.size() && static_cast<int64_t>(i) < pred.shape[0]; ++i) row_of[static_cast<int64_t>(indices[i])] = static_cast<Eigen::Index>(i);
   const auto events = read_events(events_path(test.path));
-  const auto peak = block_response(0, events.front().duration, 0.05, 800, 1.0);
-  const double delay = 0.05 * static_cast<double>(std::max_element(peak.begin(), peak.end()) - peak.begin());
+  const double delay = block_peak_delay(events.front().duration);
   std::vector<std::pair<Eigen::VectorXf, Eigen::VectorXf>> pairs;  // decoded, true
   double r_own = 0, r_other = 0;
   for (size_t j = 0; j < events.size(); ++j) {

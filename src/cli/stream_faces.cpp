@@ -59,7 +59,8 @@ void FaceWorker::loop() {
       const auto t0 = SteadyClock::now();
       const ImageBatch& img = gen_->generate(item->latent.data(), 1);
       const int w = img.width, h = img.height;
-      std::vector<uint8_t> rgb = to_rgb8(img, 0);  // (img is overwritten by the next generate)
+      std::vector<uint8_t> rgb;  // for the screen and PNG frames (img is overwritten by the next generate)
+      if (screen_ || png_frames_) rgb = to_rgb8(img, 0);
       if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(delay_ms_));
       const int64_t t_image = realtime_ns();
       const double ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count();
@@ -111,10 +112,7 @@ FaceWorker::Truth twin_truth(const std::filesystem::path& dataset) {
     run.tr_s = run_tr(r, info.tr_s, info.time_unit);
     for (const Event& e : read_events(events_path(r.path))) {
       if (e.stim_index < 0 || e.stim_index >= latents.shape[0]) continue;
-      if (!delay.count(e.duration)) {
-        const auto x = block_response(0, e.duration, 0.05, 800, 1.0);
-        delay[e.duration] = 0.05 * static_cast<double>(std::max_element(x.begin(), x.end()) - x.begin());
-      }
+      if (!delay.count(e.duration)) delay[e.duration] = block_peak_delay(e.duration);
       run.shown.push_back({e.onset + delay[e.duration], e.onset + e.duration + delay[e.duration], e.stim_index});
     }
   }

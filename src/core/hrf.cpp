@@ -28,6 +28,14 @@ double block_peak(double duration) {
   return peak;
 }
 
+double block_peak_delay(double duration) {
+  int best = 0;
+  double peak = -1;
+  for (int k = 1; k < 800; ++k)
+    if (const double r = raw_block(k * 0.05, duration); r > peak) peak = r, best = k;
+  return 0.05 * best;
+}
+
 double canonical_hrf(double t) {
   if (t <= 0) return 0;
   return gamma_pdf(t, 6.0) - gamma_pdf(t, 16.0) / 6.0;

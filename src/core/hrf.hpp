@@ -18,4 +18,8 @@ std::vector<double> block_response(double onset, double duration, double tr, int
 // grid): 1 / block_peak(1.5) scales a 1.5 s face to a response peaking at 1.
 double block_peak(double duration);
 
+// Seconds from a block's onset to its response's peak (on a 0.05 s grid): when the
+// response to a face is largest, e.g. which volume best shows it.
+double block_peak_delay(double duration);
+
 }  // namespace hyper

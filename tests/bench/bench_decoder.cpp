@@ -64,12 +64,6 @@ Eigen::MatrixXd rows_of(const NpyArray& a) {
       .cast<double>();
 }
 
-// Seconds from a block's onset to its response's peak.
-double peak_delay(double duration) {
-  const auto x = block_response(0, duration, 0.05, 800, 1.0);
-  return 0.05 * static_cast<double>(std::max_element(x.begin(), x.end()) - x.begin());
-}
-
 void gemv_table() {
   std::printf("\n## Per-TR decode (4096 voxels x 512, one core)\n\n| step | p50 ms | p99 ms | max ms |\n|---|---|---|---|\n");
   auto d = std::make_shared<Decoder>();
@@ -180,7 +174,7 @@ int main(int argc, char** argv) {
       const auto events = read_events(events_path(r.path));
       for (size_t j = 0; j < events.size(); ++j) {
         // tr mode: the volume nearest the peak of the trial's response.
-        const auto row = per_tr ? std::min<Eigen::Index>(p.rows() - 1, std::lround((events[j].onset + peak_delay(events[j].duration)) / d.tr_s))
+        const auto row = per_tr ? std::min<Eigen::Index>(p.rows() - 1, std::lround((events[j].onset + block_peak_delay(events[j].duration)) / d.tr_s))
                                 : static_cast<Eigen::Index>(j);
         auto& [s, n] = sum[events[j].stim_index];
         if (n == 0) s = Eigen::VectorXd::Zero(p.cols());

@@ -91,4 +91,9 @@ TEST_CASE("the canonical HRF: closed form, peak near 5 s, undershoot, block peak
   const auto r = block_response(3.0, 1.5, 0.5, 60, 1.0 / block_peak(1.5));
   CHECK(r[6] == 0.0);  // at the onset nothing yet
   CHECK(*std::max_element(r.begin(), r.end()) == doctest::Approx(1.0).epsilon(0.01));
+  // The peak's delay: where a finely sampled response is largest.
+  const auto fine = block_response(0, 1.5, 0.05, 800, 1.0);
+  CHECK(block_peak_delay(1.5) == doctest::Approx(0.05 * static_cast<double>(std::max_element(fine.begin(), fine.end()) - fine.begin())));
+  CHECK(block_peak_delay(1.5) > 4.0);
+  CHECK(block_peak_delay(1.5) < 7.0);
 }
