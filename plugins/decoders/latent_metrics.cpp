@@ -10,6 +10,11 @@ double pearson(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
   return d > 0 ? x.dot(y) / d : 0.0;
 }
 
+double cosine(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
+  const double d = a.norm() * b.norm();
+  return d > 0 ? a.dot(b) / d : 0.0;
+}
+
 namespace {
 Eigen::MatrixXd gaussian(Eigen::Index rows, Eigen::Index cols, Rng& rng) {
   Eigen::MatrixXd m(rows, cols);
@@ -18,12 +23,16 @@ Eigen::MatrixXd gaussian(Eigen::Index rows, Eigen::Index cols, Rng& rng) {
 }
 }  // namespace
 
+Eigen::MatrixXd random_directions(Eigen::Index dims, int count, uint64_t seed) {
+  Rng rng(seed);
+  return gaussian(dims, count, rng).colwise().normalized();
+}
+
 LatentScores score_latents(const Eigen::MatrixXd& p, const Eigen::MatrixXd& t, int directions, uint64_t seed) {
   LatentScores s;
   const auto n = p.rows();
   if (n == 0 || p.rows() != t.rows() || p.cols() != t.cols()) return s;
-  Rng rng(seed);
-  const Eigen::MatrixXd dirs = gaussian(p.cols(), directions, rng).colwise().normalized();
+  const Eigen::MatrixXd dirs = random_directions(p.cols(), directions, seed);
   const Eigen::MatrixXd pp = p * dirs, tp = t * dirs;
   for (int k = 0; k < directions; ++k) s.direction_r += pearson(pp.col(k), tp.col(k)) / directions;
   for (Eigen::Index i = 0; i < n; ++i) {

@@ -19,6 +19,12 @@ struct LatentScores {
 
 // Pearson correlation of two vectors (0 when one is constant).
 double pearson(const Eigen::VectorXd& a, const Eigen::VectorXd& b);
+// Cosine of the angle between two vectors (0 when one is zero).
+double cosine(const Eigen::VectorXd& a, const Eigen::VectorXd& b);
+
+// `count` random unit vectors in `dims` dimensions (columns), the same for the same seed:
+// the directions of direction_r.
+Eigen::MatrixXd random_directions(Eigen::Index dims, int count, uint64_t seed);
 
 LatentScores score_latents(const Eigen::MatrixXd& predicted, const Eigen::MatrixXd& truth, int directions = 100,
                            uint64_t seed = 1);

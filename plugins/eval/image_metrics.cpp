@@ -14,21 +14,67 @@ Gray luminance(const std::vector<uint8_t>& rgb, int width, int height) {
   return g;
 }
 
-Gray resize(const Gray& g, int width, int height) {
-  Gray out{width, height, std::vector<double>(static_cast<size_t>(width) * static_cast<size_t>(height))};
-  const double sx = static_cast<double>(g.width) / width, sy = static_cast<double>(g.height) / height;
-  for (int y = 0; y < height; ++y) {
-    const double fy = std::clamp((y + 0.5) * sy - 0.5, 0.0, g.height - 1.0);
-    const int y0 = static_cast<int>(fy), y1 = std::min(y0 + 1, g.height - 1);
-    const double wy = fy - y0;
-    for (int x = 0; x < width; ++x) {
-      const double fx = std::clamp((x + 0.5) * sx - 0.5, 0.0, g.width - 1.0);
-      const int x0 = static_cast<int>(fx), x1 = std::min(x0 + 1, g.width - 1);
-      const double wx = fx - x0;
-      auto at = [&](int xx, int yy) { return g.v[static_cast<size_t>(yy) * static_cast<size_t>(g.width) + static_cast<size_t>(xx)]; };
-      out.v[static_cast<size_t>(y) * static_cast<size_t>(width) + static_cast<size_t>(x)] =
-          (1 - wy) * ((1 - wx) * at(x0, y0) + wx * at(x1, y0)) + wy * ((1 - wx) * at(x0, y1) + wx * at(x1, y1));
+namespace {
+// One output coordinate's input taps: first index and normalised weights.
+struct Taps {
+  int first = 0;
+  std::vector<double> w;
+};
+
+// PIL's resampling coefficients for the triangle filter (support 1, widened by the shrink
+// factor), the window cut at the image's edges and renormalised.
+std::vector<Taps> triangle_taps(int in, int out) {
+  const double scale = static_cast<double>(in) / out, widen = std::max(scale, 1.0);
+  std::vector<Taps> taps(static_cast<size_t>(out));
+  for (int o = 0; o < out; ++o) {
+    const double centre = (o + 0.5) * scale;
+    const int lo = std::max(static_cast<int>(centre - widen + 0.5), 0);
+    const int hi = std::min(static_cast<int>(centre + widen + 0.5), in);
+    Taps& t = taps[static_cast<size_t>(o)];
+    t.first = lo;
+    double sum = 0;
+    for (int i = lo; i < hi; ++i) {
+      const double x = std::abs((i - centre + 0.5) / widen);
+      t.w.push_back(x < 1 ? 1 - x : 0.0);
+      sum += t.w.back();
     }
+    for (double& x : t.w) x = sum > 0 ? x / sum : 0.0;
+  }
+  return taps;
+}
+}  // namespace
+
+Gray resize(const Gray& g, int width, int height) {
+  if (width < 1 || height < 1 || g.width < 1 || g.height < 1) throw std::invalid_argument("resize: empty image");
+  const auto tx = triangle_taps(g.width, width), ty = triangle_taps(g.height, height);
+  // Rows first, then columns (separable).
+  std::vector<double> rows(static_cast<size_t>(width) * static_cast<size_t>(g.height));
+  for (int y = 0; y < g.height; ++y)
+    for (int x = 0; x < width; ++x) {
+      const Taps& t = tx[static_cast<size_t>(x)];
+      double s = 0;
+      for (size_t k = 0; k < t.w.size(); ++k) s += t.w[k] * g.v[static_cast<size_t>(y * g.width + t.first) + k];
+      rows[static_cast<size_t>(y * width + x)] = s;
+    }
+  Gray out{width, height, std::vector<double>(static_cast<size_t>(width) * static_cast<size_t>(height))};
+  for (int y = 0; y < height; ++y) {
+    const Taps& t = ty[static_cast<size_t>(y)];
+    for (int x = 0; x < width; ++x) {
+      double s = 0;
+      for (size_t k = 0; k < t.w.size(); ++k) s += t.w[k] * rows[(static_cast<size_t>(t.first) + k) * static_cast<size_t>(width) + static_cast<size_t>(x)];
+      out.v[static_cast<size_t>(y * width + x)] = s;
+    }
+  }
+  return out;
+}
+
+std::vector<uint8_t> resize_rgb(const std::vector<uint8_t>& rgb, int width, int height, int to_width, int to_height) {
+  std::vector<uint8_t> out(static_cast<size_t>(to_width) * static_cast<size_t>(to_height) * 3);
+  for (int c = 0; c < 3; ++c) {
+    Gray ch{width, height, std::vector<double>(static_cast<size_t>(width) * static_cast<size_t>(height))};
+    for (size_t i = 0; i < ch.v.size(); ++i) ch.v[i] = rgb[3 * i + static_cast<size_t>(c)];
+    const Gray r = resize(ch, to_width, to_height);
+    for (size_t i = 0; i < r.v.size(); ++i) out[3 * i + static_cast<size_t>(c)] = static_cast<uint8_t>(std::clamp(std::lround(r.v[i]), 0L, 255L));
   }
   return out;
 }
@@ -72,15 +118,23 @@ std::vector<double> smooth(const std::vector<double>& v, int w, int h) {
 }
 }  // namespace
 
-double ssim(const Gray& a, const Gray& b, double data_range) {
-  if (a.width != b.width || a.height != b.height || a.v.size() != b.v.size())
+SsimImage prepare_ssim(const Gray& g) {
+  if (g.width < 2 * kRadius + 1 || g.height < 2 * kRadius + 1) throw std::invalid_argument("ssim: images under 11 x 11 pixels");
+  std::vector<double> sq(g.v.size());
+  for (size_t i = 0; i < g.v.size(); ++i) sq[i] = g.v[i] * g.v[i];
+  return {g, smooth(g.v, g.width, g.height), smooth(sq, g.width, g.height)};
+}
+
+double ssim(const Gray& a, const Gray& b, double data_range) { return ssim(prepare_ssim(a), prepare_ssim(b), data_range); }
+
+double ssim(const SsimImage& a, const SsimImage& b, double data_range) {
+  if (a.g.width != b.g.width || a.g.height != b.g.height || a.g.v.size() != b.g.v.size())
     throw std::invalid_argument("ssim: images of different sizes");
-  const int w = a.width, h = a.height;
-  if (w < 2 * kRadius + 1 || h < 2 * kRadius + 1) throw std::invalid_argument("ssim: images under 11 x 11 pixels");
-  std::vector<double> aa(a.v.size()), bb(a.v.size()), ab(a.v.size());
-  for (size_t i = 0; i < a.v.size(); ++i) aa[i] = a.v[i] * a.v[i], bb[i] = b.v[i] * b.v[i], ab[i] = a.v[i] * b.v[i];
-  const auto mu_a = smooth(a.v, w, h), mu_b = smooth(b.v, w, h);
-  const auto e_aa = smooth(aa, w, h), e_bb = smooth(bb, w, h), e_ab = smooth(ab, w, h);
+  const int w = a.g.width, h = a.g.height;
+  std::vector<double> ab(a.g.v.size());
+  for (size_t i = 0; i < ab.size(); ++i) ab[i] = a.g.v[i] * b.g.v[i];
+  const auto e_ab = smooth(ab, w, h);
+  const auto &mu_a = a.mu, &mu_b = b.mu, &e_aa = a.mean_sq, &e_bb = b.mean_sq;
   const double c1 = std::pow(0.01 * data_range, 2), c2 = std::pow(0.03 * data_range, 2);
   double sum = 0;
   int n = 0;

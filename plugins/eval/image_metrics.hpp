@@ -3,7 +3,7 @@
 // (luminance) images, Pearson correlation and SSIM (Wang et al. 2004: Gaussian window,
 // sigma 1.5, 11 wide, K1 0.01, K2 0.03, population covariances, the mean over the image
 // less a 5-pixel border: scikit-image's structural_similarity with gaussian_weights=True,
-// use_sample_covariance=False). The start of `hyper eval` (issue 8).
+// use_sample_covariance=False). Used by `hyper eval` (plugins/eval/evaluation).
 
 #include <cstdint>
 #include <vector>
@@ -19,12 +19,24 @@ struct Gray {
 // ITU-R BT.601 luma of 8-bit RGB (3 bytes per pixel), in [0, 1].
 Gray luminance(const std::vector<uint8_t>& rgb, int width, int height);
 
-// Bilinear resampling (pixel centres aligned), e.g. to the paper's 224 x 224.
+// Resampling with a triangle filter widened by the shrink factor (PIL's BILINEAR: plain
+// bilinear when enlarging, antialiased when shrinking a 1024-pixel face to 224).
 Gray resize(const Gray& g, int width, int height);
+// The same for 8-bit RGB (3 bytes per pixel), channel by channel.
+std::vector<uint8_t> resize_rgb(const std::vector<uint8_t>& rgb, int width, int height, int to_width, int to_height);
 
 double pearson(const Gray& a, const Gray& b);
 
+// An image with the Gaussian-window statistics SSIM needs of it alone, computed once when
+// one image is compared with many (each pair then filters only the product).
+struct SsimImage {
+  Gray g;
+  std::vector<double> mu, mean_sq;  // windowed mean and windowed mean of the square
+};
+SsimImage prepare_ssim(const Gray& g);
+
 // Mean SSIM; throws std::invalid_argument for different sizes or images under 11 x 11.
+double ssim(const SsimImage& a, const SsimImage& b, double data_range = 1.0);
 double ssim(const Gray& a, const Gray& b, double data_range = 1.0);
 
 }  // namespace hyper

@@ -32,6 +32,7 @@ Command preprocess_command();
 Command train_command();
 Command decode_command();
 Command render_command();
+Command eval_command();
 Command demo_command();
 
 // Runs `hyper` with the given commands: parses flags, resolves settings (flags > --set >

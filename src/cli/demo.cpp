@@ -6,11 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <cstdlib>
-#include <fstream>
-#include <map>
-#include <sstream>
 #include <thread>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -18,17 +14,15 @@
 
 #include "cli/command.hpp"
 #include "cli/demo_config.hpp"
+#include "cli/eval.hpp"
 #include "cli/train.hpp"
 #include "core/clock.hpp"
-#include "core/hrf.hpp"
 #include "core/interrupt.hpp"
 #include "core/stats.hpp"
 #include "decoders/decoder.hpp"
-#include "decoders/latent_metrics.hpp"
-#include "generators/generator_settings.hpp"
 #include "io/files.hpp"
 #include "io/npy.hpp"
-#include "io/png.hpp"
+#include "io/tsv.hpp"
 #include "net/replayer.hpp"
 #include "sim/twin.hpp"
 
@@ -45,8 +39,6 @@ void declare(Schema& s) {
          .help = "volumes of the test run to replay; -1: all", .min = -1.0});
   s.add({.key = "demo.port", .type = T::Int, .def = int64_t{5555}, .help = "tcp port on 127.0.0.1 between replay and stream",
          .flag = "--port", .min = 1.0, .max = 65535.0});
-  s.add({.key = "demo.sheet_faces", .type = T::Int, .def = int64_t{8}, .unit = "faces", .help = "columns of the contact sheet",
-         .min = 1.0, .max = 64.0});
   s.add({.key = "demo.window", .type = T::String, .def = std::string("auto"),
          .help = "auto: a window when DISPLAY or WAYLAND_DISPLAY is set; on; off", .choices = {"auto", "on", "off"}});
 }
@@ -75,24 +67,6 @@ pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& l
     _exit(127);
   }
   return pid;
-}
-
-// A TSV's numeric column by name (header line first).
-std::vector<double> tsv_column(const std::filesystem::path& path, const std::string& name) {
-  std::ifstream in(path);
-  std::string line, cell;
-  std::vector<double> out;
-  if (!std::getline(in, line)) return out;
-  int col = -1, i = 0;
-  for (std::stringstream h(line); std::getline(h, cell, '\t'); ++i)
-    if (cell == name) col = i;
-  if (col < 0) return out;
-  while (std::getline(in, line)) {
-    std::stringstream r(line);
-    for (int k = 0; k <= col && std::getline(r, cell, '\t'); ++k)
-      if (k == col) out.push_back(std::stod(cell));
-  }
-  return out;
 }
 
 int run(const Settings& user, const StageRegistry& stages) {
@@ -153,60 +127,29 @@ int run(const Settings& user, const StageRegistry& stages) {
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw std::runtime_error("hyper stream failed: see " + (out / "stream.log").string());
 
-  // 4. The report.
+  // 4. The report: latency from the run record, quality from hyper eval's scoring.
   const auto rec = out / "stream" / test.run_id;
   std::string table = "| latency | n | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|\n";
   for (const auto& [label, file, column] : std::vector<std::array<std::string, 3>>{
            {"sent -> ready (received, preprocessed, decoded)", "tr.tsv", "sent_to_ready_ms"},
            {"sent -> face image", "frames.tsv", "sent_to_image_ms"},
            {"sent -> on screen", "presented.tsv", "sent_to_present_ms"}}) {
-    const auto v = tsv_column(rec / file, column);
+    if (!std::filesystem::exists(rec / file)) continue;
+    const auto v = read_tsv_column(rec / file, column);
     if (v.empty()) continue;
     const LatencySummary s = summarize(v);
     table += fmt::format("| {} | {} | {:.2f} | {:.2f} | {:.2f} |\n", label, v.size(), s.p50, s.p99, s.max);
   }
-  // Quality: each trial's decoded latent (the volume at its response's peak) against its face.
-  const NpyArray pred = read_npy(rec / "latents.npy");
-  const auto indices = tsv_column(rec / "tr.tsv", "index");
-  std::map<int64_t, Eigen::Index> row_of;
-  for (size_t i = 0; i < indices.size() && static_cast<int64_t>(i) < pred.shape[0]; ++i) row_of[static_cast<int64_t>(indices[i])] = static_cast<Eigen::Index>(i);
-  const auto events = read_events(events_path(test.path));
-  const double delay = block_peak_delay(events.front().duration);
-  std::vector<std::pair<Eigen::VectorXf, Eigen::VectorXf>> pairs;  // decoded, true
-  double r_own = 0, r_other = 0;
-  for (size_t j = 0; j < events.size(); ++j) {
-    auto it = row_of.find(std::lround((events[j].onset + delay) / dec.tr_s));
-    if (it == row_of.end()) continue;
-    const Eigen::VectorXf p = Eigen::Map<const Eigen::VectorXf>(pred.data.data() + it->second * kLatentDim, kLatentDim);
-    pairs.emplace_back(p, latents.row(events[j].stim_index).transpose());
-    r_own += pearson(p.cast<double>(), latents.row(events[j].stim_index).transpose().cast<double>());
-    r_other += pearson(p.cast<double>(), latents.row(events[(j + 7) % events.size()].stim_index).transpose().cast<double>());
-  }
-  const auto n = static_cast<double>(std::max<size_t>(1, pairs.size()));
-  // The contact sheet: true faces over their reconstructions.
-  const auto gen = make_generator(generator_options(st));
-  const int cols = static_cast<int>(std::min<int64_t>(st.get_int("demo.sheet_faces"), static_cast<int64_t>(pairs.size())));
-  const int res = gen->resolution(), gap = 4, sw = cols * (res + gap) + gap, sh = 2 * (res + gap) + gap;
-  std::vector<uint8_t> sheet(static_cast<size_t>(sw) * static_cast<size_t>(sh) * 3, 255);
-  for (int c = 0; c < cols; ++c)
-    for (int row = 0; row < 2; ++row) {
-      const Eigen::VectorXf& z = row == 0 ? pairs[static_cast<size_t>(c)].second : pairs[static_cast<size_t>(c)].first;
-      const auto rgb = to_rgb8(gen->generate(z.data(), 1), 0);
-      for (int y = 0; y < res; ++y)
-        std::copy_n(rgb.begin() + static_cast<std::ptrdiff_t>(y) * res * 3, res * 3,
-                    sheet.begin() + ((static_cast<std::ptrdiff_t>(gap + row * (res + gap) + y) * sw) + gap + c * (res + gap)) * 3);
-    }
-  write_png(out / "contact_sheet.png", sw, sh, sheet);
+  spdlog::info("demo 4/4: scoring the reconstructions (hyper eval) into {}", (out / "eval").string());
+  const std::string quality =
+      run_evaluation(st, {{rec, events_path(test.path)}}, out / "twin/stimuli/latents.npy", out / "eval");
 
-  std::printf("\nHYPER-RT demo: %s, %zu trials decoded, %.0f s in all\n\n%s\n", test.run_id.c_str(), pairs.size(), elapsed(),
-              table.c_str());
-  std::printf("Reconstruction: mean correlation of each trial's decoded latent with its face's latent %.3f "
-              "(with another trial's face, the chance level: %.3f)\n",
-              r_own / n, r_other / n);
-  std::printf("Faces: %s\n\nOutputs in %s:\n  contact_sheet.png  true faces (top) over reconstructions (bottom)\n"
-              "  twin/              the simulated dataset\n  decoder.safetensors\n"
-              "  stream/%s/  tr.tsv, latents.npy, frames.tsv%s, summary.json\n  stream.log, stream.toml\n",
-              gen->describe().c_str(), out.string().c_str(), test.run_id.c_str(), show ? ", presented.tsv" : "");
+  std::printf("\nHYPER-RT demo: %s replayed and decoded, %.0f s in all\n\n%s\n%s\n", test.run_id.c_str(), elapsed(),
+              table.c_str(), quality.c_str());
+  std::printf("Outputs in %s:\n  eval/contact_sheet.png  presented faces (top rows) over reconstructions\n"
+              "  eval/eval.md, eval.json, items.tsv\n  twin/              the simulated dataset\n  decoder.safetensors\n"
+              "  stream/%s/  run.json, tr.tsv, latents.npy, frames.tsv%s, summary.json\n  stream.log, stream.toml\n",
+              out.string().c_str(), test.run_id.c_str(), show ? ", presented.tsv" : "");
   return interrupted() ? kExitInterrupted : 0;
 }
 

@@ -175,7 +175,7 @@ int run(const Settings& st, const StageRegistry& stages) {
           tr.t.t_ready = realtime_ns();
           if (!out.empty() && !record_failed) {
             try {
-              if (!record) record = std::make_unique<RunRecord>(out, tr.run, chain.names());
+              if (!record) record = std::make_unique<RunRecord>(out, tr.run, tr.tr_s, chain.names());
               record->add(tr);
             } catch (const std::exception& e) {  // keep processing; what is written stays
               spdlog::error("run {}: recording stopped: {}", tr.run, e.what());

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/fmt/fmt.h>
 
 #include "io/files.hpp"
@@ -28,9 +29,10 @@ void write_line(int fd, const std::string& line, const std::filesystem::path& pa
 }
 }  // namespace
 
-RunRecord::RunRecord(const std::filesystem::path& out, const std::string& run, const std::vector<std::string>& stages)
+RunRecord::RunRecord(const std::filesystem::path& out, const std::string& run, double tr_s, const std::vector<std::string>& stages)
     : dir_(out / run), stages_(stages.size()) {
   ensure_dir(dir_);
+  write_file_atomic(dir_ / "run.json", nlohmann::json{{"run", run}, {"tr_s", tr_s}, {"stages", stages}}.dump(2) + "\n");
   const auto path = dir_ / "tr.tsv";
   tsv_ = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
   if (tsv_ < 0) throw std::runtime_error(path.string() + ": cannot create: " + std::strerror(errno));

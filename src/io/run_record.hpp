@@ -1,6 +1,7 @@
 #pragma once
 // What `hyper stream --out DIR` records of a run, in DIR/<run>/, written as the run goes so
 // that a crash keeps every finished TR (README, "Run records"):
+//   run.json      at the run's first volume: run, tr_s (its TR, for hyper eval), stages
 //   tr.tsv        one line per processed volume: index, timestamps, stage times, motion, flags
 //   latents.npy   one row per decoded volume, in the order of tr.tsv's decoded lines
 //   summary.json  at the run's end (the receiver's accounting)
@@ -18,7 +19,7 @@ namespace hyper {
 class RunRecord {
  public:
   // Creates DIR/<run>/ and the files; `stages` names tr.stage_ms's columns.
-  RunRecord(const std::filesystem::path& out, const std::string& run, const std::vector<std::string>& stages);
+  RunRecord(const std::filesystem::path& out, const std::string& run, double tr_s, const std::vector<std::string>& stages);
   ~RunRecord();
   RunRecord(const RunRecord&) = delete;
   RunRecord& operator=(const RunRecord&) = delete;

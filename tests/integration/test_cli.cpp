@@ -162,12 +162,15 @@ TEST_CASE("hyper demo runs the whole system and reports latency, quality and a c
   INFO(log);
   REQUIRE(rc == 0);
   CHECK(log.find("| sent -> ready (received, preprocessed, decoded) | 80 |") != std::string::npos);
-  const auto at = log.find("mean correlation of each trial's decoded latent with its face's latent ");
-  REQUIRE(at != std::string::npos);
-  const double r = std::stod(log.substr(at + 71, 6));
-  MESSAGE("demo reconstruction correlation: " << r);
-  CHECK(r > 0.3);
-  CHECK(std::filesystem::file_size(d / "demo/contact_sheet.png") > 1000);
+  CHECK(log.find("| latent Pearson r |") != std::string::npos);
+  const auto j = nlohmann::json::parse(test::read_text(d / "demo/eval/eval.json"));
+  const auto& r = j.at("metrics").at("latent_r");
+  MESSAGE("demo reconstruction: latent r " << r.at("value").get<double>() << ", chance " << r.at("chance").get<double>());
+  CHECK(r.at("value").get<double>() > 0.3);
+  CHECK(std::abs(r.at("chance").get<double>()) < 0.05);
+  CHECK(r.at("p").get<double>() < 0.01);
+  CHECK(j.at("metrics").at("image_r").at("value").get<double>() > j.at("metrics").at("image_r").at("chance").get<double>());
+  CHECK(std::filesystem::file_size(d / "demo/eval/contact_sheet.png") > 1000);
   CHECK(std::filesystem::exists(d / "demo/stream/sub-01_task-faces_run-01_bold/frames.tsv"));
 }
 

@@ -49,3 +49,28 @@ TEST_CASE("SSIM equals scikit-image's on the stored fixture, and correlation and
   CHECK(l.v[3] == doctest::Approx(1.0));
   CHECK_THROWS_AS(ssim(Gray{8, 8, std::vector<double>(64)}, Gray{8, 8, std::vector<double>(64)}), std::invalid_argument);
 }
+
+TEST_CASE("resize equals Pillow's BILINEAR, shrinking (antialiased) and enlarging, on the stored fixture") {
+  const NpyArray in = read_npy(test::source_dir() / "tests/fixtures/resize_input.npy");
+  REQUIRE(in.shape == std::vector<int64_t>{30, 40});
+  const Gray g{40, 30, std::vector<double>(in.data.begin(), in.data.end())};
+  for (const auto& [h, w] : std::vector<std::pair<int, int>>{{9, 13}, {50, 64}}) {
+    CAPTURE(h);
+    const NpyArray ref = read_npy(test::source_dir() / ("tests/fixtures/resize_" + std::to_string(h) + "x" + std::to_string(w) + ".npy"));
+    REQUIRE(ref.shape == std::vector<int64_t>{h, w});
+    const Gray r = resize(g, w, h);
+    double worst = 0;
+    for (size_t i = 0; i < r.v.size(); ++i) worst = std::max(worst, std::abs(r.v[i] - ref.data[i]));
+    CHECK(worst < 1e-5);
+  }
+  // Shrinking a one-pixel checkerboard by 4 averages it (plain bilinear sampling would not).
+  Gray board{64, 64, {}};
+  for (int y = 0; y < 64; ++y)
+    for (int x = 0; x < 64; ++x) board.v.push_back((x + y) % 2);
+  const Gray small = resize(board, 16, 16);
+  for (double v : small.v) CHECK(v == doctest::Approx(0.5).epsilon(0.02));
+  // RGB: each channel alone.
+  const std::vector<uint8_t> rgb{255, 0, 10, 255, 0, 10, 255, 0, 10, 255, 0, 10};
+  CHECK(resize_rgb(rgb, 2, 2, 3, 3) == std::vector<uint8_t>{255, 0, 10, 255, 0, 10, 255, 0, 10, 255, 0, 10, 255, 0, 10, 255, 0, 10,
+                                                             255, 0, 10, 255, 0, 10, 255, 0, 10});
+}

@@ -1,0 +1,26 @@
+#pragma once
+// hyper eval's outputs (README, "hyper eval"): eval.json, a Markdown table with the layout
+// of the paper's Table 1 (mean ± s.e.) plus chance and p columns, items.tsv (every item's
+// values), and a contact sheet (presented faces over their reconstructions, as the paper's
+// Fig. 2).
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "eval/evaluation.hpp"
+
+namespace hyper {
+
+nlohmann::json to_json(const EvalResult& r, const EvalItems& items);
+std::string markdown_table(const EvalResult& r, const EvalItems& items);
+std::string items_tsv(const EvalResult& r, const EvalItems& items);
+
+// Pairs of square RGB images (`side` pixels) in blocks of `columns`: each block a row of
+// `top` over the row of `bottom` below it. Writes a PNG; throws naming the file.
+void write_contact_sheet(const std::filesystem::path& png, const std::vector<std::vector<uint8_t>>& top,
+                         const std::vector<std::vector<uint8_t>>& bottom, int side, int columns);
+
+}  // namespace hyper

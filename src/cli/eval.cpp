@@ -1,0 +1,151 @@
+// `hyper eval`: how good reconstructions are, as the paper measured them and with chance
+// levels (README, "hyper eval"): predictions matched to the faces presented, latent and
+// image measures, a table, a contact sheet.
+#include "cli/eval.hpp"
+
+#include <cstdio>
+
+#include <spdlog/spdlog.h>
+
+#include "cli/command.hpp"
+#include "core/clock.hpp"
+#include "core/progress.hpp"
+#include "eval/evaluation.hpp"
+#include "eval/feature_net.hpp"
+#include "eval/report.hpp"
+#include "generators/generator_settings.hpp"
+#include "hyper/tr.hpp"
+#include "io/files.hpp"
+#include "io/npy.hpp"
+
+namespace hyper {
+
+namespace {
+
+void declare(Schema& s) {
+  using T = SettingType;
+  s.add({.key = "eval.pred", .type = T::StringList, .def = std::vector<std::string>{},
+         .help = "predicted latents, one per run: a .npy (from hyper decode) or a run record folder (hyper stream --out)",
+         .flag = "--pred"});
+  s.add({.key = "eval.events", .type = T::StringList, .def = std::vector<std::string>{},
+         .help = "each prediction's events.tsv, in the same order", .flag = "--events"});
+  s.add({.key = "eval.latents", .type = T::String, .def = std::string(""),
+         .help = "the stimulus latents .npy that events' stim_index rows point into", .flag = "--latents"});
+  s.add({.key = "eval.out", .type = T::String, .def = std::string(""),
+         .help = "folder for eval.json, eval.md, items.tsv, contact_sheet.png", .flag = "--out"});
+  s.add({.key = "eval.per", .type = T::String, .def = std::string("auto"),
+         .help = "a .npy's rows: one per event, one per volume, or auto (event when as many rows as events)",
+         .choices = {"auto", "event", "volume"}});
+  s.add({.key = "eval.tr", .type = T::Float, .def = 0.0, .unit = "s",
+         .help = "TR of per-volume .npy predictions (run records carry theirs)", .flag = "--tr", .min = 0.0});
+  s.add({.key = "eval.lag", .type = T::Float, .def = -1.0, .unit = "s",
+         .help = "the volume standing for an event: onset + lag; -1: the block response's peak", .min = -1.0, .max = 60.0});
+  s.add({.key = "eval.trial_type", .type = T::String, .def = std::string(""),
+         .help = "only events of this trial_type; empty: every event with a stim_index"});
+  s.add({.key = "eval.repeats", .type = T::String, .def = std::string("average"),
+         .help = "average: one item per face, its presentations averaged (as the paper); each: one item per presentation",
+         .choices = {"average", "each"}});
+  s.add({.key = "eval.draws", .type = T::Int, .def = int64_t{1000}, .unit = "latents",
+         .help = "prior draws for chance levels and p-values (each drawn once); 0: none", .min = 0.0, .max = 1e6});
+  s.add({.key = "eval.seed", .type = T::Int, .def = int64_t{1}, .help = "seed of the prior draws and random directions", .min = 0.0});
+  s.add({.key = "eval.images", .type = T::Bool, .def = true,
+         .help = "draw both faces with the generator for the image measures and the contact sheet"});
+  s.add({.key = "eval.image_size", .type = T::Int, .def = int64_t{224}, .unit = "px",
+         .help = "side of the compared images (the paper: 224)", .min = 11.0, .max = 4096.0});
+  s.add({.key = "eval.features", .type = T::String, .def = std::string(""),
+         .help = "TorchScript feature network for feature similarity (README: its contract); empty: none", .flag = "--features"});
+  s.add({.key = "eval.boundaries", .type = T::StringList, .def = std::vector<std::string>{},
+         .help = "attribute boundaries (.npy of 512 values, e.g. InterFaceGAN's) for attribute r", .flag = "--boundaries"});
+  s.add({.key = "eval.batch", .type = T::Int, .def = int64_t{8}, .unit = "faces", .help = "latents per generator call",
+         .min = 1.0, .max = 1024.0});
+  s.add({.key = "eval.sheet_columns", .type = T::Int, .def = int64_t{12}, .unit = "faces", .help = "contact sheet columns",
+         .min = 1.0, .max = 256.0});
+  s.add({.key = "eval.sheet_size", .type = T::Int, .def = int64_t{128}, .unit = "px", .help = "side of a face on the contact sheet",
+         .min = 16.0, .max = 1024.0});
+  s.add({.key = "eval.sheet_items", .type = T::Int, .def = int64_t{72}, .unit = "items",
+         .help = "at most this many items on the contact sheet (the first ones)", .min = 1.0});
+}
+
+int run(const Settings& st, const StageRegistry&) {
+  const auto preds = st.get_list("eval.pred"), events = st.get_list("eval.events");
+  if (preds.empty()) throw SettingsError("eval.pred: give the predictions with --pred (a .npy or a run record folder per run)");
+  if (events.size() != preds.size())
+    throw SettingsError(fmt::format("eval.events: {} events files for {} predictions (one per prediction, same order)",
+                                    events.size(), preds.size()));
+  for (const char* k : {"eval.latents", "eval.out"})
+    if (st.get_string(k).empty()) throw SettingsError(std::string(k) + ": required (see hyper eval --help)");
+  std::vector<PredictionFile> files;
+  for (size_t i = 0; i < preds.size(); ++i) files.push_back({preds[i], events[i]});
+  const std::string table = run_evaluation(st, files, st.get_string("eval.latents"), st.get_string("eval.out"));
+  std::printf("\n%s\nOutputs in %s: eval.md, eval.json, items.tsv%s\n", table.c_str(), st.get_string("eval.out").c_str(),
+              st.get_bool("eval.images") ? ", contact_sheet.png" : "");
+  return 0;
+}
+
+}  // namespace
+
+std::string run_evaluation(const Settings& st, const std::vector<PredictionFile>& files, const std::filesystem::path& stimulus_latents,
+                           const std::filesystem::path& out) {
+  const NpyArray lat = read_npy(stimulus_latents);
+  if (lat.shape.size() != 2 || lat.shape[1] != kLatentDim)
+    throw std::runtime_error(stimulus_latents.string() + fmt::format(": stimulus latents must be rows of {} values", kLatentDim));
+  const Eigen::MatrixXd stimuli =
+      Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(lat.data.data(), lat.shape[0], kLatentDim)
+          .cast<double>();
+  MatchOptions mo;
+  mo.per = st.get_string("eval.per");
+  mo.tr_s = st.get_float("eval.tr");
+  mo.lag_s = st.get_float("eval.lag");
+  mo.trial_type = st.get_string("eval.trial_type");
+  mo.average = st.get_string("eval.repeats") == "average";
+  const EvalItems items = match_predictions(files, stimuli.rows(), mo, [](const std::string& line) { spdlog::info("{}", line); });
+
+  EvalOptions eo;
+  eo.draws = static_cast<int>(st.get_int("eval.draws"));
+  eo.seed = static_cast<uint64_t>(st.get_int("eval.seed"));
+  eo.image_size = static_cast<int>(st.get_int("eval.image_size"));
+  eo.batch = static_cast<int>(st.get_int("eval.batch"));
+  eo.thumbnail = static_cast<int>(st.get_int("eval.sheet_size"));
+  std::vector<Boundary> boundaries;
+  for (const auto& b : st.get_list("eval.boundaries")) boundaries.push_back(load_boundary(b));
+  const bool images = st.get_bool("eval.images");
+  if (!images && !st.get_string("eval.features").empty())
+    throw SettingsError("eval.features: feature similarity needs the faces drawn (eval.images = true)");
+  std::unique_ptr<Generator> gen;
+  std::unique_ptr<FeatureNet> net;
+  if (images) {
+    const GeneratorOptions go = generator_options(st);
+    gen = make_generator(go);
+    if (!st.get_string("eval.features").empty()) net = std::make_unique<FeatureNet>(st.get_string("eval.features"), go.device, eo.image_size);
+  }
+  ensure_dir(out);
+  spdlog::info("scoring {} items{}{}, chance from {} prior draws", items.predicted.rows(),
+               gen ? ", faces drawn by " + gen->describe() : "", net ? ", features by " + net->describe() : "", eo.draws);
+  ProgressLine progress;
+  const auto t0 = SteadyClock::now();
+  const EvalResult r = evaluate(items, stimuli, gen.get(), net.get(), boundaries, eo, [&](int64_t done, int64_t total) {
+    progress.update(fmt::format("drawing and comparing faces: {} / {}", done, total), done == total);
+  });
+  progress.finish();
+  spdlog::info("scored in {:.1f} s", std::chrono::duration<double>(SteadyClock::now() - t0).count());
+
+  const std::string table = markdown_table(r, items);
+  write_file_atomic(out / "eval.md", table);
+  write_file_atomic(out / "eval.json", to_json(r, items).dump(2) + "\n");
+  write_file_atomic(out / "items.tsv", items_tsv(r, items));
+  write_file_atomic(out / "settings.toml", st.to_toml({"eval", "generator"}));
+  if (!r.stimulus_thumbs.empty()) {
+    const auto n = static_cast<std::ptrdiff_t>(std::min<int64_t>(st.get_int("eval.sheet_items"), static_cast<int64_t>(r.stimulus_thumbs.size())));
+    write_contact_sheet(out / "contact_sheet.png", {r.stimulus_thumbs.begin(), r.stimulus_thumbs.begin() + n},
+                        {r.reconstruction_thumbs.begin(), r.reconstruction_thumbs.begin() + n}, r.thumbnail,
+                        static_cast<int>(st.get_int("eval.sheet_columns")));
+  }
+  return table;
+}
+
+Command eval_command() {
+  return {"eval", "score reconstructions: the paper's measures and more, with chance levels, a table and a contact sheet",
+          {"eval", "generator"}, declare, run};
+}
+
+}  // namespace hyper
