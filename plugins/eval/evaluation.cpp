@@ -8,7 +8,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "core/rng.hpp"
-#include "decoders/latent_metrics.hpp"
+#include "eval/latent_metrics.hpp"
 #include "eval/feature_net.hpp"
 #include "eval/image_metrics.hpp"
 #include "generators/generator.hpp"

@@ -15,16 +15,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "core/hrf.hpp"
 #include "core/rng.hpp"
 #include "core/stats.hpp"
 #include "decoders/decode_stage.hpp"
-#include "decoders/latent_metrics.hpp"
+#include "eval/evaluation.hpp"
 #include "io/npy.hpp"
 
 using namespace hyper;
@@ -149,7 +147,7 @@ int main(int argc, char** argv) {
               voxels.c_str(), chain.c_str());
   std::printf("| decoder | penalty | train s | peak MiB | direction r | 1/(1+MSE) | 1/(1+L2) | item r | identification |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|\n");
-  Eigen::MatrixXd truth;
+  EvalResult scores;
   std::stringstream list(variants);
   for (std::string v; std::getline(list, v, ',');) {
     const bool per_tr = v.rfind("tr-", 0) == 0, ls = v.size() > 3 && v.substr(v.size() - 3) == "-ls";
@@ -163,43 +161,33 @@ int main(int argc, char** argv) {
       continue;
     }
     const Decoder d = load_decoder(file);
-    std::map<int64_t, std::pair<Eigen::VectorXd, int>> sum;  // per test face
+    std::vector<PredictionFile> files;
     for (const RunFile& r : test_runs) {
       const std::string out = work + "/" + v + "." + r.run_id + ".npy";
       if (run_hyper({"decode", "--input", r.path.string(), "--decoder", file, "--out", out}, work + "/" + v + ".decode.log").rc != 0) {
         std::fprintf(stderr, "decoding %s failed: see %s/%s.decode.log\n", r.run_id.c_str(), work.c_str(), v.c_str());
         return 1;
       }
-      const Eigen::MatrixXd p = rows_of(read_npy(out));
-      const auto events = read_events(events_path(r.path));
-      for (size_t j = 0; j < events.size(); ++j) {
-        // tr mode: the volume nearest the peak of the trial's response.
-        const auto row = per_tr ? std::min<Eigen::Index>(p.rows() - 1, std::lround((events[j].onset + block_peak_delay(events[j].duration)) / d.tr_s))
-                                : static_cast<Eigen::Index>(j);
-        auto& [s, n] = sum[events[j].stim_index];
-        if (n == 0) s = Eigen::VectorXd::Zero(p.cols());
-        s += p.row(row).transpose();
-        ++n;
-      }
+      files.push_back({out, events_path(r.path)});
     }
-    Eigen::MatrixXd pred(static_cast<Eigen::Index>(sum.size()), latents.cols());
-    truth.resize(pred.rows(), latents.cols());
-    Eigen::Index i = 0;
-    for (const auto& [stim, sn] : sum) {
-      pred.row(i) = (sn.first / sn.second).transpose();
-      truth.row(i++) = latents.row(stim);
-    }
-    const LatentScores s = score_latents(pred, truth);
+    // hyper eval's matching (tr mode: the volume at the response's peak) and measures, each
+    // test face's predictions averaged over its repetitions.
+    const EvalItems items =
+        match_predictions(files, latents.rows(), {.per = per_tr ? "volume" : "event", .tr_s = d.tr_s}, [](const std::string&) {});
+    scores = evaluate(items, latents, nullptr, nullptr, {}, {.draws = 100});
+    auto value = [&](const char* key) { return scores.find(key)->value; };
     std::printf("| %s | %g | %.1f | %.0f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", v.c_str(), d.penalty, c.seconds, c.peak_mib,
-                s.direction_r, s.similarity_mse, s.similarity_l2, s.item_r, s.identification);
+                value("direction_r"), value("latent_similarity_mse"), value("latent_similarity_l2"), value("latent_r"),
+                value("latent_identification_top1"));
     std::fflush(stdout);
   }
-  if (truth.rows() > 0) {
-    const LatentScores c = chance_scores(truth);
-    std::printf("| chance (prior draws) | | | | %.3f | %.3f | %.3f | %.3f | %.3f |\n", c.direction_r, c.similarity_mse,
-                c.similarity_l2, c.item_r, c.identification);
-    std::printf("\n%ld test faces, predictions averaged over their repetitions; direction r over 100 random unit directions.\n",
-                static_cast<long>(truth.rows()));
+  if (scores.items > 0) {
+    auto chance = [&](const char* key) { return scores.find(key)->chance; };
+    std::printf("| chance (prior draws) | | | | %.3f | %.3f | %.3f | %.3f | %.3f |\n", chance("direction_r"),
+                chance("latent_similarity_mse"), chance("latent_similarity_l2"), chance("latent_r"), chance("latent_identification_top1"));
+    std::printf("\n%ld test faces, predictions averaged over their repetitions; direction r over 100 random unit directions; "
+                "chance from 100 prior draws (hyper eval's).\n",
+                static_cast<long>(scores.items));
   }
   return 0;
 }

@@ -8,7 +8,7 @@
 
 #include "core/hrf.hpp"
 #include "core/rng.hpp"
-#include "decoders/latent_metrics.hpp"
+#include "eval/latent_metrics.hpp"
 #include "eval/evaluation.hpp"
 #include "eval/feature_net.hpp"
 #include "eval/report.hpp"
