@@ -20,6 +20,8 @@ void declare_generator_settings(Schema& s) {
          .choices = {"float32", "float64", "float16", "bfloat16"}});
   s.add({.key = "generator.threads", .type = T::Int, .def = int64_t{1}, .unit = "threads",
          .help = "CPU threads for LibTorch (its default here is 1)", .flag = "--threads", .min = 1.0, .max = 256.0});
+  s.add({.key = "generator.cuda_graph", .type = T::Bool, .def = false,
+         .help = "pggan on CUDA: replay the forward as one CUDA graph (removes per-kernel launch cost at batch 1)"});
 }
 
 GeneratorOptions generator_options(const Settings& s) {
@@ -30,6 +32,7 @@ GeneratorOptions generator_options(const Settings& s) {
   o.device = s.get_string("generator.device");
   o.dtype = s.get_string("generator.dtype");
   o.threads = static_cast<int>(s.get_int("generator.threads"));
+  o.cuda_graph = s.get_bool("generator.cuda_graph");
   return o;
 }
 

@@ -2,7 +2,16 @@
 // genforce computes it: pixel norm, nearest 2x upsampling (from the second block on), conv
 // with the equalised-learning-rate scale folded into the weights, bias, leaky ReLU 0.2; the
 // chosen level's toRGB (pixel norm, 1x1 conv, bias, linear) gives the image.
+//
+// generator.cuda_graph (CUDA builds of LibTorch only, HYPER_WITH_CUDA): the forward is
+// recorded once per batch size as a CUDA graph and replayed per call. At batch 1 the GPU
+// time is mostly the launch of ~60 small kernels (../shared/GPU.md); a replay is one launch.
 #include <torch/torch.h>
+#if defined(HYPER_WITH_CUDA)
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
 
 #include <cmath>
 #include <stdexcept>
@@ -52,18 +61,27 @@ class Pggan : public Generator {
       throw std::runtime_error(fmt::format("generator.resolution: {} is not a power of 2 from 4 to {} ({}'s largest)",
                                            resolution_, max_res, o.weights));
     ++levels_;  // blocks used
+    graph_ = o.cuda_graph;
+    if (graph_ && !device_.is_cuda()) throw std::runtime_error("generator.cuda_graph: needs generator.device = \"cuda\"");
+#if !defined(HYPER_WITH_CUDA)
+    if (graph_) throw std::runtime_error("generator.cuda_graph: this build's LibTorch has no CUDA");
+#endif
   }
 
   std::string describe() const override {
-    return fmt::format("pggan {}x{}, {} {}{}", resolution_, resolution_, device_.str(), c10::toString(dtype_),
-                       device_.is_cpu() ? fmt::format(", {} thread(s)", threads_) : "");
+    return fmt::format("pggan {}x{}, {} {}{}{}", resolution_, resolution_, device_.str(), c10::toString(dtype_),
+                       device_.is_cpu() ? fmt::format(", {} thread(s)", threads_) : "", graph_ ? ", CUDA graph" : "");
   }
   int resolution() const override { return resolution_; }
 
   const ImageBatch& generate(const float* latents, int n) override {
     torch::InferenceMode guard;
-    torch::Tensor x = torch::from_blob(const_cast<float*>(latents), {n, latent_dim_, 1, 1}, torch::kFloat32)
-                          .to(device_, dtype_);
+    const torch::Tensor z = torch::from_blob(const_cast<float*>(latents), {n, latent_dim_, 1, 1}, torch::kFloat32).to(device_, dtype_);
+    return copy_images(graph_ ? replay(z) : forward(z), out_);
+  }
+
+ private:
+  torch::Tensor forward(torch::Tensor x) {
     for (int i = 0; i < levels_; ++i) {
       const Block& b = blocks_[static_cast<size_t>(i)];
       x = pixel_norm(x);  // of the latent first, then after every activation
@@ -76,10 +94,42 @@ class Pggan : public Generator {
       x = torch::leaky_relu(torch::conv2d(pixel_norm(x), b.w1, b.b1, 1, 1), 0.2);
     }
     const Block& last = blocks_[static_cast<size_t>(levels_ - 1)];
-    return copy_images(torch::conv2d(pixel_norm(x), last.rgb_w, last.rgb_b), out_);
+    return torch::conv2d(pixel_norm(x), last.rgb_w, last.rgb_b);
   }
 
- private:
+#if defined(HYPER_WITH_CUDA)
+  // Records the forward for this batch size (warmed up on a side stream first, as capture
+  // requires: cuDNN's algorithm choice and the allocator settle there), then replays it on
+  // fixed input and output tensors.
+  torch::Tensor replay(const torch::Tensor& z) {
+    if (!cuda_graph_ || graph_batch_ != z.size(0)) {
+      cuda_graph_.reset();
+      graph_in_ = z.clone();
+      torch::cuda::synchronize();  // the side stream must see graph_in_
+      c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, device_.index());
+      {
+        c10::cuda::CUDAStreamGuard on_side(side);
+        for (int i = 0; i < 3; ++i) graph_out_ = forward(graph_in_);
+        side.synchronize();
+        cuda_graph_ = std::make_unique<at::cuda::CUDAGraph>();
+        cuda_graph_->capture_begin();
+        graph_out_ = forward(graph_in_);
+        cuda_graph_->capture_end();
+      }
+      torch::cuda::synchronize();
+      graph_batch_ = z.size(0);
+    }
+    graph_in_.copy_(z);
+    cuda_graph_->replay();
+    return graph_out_;
+  }
+  std::unique_ptr<at::cuda::CUDAGraph> cuda_graph_;
+  torch::Tensor graph_in_, graph_out_;
+  int64_t graph_batch_ = 0;
+#else
+  torch::Tensor replay(const torch::Tensor& z) { return forward(z); }  // unreachable: refused at construction
+#endif
+
   struct Block {
     torch::Tensor w0, b0, w1, b1, rgb_w, rgb_b;
   };
@@ -127,6 +177,7 @@ class Pggan : public Generator {
   torch::Device device_;
   torch::Dtype dtype_ = torch::kFloat32;
   int threads_ = 1, resolution_ = 0, levels_ = 0;
+  bool graph_ = false;
   int64_t latent_dim_ = 512;
   std::vector<Block> blocks_;
   ImageBatch out_;

@@ -9,6 +9,11 @@
 // Until the run has more volumes than regressors the fit is exact (or undetermined) and
 // the output is 0: the first p volumes of a run output 0.
 //
+// mode "refit": the same GLM refitted at every TR from the whole history of the run (the
+// volumes kept, X'X and X'Y recomputed: O(n p V) per TR, growing with the run). The same
+// output as "glm" up to rounding; the baseline that `hyper bench` compares the
+// incremental update with.
+//
 // mode "ema": the cheap alternative, y - m with m an exponential moving average
 // (m = y on the run's first volume, then m += alpha (y - m)).
 #include <Eigen/Dense>
@@ -25,7 +30,7 @@ namespace {
 class Detrend : public Stage {
  public:
   explicit Detrend(const StageParams& p)
-      : ema_(p.get_string("mode") == "ema"), order_(static_cast<int>(p.get_int("order"))),
+      : ema_(p.get_string("mode") == "ema"), refit_(p.get_string("mode") == "refit"), order_(static_cast<int>(p.get_int("order"))),
         horizon_(p.get_int("horizon_volumes")), cutoff_s_(p.get_float("cosine_cutoff_s")),
         motion_(p.get_bool("motion")), alpha_(p.get_float("ema_alpha")) {}
 
@@ -50,6 +55,8 @@ class Detrend : public Stage {
     xtx_.setZero(p_, p_);
     xty_.resize(0, 0);
     ema_state_.clear();
+    history_x_.clear();
+    history_y_.clear();
   }
 
   void process(Tr& tr) override {
@@ -70,17 +77,30 @@ class Detrend : public Stage {
     if (motion_)
       for (int m = 0; m < 6; ++m) x(order_ + 1 + cosines_ + m) = tr.motion[static_cast<size_t>(m)];
     ++n_;
-    xtx_ += x * x.transpose();
-    double* s = xty_.data();
-    for (Eigen::Index v = 0; v < V; ++v, s += p)
-      for (Eigen::Index k = 0; k < p; ++k) s[k] += x(k) * y[static_cast<size_t>(v)];
+    if (refit_) {  // from scratch over the run so far
+      history_x_.push_back(x);
+      history_y_.emplace_back(y.begin(), y.end());
+      xtx_.setZero();
+      xty_.setZero();
+      for (size_t h = 0; h < history_x_.size(); ++h) {
+        xtx_ += history_x_[h] * history_x_[h].transpose();
+        double* s = xty_.data();
+        for (Eigen::Index v = 0; v < V; ++v, s += p)
+          for (Eigen::Index k = 0; k < p; ++k) s[k] += history_x_[h](k) * history_y_[h][static_cast<size_t>(v)];
+      }
+    } else {
+      xtx_ += x * x.transpose();
+      double* s = xty_.data();
+      for (Eigen::Index v = 0; v < V; ++v, s += p)
+        for (Eigen::Index k = 0; k < p; ++k) s[k] += x(k) * y[static_cast<size_t>(v)];
+    }
     if (n_ <= p) {  // not yet more volumes than regressors
       std::fill(y.begin(), y.end(), 0.0f);
       return;
     }
     // c = (X'X)^-1 x, so that fit_v = c . (X'Y)_v costs O(p) per value.
     const Eigen::VectorXd c = xtx_.ldlt().solve(x);
-    s = xty_.data();
+    const double* s = xty_.data();
     for (Eigen::Index v = 0; v < V; ++v, s += p) {
       double fit = 0;
       for (Eigen::Index k = 0; k < p; ++k) fit += c(k) * s[k];
@@ -97,7 +117,7 @@ class Detrend : public Stage {
     }
   }
 
-  bool ema_;
+  bool ema_, refit_;
   int order_;
   int64_t horizon_;
   double cutoff_s_;
@@ -110,6 +130,8 @@ class Detrend : public Stage {
   int64_t span_ = 600, first_index_ = -1, n_ = 0;
   Eigen::MatrixXd xtx_, xty_;  // xty_: p x values, one column per value
   std::vector<double> ema_state_;
+  std::vector<Eigen::VectorXd> history_x_;       // refit mode: every volume's regressors
+  std::vector<std::vector<float>> history_y_;    // and values
 };
 
 }  // namespace
@@ -117,7 +139,9 @@ class Detrend : public Stage {
 void register_detrend(Registry& r) {
   r.add_stage({"detrend", "remove slow drift per value: an incremental GLM (residual of the newest volume) or an EMA high-pass",
                {{.key = "mode", .type = SettingType::String, .def = std::string("glm"),
-                 .help = "glm: incremental least squares; ema: exponential moving average high-pass", .choices = {"glm", "ema"}},
+                 .help = "glm: incremental least squares; refit: the same refitted from the run's history every TR (slow: "
+                         "a benchmark baseline); ema: exponential moving average high-pass",
+                 .choices = {"glm", "refit", "ema"}},
                 {.key = "order", .type = SettingType::Int, .def = int64_t{2}, .help = "highest Legendre polynomial order",
                  .min = 0.0, .max = 5.0},
                 {.key = "horizon_volumes", .type = SettingType::Int, .def = int64_t{0}, .unit = "volumes",

@@ -33,6 +33,7 @@ Command train_command();
 Command decode_command();
 Command render_command();
 Command eval_command();
+Command bench_command();
 Command demo_command();
 
 // Runs `hyper` with the given commands: parses flags, resolves settings (flags > --set >

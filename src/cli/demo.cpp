@@ -3,18 +3,15 @@
 // over tcp loopback, as at a scanner), then report latency and reconstruction quality and
 // write a contact sheet (true faces over reconstructions). Settings: configs/demo.toml,
 // embedded; --config and --set change them.
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <thread>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
-#include <zmq.hpp>
 
 #include "cli/command.hpp"
 #include "cli/demo_config.hpp"
 #include "cli/eval.hpp"
+#include "cli/stream_child.hpp"
 #include "cli/train.hpp"
 #include "core/clock.hpp"
 #include "core/interrupt.hpp"
@@ -52,23 +49,6 @@ Settings with_demo_defaults(const Settings& user) {
   return s;
 }
 
-pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    FILE* f = std::fopen(log.c_str(), "w");
-    if (f) {
-      dup2(fileno(f), 1);
-      dup2(fileno(f), 2);
-    }
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv("/proc/self/exe", argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 int run(const Settings& user, const StageRegistry& stages) {
   const Settings st = with_demo_defaults(user);
   const std::filesystem::path out = st.get_string("demo.out");
@@ -103,29 +83,16 @@ int run(const Settings& user, const StageRegistry& stages) {
   const std::string window = st.get_string("demo.window");
   const bool show = window == "on" || (window == "auto" && (std::getenv("DISPLAY") || std::getenv("WAYLAND_DISPLAY")));
   write_file_atomic(out / "stream.toml", st.to_toml({"log", "generator", "display"}));
-  std::vector<std::string> args{"hyper", "stream", "--config", (out / "stream.toml").string(), "--endpoint", endpoint, "--runs", "1",
+  std::vector<std::string> args{"--config", (out / "stream.toml").string(), "--endpoint", endpoint, "--runs", "1",
                                 "--out", (out / "stream").string(), "--decoder", dec_file.string(), "--faces"};
   if (show) args.insert(args.end(), {"--display", "--set", "display.truth=" + (out / "twin").string()});
-  const pid_t child = spawn(args, out / "stream.log");
   const RunFile& test = test_runs.front();
   spdlog::info("demo 3/4: replaying {} into hyper stream at {}x ({}; its log: {})", test.run_id, st.get_float("demo.speed"),
                show ? "faces in a window" : "headless: no display found", (out / "stream.log").string());
-  {
-    zmq::context_t ctx(1);
-    Publisher pub(ctx, endpoint);
-    if (pub.wait_for_subscribers(1, std::chrono::seconds(30)) < 1) {
-      kill(child, SIGTERM);
-      throw std::runtime_error("hyper stream did not subscribe within 30 s: see " + (out / "stream.log").string());
-    }
-    ReplayOptions ro;
-    ro.speed = st.get_float("demo.speed");
-    ro.count = st.get_int("demo.count");
-    replay(pub, {test}, ro);
-  }
-  int status = 0;
-  for (int i = 0; i < 600 && waitpid(child, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw std::runtime_error("hyper stream failed: see " + (out / "stream.log").string());
+  ReplayOptions ro;
+  ro.speed = st.get_float("demo.speed");
+  ro.count = st.get_int("demo.count");
+  replay_into_stream(args, out / "stream.log", endpoint, test, ro, std::chrono::seconds(60));
 
   // 4. The report: latency from the run record, quality from hyper eval's scoring.
   const auto rec = out / "stream" / test.run_id;

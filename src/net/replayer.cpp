@@ -14,6 +14,22 @@
 
 namespace hyper {
 
+VolumeHeader volume_header(const NiftiInfo& info, const std::string& run_id, double tr_s) {
+  VolumeHeader h;
+  h.run = run_id;
+  h.n_volumes = info.dims[3];
+  h.tr_s = tr_s;
+  h.dims = {info.dims[0], info.dims[1], info.dims[2]};
+  h.voxel_mm = info.voxel_mm;
+  h.dtype = info.dtype;
+  h.byte_order = native_byte_order();
+  h.memory_order = MemoryOrder::Fortran;
+  h.scl_slope = info.slope;
+  h.scl_inter = info.inter;
+  h.affine = info.affine;
+  return h;
+}
+
 namespace {
 
 // Sleeps until `deadline`, sending a heartbeat whenever `heartbeat` passes without traffic.
@@ -52,18 +68,7 @@ ReplayReport replay_run(Publisher& pub, const RunFile& file, const std::string& 
     count = n - o.start;
   }
 
-  VolumeHeader h;
-  h.run = run_id;
-  h.n_volumes = n;
-  h.tr_s = tr;
-  h.dims = {info.dims[0], info.dims[1], info.dims[2]};
-  h.voxel_mm = info.voxel_mm;
-  h.dtype = info.dtype;
-  h.byte_order = native_byte_order();
-  h.memory_order = MemoryOrder::Fortran;
-  h.scl_slope = info.slope;
-  h.scl_inter = info.inter;
-  h.affine = info.affine;
+  VolumeHeader h = volume_header(info, run_id, tr);
 
   ControlMessage start;
   start.type = ControlType::RunStart;

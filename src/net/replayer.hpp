@@ -13,6 +13,8 @@
 
 #include "core/stats.hpp"
 #include "io/bids.hpp"
+#include "io/nifti.hpp"
+#include "net/protocol.hpp"
 #include "net/publisher.hpp"
 
 namespace hyper {
@@ -35,6 +37,10 @@ struct ReplayReport {
   LatencySummary lateness_ms;  // send start minus deadline
   double duration_s = 0;
 };
+
+// The header of a recorded run's volumes (index, t_sent, payload_bytes and crc32 are the
+// sender's to fill).
+VolumeHeader volume_header(const NiftiInfo& info, const std::string& run_id, double tr_s);
 
 // Throws std::runtime_error naming the file or option on bad input.
 std::vector<ReplayReport> replay(Publisher& pub, const std::vector<RunFile>& runs, const ReplayOptions& options);

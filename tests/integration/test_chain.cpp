@@ -74,13 +74,16 @@ std::vector<std::vector<float>> run_chain(Chain& chain, const std::vector<std::v
 
 }  // namespace
 
-TEST_CASE("detrend equals a least-squares refit on the history at every volume") {
+TEST_CASE("detrend (incremental, and refitted from the history) equals a least-squares refit on the history at every volume") {
   const int T = 90, V = 40;
   const auto data = drifting_data(T, V, 1);
+  for (const std::string mode : {"glm", "refit"})
   for (int order : {0, 1, 2, 3}) {
+    CAPTURE(mode);
     CAPTURE(order);
     Fixture f;
     f.set("preprocess.chain=[\"detrend\"]");
+    f.set("preprocess.detrend.mode=" + mode);
     f.set("preprocess.detrend.order=" + std::to_string(order));
     Chain chain = f.chain();
     const auto out = run_chain(chain, data);

@@ -1,0 +1,74 @@
+// hyper bench end to end on a small twin: in-process and two-process, variants side by side,
+// the stage breakdown adding up, and the files it writes.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "io/tsv.hpp"
+#include "support.hpp"
+
+using namespace hyper;
+using namespace std::chrono_literals;
+
+TEST_CASE("hyper bench in-process: every volume timed through codec, chain and generator, detrend variants side by side") {
+  test::TempDir d;
+  const int rc = test::run(test::hyper_cmd({"bench", "--out", (d / "b").string(), "--process", "in", "--mode", "flood", "--volumes", "30",
+                                            "--generator", "procedural", "--resolution", "32", "--set", "twin.preset=small", "--set",
+                                            "preprocess.chain=[\"mask\",\"detrend\"]", "--set", "bench.plots=true", "--variants",
+                                            "preprocess.detrend.mode=glm", "preprocess.detrend.mode=refit"}),
+                           d / "bench.log", 240s);
+  const std::string log = test::read_text(d / "bench.log");
+  INFO(log);
+  REQUIRE(rc == 0);
+  CHECK(log.find("## Side by side") != std::string::npos);
+  const auto j = nlohmann::json::parse(test::read_text(d / "b/bench.json"));
+  REQUIRE(j.at("variants").size() == 2);
+  for (const auto& v : j.at("variants")) {
+    CHECK(v.at("measured") == 30);
+    CHECK(v.at("faces") == 30);  // in-process: a face every volume, none skipped
+    CHECK(v.at("skipped") == 0);
+    for (const char* stage : {"transport", "mask", "detrend", "decode", "generate"}) CHECK(v.at("stages").contains(stage));
+    CHECK(v.at("end_to_end").at("sent -> image").at("n") == 30);
+  }
+  CHECK(j.at("variants")[1].at("variant") == "preprocess.detrend.mode=refit");
+  // Each volume's stages add up to its sent -> ready time (in-process: nothing waits).
+  const auto dir = d / "b/01-preprocess.detrend.mode_glm";
+  const auto ready = read_tsv_column(dir / "timings.tsv", "sent_to_ready_ms");
+  const auto transport = read_tsv_column(dir / "timings.tsv", "transport_ms");
+  std::vector<double> sum(ready.size(), 0.0);
+  for (const char* s : {"mask_ms", "detrend_ms", "decode_ms"}) {
+    const auto c = read_tsv_column(dir / "timings.tsv", s);
+    for (size_t i = 0; i < c.size(); ++i) sum[i] += c[i];
+  }
+  REQUIRE(ready.size() == 35);  // 5 warm-up + 30
+  for (size_t i = 0; i < ready.size(); ++i) {
+    CAPTURE(i);
+    CHECK(transport[i] + sum[i] <= ready[i] + 0.01);
+    CHECK(transport[i] + sum[i] >= 0.7 * ready[i] - 0.05);
+  }
+  CHECK(std::filesystem::exists(dir / "timeline.png"));
+  CHECK(std::filesystem::exists(d / "b/latency.png"));
+  CHECK(test::read_text(d / "b/bench.md").find("| **sent -> image** | 30 |") != std::string::npos);
+}
+
+TEST_CASE("hyper bench with hyper stream as a second process: its run record gives every stage") {
+  test::TempDir d;
+  const int rc = test::run(test::hyper_cmd({"bench", "--out", (d / "b").string(), "--mode", "paced", "--set", "bench.speed=10",
+                                            "--volumes", "20", "--generator", "procedural", "--resolution", "32", "--set",
+                                            "twin.preset=small", "--set", "preprocess.chain=[\"mask\"]", "--set", "bench.plots=false",
+                                            "--set", "bench.port=" + std::to_string(test::free_tcp_port())}),
+                           d / "bench.log", 240s);
+  const std::string log = test::read_text(d / "bench.log");
+  INFO(log);
+  REQUIRE(rc == 0);
+  const auto j = nlohmann::json::parse(test::read_text(d / "b/bench.json"));
+  const auto& v = j.at("variants").at(0);
+  CHECK(v.at("measured") == 20);
+  CHECK(v.at("dropped") == 0);
+  CHECK(v.at("faces").get<int>() + v.at("skipped").get<int>() == 20);
+  CHECK(v.at("faces").get<int>() >= 15);  // paced at 10x (150 ms a volume), a 32-pixel face keeps up
+  CHECK(v.at("stages").at("transport").at("p50").get<double>() < 50);
+  CHECK(v.at("end_to_end").at("sent -> image").at("p50").get<double>() >= v.at("end_to_end").at("sent -> ready").at("p50").get<double>());
+  CHECK(std::filesystem::exists(d / "b/01-baseline/stream/sub-01_task-faces_run-01_bold/tr.tsv"));
+}
