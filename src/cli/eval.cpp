@@ -115,6 +115,9 @@ std::string run_evaluation(const Settings& st, const std::vector<PredictionFile>
   std::unique_ptr<FeatureNet> net;
   if (images) {
     const GeneratorOptions go = generator_options(st);
+    if (go.kind == "pggan" && go.weights.empty())
+      throw SettingsError("generator.weights: hyper eval draws both faces for the image measures: give the GAN with --weights, "
+                          "or --generator procedural, or --set eval.images=false for the latent measures alone");
     gen = make_generator(go);
     if (!st.get_string("eval.features").empty()) net = std::make_unique<FeatureNet>(st.get_string("eval.features"), go.device, eo.image_size);
   }

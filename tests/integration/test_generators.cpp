@@ -103,6 +103,8 @@ TEST_CASE("a weights file with a missing or misshapen tensor is refused, naming 
                        doctest::Contains("generator.resolution: 64 is not a power of 2 from 4 to 32"), std::runtime_error);
   CHECK_THROWS_WITH_AS(make_generator({.kind = "pggan", .weights = fixture("pggan_tiny.safetensors").string(), .dtype = "float16"}),
                        doctest::Contains("float16 needs a CUDA device"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(make_generator({.kind = "pggan", .weights = fixture("pggan_tiny.safetensors").string(), .cuda_graph = true}),
+                       doctest::Contains("generator.cuda_graph: needs generator.device = \"cuda\""), std::runtime_error);
   CHECK_THROWS_WITH_AS(make_generator({.kind = "gan"}), doctest::Contains("generator.kind: 'gan'"), std::runtime_error);
 }
 
