@@ -8,6 +8,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "core/rng.hpp"
+#include "core/stats.hpp"
 #include "eval/latent_metrics.hpp"
 #include "eval/feature_net.hpp"
 #include "eval/image_metrics.hpp"
@@ -54,12 +55,9 @@ void set_chance(Metric& m, const std::vector<double>& null) {
 }
 
 void set_mean(Metric& m) {
-  const auto n = static_cast<double>(m.items.size());
-  double sum = 0, sq = 0;
-  for (double x : m.items) sum += x;
-  m.value = sum / n;
-  for (double x : m.items) sq += (x - m.value) * (x - m.value);
-  m.se = m.items.size() > 1 ? std::sqrt(sq / (n - 1)) / std::sqrt(n) : std::numeric_limits<double>::quiet_NaN();
+  const LatencySummary s = summarize(m.items);
+  m.value = s.mean;
+  m.se = s.n > 1 ? s.sd / std::sqrt(static_cast<double>(s.n)) : std::numeric_limits<double>::quiet_NaN();
 }
 
 struct Context {

@@ -14,13 +14,7 @@ StageRow row(const std::string& name, const std::vector<double>& v) {
   std::vector<double> x;
   for (double t : v)
     if (std::isfinite(t)) x.push_back(t);
-  StageRow r{name, {}, 0};
-  if (x.empty()) return r;
-  r.s = summarize(x);
-  double sq = 0;
-  for (double t : x) sq += (t - r.s.mean) * (t - r.s.mean);
-  r.sd = x.size() > 1 ? std::sqrt(sq / static_cast<double>(x.size() - 1)) : 0.0;
-  return r;
+  return {name, x.empty() ? LatencySummary{} : summarize(x)};
 }
 
 std::string ms(double x) { return fmt::format("{:.2f}", x); }
@@ -76,14 +70,9 @@ BenchSummary summarize_bench(const BenchRecord& r) {
 nlohmann::json to_json(const BenchRecord& r, const BenchSummary& s) {
   auto rows = [](const std::vector<StageRow>& v) {
     nlohmann::json j = nlohmann::json::object();
-    for (const StageRow& x : v) {
-      j[x.name] = to_json(x.s);
-      j[x.name]["sd"] = x.sd;
-    }
+    for (const StageRow& x : v) j[x.name] = to_json(x.s);
     return j;
   };
-  nlohmann::json warm = to_json(s.warmup.s);
-  warm["sd"] = s.warmup.sd;
   return {{"variant", r.variant},
           {"setup", r.setup},
           {"tr_s", r.tr_s},
@@ -102,7 +91,7 @@ nlohmann::json to_json(const BenchRecord& r, const BenchSummary& s) {
           {"faces_per_s", s.faces_per_s},
           {"stages", rows(s.stages)},
           {"end_to_end", rows(s.end_to_end)},
-          {"warmup_latency", warm}};
+          {"warmup_latency", to_json(s.warmup.s)}};
 }
 
 std::string bench_markdown(const BenchRecord& r, const BenchSummary& s) {
@@ -111,7 +100,7 @@ std::string bench_markdown(const BenchRecord& r, const BenchSummary& s) {
   auto add = [&](const StageRow& x, bool bold) {
     const std::string name = bold ? "**" + x.name + "**" : x.name;
     t += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", name, x.s.n, ms(x.s.p50), ms(x.s.p90), ms(x.s.p99), ms(x.s.max),
-                     ms(x.s.mean), ms(x.sd));
+                     ms(x.s.mean), ms(x.s.sd));
   };
   for (const StageRow& x : s.stages) add(x, false);
   for (const StageRow& x : s.end_to_end) add(x, true);

@@ -41,8 +41,7 @@ struct BenchRecord {
 
 struct StageRow {
   std::string name;
-  LatencySummary s;
-  double sd = 0;  // jitter
+  LatencySummary s;  // s.sd: the jitter
 };
 
 struct BenchSummary {

@@ -25,12 +25,15 @@ LatencySummary summarize(std::vector<double> samples) {
   s.p90 = percentile_sorted(samples, 90);
   s.p99 = percentile_sorted(samples, 99);
   s.max = samples.back();
+  double sq = 0;
+  for (double x : samples) sq += (x - s.mean) * (x - s.mean);
+  s.sd = s.n > 1 ? std::sqrt(sq / static_cast<double>(s.n - 1)) : 0.0;
   return s;
 }
 
 nlohmann::json to_json(const LatencySummary& s) {
   return {{"n", s.n}, {"mean", s.mean}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99},
-          {"max", s.max}};
+          {"max", s.max}, {"sd", s.sd}};
 }
 
 }  // namespace hyper

@@ -15,6 +15,7 @@ double percentile_sorted(const std::vector<double>& sorted, double p);
 struct LatencySummary {
   size_t n = 0;
   double mean = 0, p50 = 0, p90 = 0, p99 = 0, max = 0;
+  double sd = 0;  // sample standard deviation (n - 1); 0 for one sample
 };
 
 LatencySummary summarize(std::vector<double> samples);

@@ -43,7 +43,7 @@ TEST_CASE("bench summaries: percentiles, jitter, warm-up apart, skipped faces, d
   REQUIRE(s.stages.size() == 3);  // transport, a, generate (no present: no screen)
   CHECK(s.stages[0].name == "transport");
   CHECK(s.stages[0].s.p50 == doctest::Approx(5.5));  // 2..9
-  CHECK(s.stages[0].sd == doctest::Approx(std::sqrt(42.0 / 7)));  // sample s.d. of 2..9
+  CHECK(s.stages[0].s.sd == doctest::Approx(std::sqrt(42.0 / 7)));  // sample s.d. of 2..9
   CHECK(s.stages[1].name == "a");
   CHECK(s.stages[1].s.max == doctest::Approx(18));
   CHECK(s.stages[1].s.p90 == doctest::Approx(4 + 0.9 * 7 * 2));  // numpy's linear interpolation

@@ -13,6 +13,7 @@ TEST_CASE("percentiles interpolate like numpy's default") {
   CHECK(s.p99 == doctest::Approx(3.97));
   CHECK(s.max == 4);
   CHECK(s.mean == doctest::Approx(2.5));
+  CHECK(s.sd == doctest::Approx(1.2909944));  // numpy.std([1, 2, 3, 4], ddof=1)
 }
 
 TEST_CASE("an empty sample summarises to zeros") {
