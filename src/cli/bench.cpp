@@ -67,8 +67,6 @@ void declare(Schema& s) {
   s.add({.key = "bench.budget_ms", .type = T::Float, .def = 200.0, .unit = "ms",
          .help = "a closed loop's latency budget: volumes over it are counted", .min = 0.0});
   s.add({.key = "bench.faces", .type = T::Bool, .def = true, .help = "draw the face every TR (the generator)"});
-  s.add({.key = "bench.present", .type = T::Bool, .def = false,
-         .help = "show it (SDL; display.driver, offscreen when no DISPLAY is set)"});
   s.add({.key = "bench.variants", .type = T::StringList, .def = std::vector<std::string>{},
          .help = "variants to run side by side, each [NAME:] KEY=VALUE[;KEY=VALUE...] over the settings; empty: one",
          .flag = "--variants"});
@@ -157,7 +155,7 @@ std::string setup_line(const Settings& st, const std::string& generator, double 
   return fmt::format("{}; {}; chain {} + decode; faces: {}{}", st.get_string("bench.process") == "two" ? "two processes, tcp loopback" : "in-process",
                      flood ? "flood (as fast as taken)" : fmt::format("paced at TR {} s / {}", tr_s, st.get_float("bench.speed")),
                      format_value(st.value("preprocess.chain")), st.get_bool("bench.faces") ? generator : "off",
-                     st.get_bool("bench.present") ? "; shown with SDL" : "");
+                     st.get_bool("display.enabled") ? "; shown with SDL" : "");  // --display
 }
 
 // process = two: hyper stream as a child, the run replayed into it; times from its record.
@@ -168,7 +166,7 @@ BenchRecord run_two_process(const Settings& st, const RunFile& run, const std::f
   std::vector<std::string> args{"--config", (dir / "stream.toml").string(), "--endpoint", endpoint, "--runs", "1",
                                 "--out", (dir / "stream").string(), "--decoder", decoder.string()};
   if (st.get_bool("bench.faces")) args.push_back("--faces");
-  if (st.get_bool("bench.present")) {
+  if (st.get_bool("display.enabled")) {
     args.push_back("--display");
     if (!std::getenv("DISPLAY") && st.origin("display.driver") == "default") args.insert(args.end(), {"--set", "display.driver=offscreen"});
   }
@@ -232,7 +230,7 @@ BenchRecord run_in_process(const Settings& st, const StageRegistry& stages, cons
   std::unique_ptr<Generator> gen = st.get_bool("bench.faces") ? make_generator(generator_options(st)) : nullptr;
   std::unique_ptr<Display> display;
   HudFeed hud;
-  if (st.get_bool("bench.present")) {
+  if (st.get_bool("display.enabled")) {
     DisplayOptions o = display_options(st);
     if (!std::getenv("DISPLAY") && st.origin("display.driver") == "default") o.driver = "offscreen";
     display = std::make_unique<Display>(o);
