@@ -10,7 +10,6 @@
 //                  the pipeline's own cost)
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -29,7 +28,6 @@
 #include "generators/generator_settings.hpp"
 #include "io/files.hpp"
 #include "io/nifti.hpp"
-#include "io/tsv.hpp"
 #include "net/replayer.hpp"
 #include "sim/twin.hpp"
 
@@ -150,12 +148,16 @@ std::filesystem::path decoder_for(const Settings& st, const StageRegistry& stage
   return file;
 }
 
-std::string setup_line(const Settings& st, const std::string& generator, double tr_s) {
+// From the settings, so that no generator is built (and its weights loaded) just to be named.
+std::string setup_line(const Settings& st, double tr_s) {
   const bool flood = st.get_string("bench.mode") == "flood";
+  const GeneratorOptions g = generator_options(st);
+  const std::string generator = fmt::format("{} {}, {} {}{}", g.kind, g.resolution > 0 ? std::to_string(g.resolution) + " px" : "at its largest",
+                                            g.device, g.dtype, g.device == "cpu" ? fmt::format(", {} thread(s)", g.threads) : "");
   return fmt::format("{}; {}; chain {} + decode; faces: {}{}", st.get_string("bench.process") == "two" ? "two processes, tcp loopback" : "in-process",
                      flood ? "flood (as fast as taken)" : fmt::format("paced at TR {} s / {}", tr_s, st.get_float("bench.speed")),
                      format_value(st.value("preprocess.chain")), st.get_bool("bench.faces") ? generator : "off",
-                     st.get_bool("display.enabled") ? "; shown with SDL" : "");  // --display
+                     st.get_bool("display.enabled") ? "; shown with SDL" : "");
 }
 
 // process = two: hyper stream as a child, the run replayed into it; times from its record.
@@ -177,49 +179,7 @@ BenchRecord run_two_process(const Settings& st, const RunFile& run, const std::f
   ro.tr_s = tr_s;
   replay_into_stream(args, dir / "stream.log", endpoint, run, ro, std::chrono::seconds(120) + std::chrono::milliseconds(count * 50));
 
-  const auto rec = dir / "stream" / run.run_id;
-  BenchRecord r;
-  r.stages = nlohmann::json::parse(std::ifstream(rec / "run.json")).at("stages").get<std::vector<std::string>>();
-  const auto index = read_tsv_column(rec / "tr.tsv", "index"), sent = read_tsv_column(rec / "tr.tsv", "t_sent_ns"),
-             recv = read_tsv_column(rec / "tr.tsv", "t_recv_ns"), ready = read_tsv_column(rec / "tr.tsv", "t_ready_ns");
-  std::vector<std::vector<double>> stage_cols;
-  for (const auto& s : r.stages) stage_cols.push_back(read_tsv_column(rec / "tr.tsv", s + "_ms"));
-  std::map<int64_t, size_t> at;
-  for (size_t i = 0; i < index.size(); ++i) {
-    TrTiming t;
-    t.index = static_cast<int64_t>(index[i]);
-    t.transport_ms = (recv[i] - sent[i]) * 1e-6;
-    t.ready_ms = (ready[i] - sent[i]) * 1e-6;
-    for (const auto& c : stage_cols) t.stage_ms.push_back(c[i]);
-    at[t.index] = r.trs.size();
-    r.trs.push_back(t);
-  }
-  double last_ns = ready.empty() ? 0 : *std::max_element(ready.begin(), ready.end());
-  if (std::filesystem::exists(rec / "frames.tsv")) {
-    const auto fi = read_tsv_column(rec / "frames.tsv", "index"), gen = read_tsv_column(rec / "frames.tsv", "generate_ms"),
-               img = read_tsv_column(rec / "frames.tsv", "sent_to_image_ms"), t_img = read_tsv_column(rec / "frames.tsv", "t_image_ns");
-    for (size_t i = 0; i < fi.size(); ++i)
-      if (auto it = at.find(static_cast<int64_t>(fi[i])); it != at.end()) {
-        r.trs[it->second].generate_ms = gen[i];
-        r.trs[it->second].image_ms = img[i];
-        last_ns = std::max(last_ns, t_img[i]);
-      }
-  }
-  if (std::filesystem::exists(rec / "presented.tsv")) {
-    const auto pi = read_tsv_column(rec / "presented.tsv", "index"), pr = read_tsv_column(rec / "presented.tsv", "sent_to_present_ms"),
-               t_pr = read_tsv_column(rec / "presented.tsv", "t_present_ns");
-    for (size_t i = 0; i < pi.size(); ++i)
-      if (auto it = at.find(static_cast<int64_t>(pi[i])); it != at.end()) {
-        r.trs[it->second].present_ms = pr[i];
-        last_ns = std::max(last_ns, t_pr[i]);
-      }
-  }
-  const auto summary = nlohmann::json::parse(std::ifstream(rec / "summary.json"));
-  r.sent = summary.value("volumes_sent", count);
-  r.dropped = summary.value("dropped_total", int64_t{0});
-  const auto warm = static_cast<size_t>(st.get_int("bench.warmup"));
-  if (sent.size() > warm) r.wall_s = (last_ns - sent[warm]) * 1e-9;
-  return r;
+  return read_record_timings(dir / "stream" / run.run_id, static_cast<int>(st.get_int("bench.warmup")));
 }
 
 // process = in: each volume through every step in turn, on this thread.
@@ -331,13 +291,12 @@ int run(const Settings& st, const StageRegistry& stages) {
     const auto dir = out / slug(i, v.name);
     ensure_dir(dir);
     const auto decoder = decoder_for(v.settings, stages, run, nifti, tr_s, dir);
-    const std::string generator = v.settings.get_bool("bench.faces") ? make_generator(generator_options(v.settings))->describe() : "";
     spdlog::info("variant {}/{} '{}': {} volumes ({} warm-up) of {}", i + 1, variants.size(), v.name, count,
                  v.settings.get_int("bench.warmup"), run.run_id);
     BenchRecord r = v.settings.get_string("bench.process") == "two" ? run_two_process(v.settings, run, decoder, tr_s, dir, count)
                                                                      : run_in_process(v.settings, stages, run, nifti, decoder, tr_s, count);
     r.variant = v.name;
-    r.setup = setup_line(v.settings, generator, tr_s);
+    r.setup = setup_line(v.settings, tr_s);
     r.warmup = static_cast<int>(v.settings.get_int("bench.warmup"));
     r.tr_s = tr_s;
     r.budget_ms = v.settings.get_float("bench.budget_ms");

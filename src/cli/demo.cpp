@@ -4,6 +4,7 @@
 // write a contact sheet (true faces over reconstructions). Settings: configs/demo.toml,
 // embedded; --config and --set change them.
 #include <cstdlib>
+#include <map>
 #include <thread>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -15,11 +16,10 @@
 #include "cli/train.hpp"
 #include "core/clock.hpp"
 #include "core/interrupt.hpp"
-#include "core/stats.hpp"
+#include "core/latency_report.hpp"
 #include "decoders/decoder.hpp"
 #include "io/files.hpp"
 #include "io/npy.hpp"
-#include "io/tsv.hpp"
 #include "net/replayer.hpp"
 #include "sim/twin.hpp"
 
@@ -97,16 +97,11 @@ int run(const Settings& user, const StageRegistry& stages) {
   // 4. The report: latency from the run record, quality from hyper eval's scoring.
   const auto rec = out / "stream" / test.run_id;
   std::string table = "| latency | n | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|\n";
-  for (const auto& [label, file, column] : std::vector<std::array<std::string, 3>>{
-           {"sent -> ready (received, preprocessed, decoded)", "tr.tsv", "sent_to_ready_ms"},
-           {"sent -> face image", "frames.tsv", "sent_to_image_ms"},
-           {"sent -> on screen", "presented.tsv", "sent_to_present_ms"}}) {
-    if (!std::filesystem::exists(rec / file)) continue;
-    const auto v = read_tsv_column(rec / file, column);
-    if (v.empty()) continue;
-    const LatencySummary s = summarize(v);
-    table += fmt::format("| {} | {} | {:.2f} | {:.2f} | {:.2f} |\n", label, v.size(), s.p50, s.p99, s.max);
-  }
+  const std::map<std::string, std::string> labels{{"sent -> ready", "sent -> ready (received, preprocessed, decoded)"},
+                                                  {"sent -> image", "sent -> face image"}};
+  for (const StageRow& row : summarize_bench(read_record_timings(rec, 0)).end_to_end)
+    table += fmt::format("| {} | {} | {:.2f} | {:.2f} | {:.2f} |\n", labels.contains(row.name) ? labels.at(row.name) : row.name, row.s.n,
+                         row.s.p50, row.s.p99, row.s.max);
   spdlog::info("demo 4/4: scoring the reconstructions (hyper eval) into {}", (out / "eval").string());
   const std::string quality =
       run_evaluation(st, {{rec, events_path(test.path)}}, out / "twin/stimuli/latents.npy", out / "eval");

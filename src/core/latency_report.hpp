@@ -5,6 +5,7 @@
 // Markdown, a per-TR TSV (for the plots), and a side-by-side table of variants with ratios.
 
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <string>
 #include <vector>
@@ -52,6 +53,11 @@ struct BenchSummary {
   int64_t measured = 0, faces = 0, skipped = 0, misses_tr = 0, misses_budget = 0;
   double volumes_per_s = 0, faces_per_s = 0;
 };
+
+// The timings `hyper stream --out` recorded of one run in `dir` (run.json, tr.tsv, and
+// frames.tsv, presented.tsv, summary.json when there); wall_s counts from the t_sent of the
+// first volume after `warmup`. Throws naming the file that is missing or malformed.
+BenchRecord read_record_timings(const std::filesystem::path& dir, int warmup);
 
 BenchSummary summarize_bench(const BenchRecord& r);
 nlohmann::json to_json(const BenchRecord& r, const BenchSummary& s);
