@@ -69,15 +69,14 @@ class Realign : public Stage {
       for (int it = 0; it < iterations_; ++it) {
         // Sample points y (voxels of the reference) map to M(m) y in this volume.
         const Mat4 map = mat_mul(to_vox, mat_mul(rigid_matrix(m_), tr.volume.affine));
-        Eigen::Matrix<double, 6, 1> b = Eigen::Matrix<double, 6, 1>::Zero();
+        const GridSampler grid(smoothed_);
+        Eigen::Matrix<double, 6, 1> b = Eigen::Matrix<double, 6, 1>::Zero();  // J^T e
         for (size_t s = 0; s < level.ijk.size(); ++s) {
           const double x = level.ijk[s][0], y = level.ijk[s][1], z = level.ijk[s][2];
-          bool inside = false;
-          const double f = trilinear(smoothed_, map[0] * x + map[1] * y + map[2] * z + map[3],
-                                     map[4] * x + map[5] * y + map[6] * z + map[7],
-                                     map[8] * x + map[9] * y + map[10] * z + map[11], 0.0f, &inside);
-          if (!inside) continue;
-          const double e = f - level.ref[s];
+          const double px = map[0] * x + map[1] * y + map[2] * z + map[3], py = map[4] * x + map[5] * y + map[6] * z + map[7],
+                       pz = map[8] * x + map[9] * y + map[10] * z + map[11];
+          if (!grid.inside(px, py, pz)) continue;
+          const double e = grid.at_inside(px, py, pz) - level.ref[s];
           for (int k = 0; k < 6; ++k) b(k) += level.jac[s][static_cast<size_t>(k)] * e;
         }
         // e ~ J (m - m_true): step back by the least-squares solution.

@@ -60,38 +60,22 @@ void resample_world(const Volume& in, const Mat4& w, Volume& out, float outside)
   out.dims = in.dims;
   out.voxel_mm = in.voxel_mm;
   out.affine = in.affine;
-  const size_t n = static_cast<size_t>(in.voxel_count());
-  out.data.resize(n);
+  out.data.resize(static_cast<size_t>(in.voxel_count()));
   // Output voxel -> world -> through w -> input voxel: one affine map.
   const Mat4 map = mat_mul(mat_inverse(in.affine), mat_mul(w, in.affine));
+  const GridSampler grid(in);
+  float* dst = out.data.data();
   for (int64_t k = 0; k < in.dims[2]; ++k)
-    for (int64_t j = 0; j < in.dims[1]; ++j)
+    for (int64_t j = 0; j < in.dims[1]; ++j) {
+      const auto y = static_cast<double>(j), z = static_cast<double>(k);
+      // Along a row only i changes: the point is base + i * (map[0], map[4], map[8]).
+      const double bx = map[1] * y + map[2] * z + map[3], by = map[5] * y + map[6] * z + map[7],
+                   bz = map[9] * y + map[10] * z + map[11];
       for (int64_t i = 0; i < in.dims[0]; ++i) {
-        const auto x = static_cast<double>(i), y = static_cast<double>(j), z = static_cast<double>(k);
-        out.data[static_cast<size_t>(i + in.dims[0] * (j + in.dims[1] * k))] =
-            trilinear(in, map[0] * x + map[1] * y + map[2] * z + map[3], map[4] * x + map[5] * y + map[6] * z + map[7],
-                      map[8] * x + map[9] * y + map[10] * z + map[11], outside);
+        const auto x = static_cast<double>(i);
+        *dst++ = grid.at(map[0] * x + bx, map[4] * x + by, map[8] * x + bz, outside);
       }
-}
-
-float trilinear(const Volume& v, double x, double y, double z, float outside, bool* inside) {
-  const int64_t nx = v.dims[0], ny = v.dims[1], nz = v.dims[2];
-  const bool in = x >= 0 && y >= 0 && z >= 0 && x <= static_cast<double>(nx - 1) && y <= static_cast<double>(ny - 1) &&
-                  z <= static_cast<double>(nz - 1);
-  if (inside) *inside = in;
-  if (!in) return outside;
-  const double fx = std::floor(x), fy = std::floor(y), fz = std::floor(z);
-  const auto x0 = static_cast<int64_t>(fx), y0 = static_cast<int64_t>(fy), z0 = static_cast<int64_t>(fz);
-  // Clamp the upper corner at the last plane (x == nx - 1 exactly has weight 0 there).
-  const int64_t x1 = std::min(x0 + 1, nx - 1), y1 = std::min(y0 + 1, ny - 1), z1 = std::min(z0 + 1, nz - 1);
-  const double dx = x - fx, dy = y - fy, dz = z - fz;
-  const float* src = v.data.data();
-  auto at = [&](int64_t a, int64_t b, int64_t c) { return static_cast<double>(src[a + nx * (b + ny * c)]); };
-  const double c00 = at(x0, y0, z0) * (1 - dx) + at(x1, y0, z0) * dx;
-  const double c10 = at(x0, y1, z0) * (1 - dx) + at(x1, y1, z0) * dx;
-  const double c01 = at(x0, y0, z1) * (1 - dx) + at(x1, y0, z1) * dx;
-  const double c11 = at(x0, y1, z1) * (1 - dx) + at(x1, y1, z1) * dx;
-  return static_cast<float>((c00 * (1 - dy) + c10 * dy) * (1 - dz) + (c01 * (1 - dy) + c11 * dy) * dz);
+    }
 }
 
 }  // namespace hyper

@@ -1,8 +1,8 @@
 // Google Benchmark microbenchmarks of the per-TR hot kernels (README, "Latency"):
 // the hyper/1 codec (encode, check, convert), the detrend update (incremental vs refitted
-// from the history), smoothing (FFT Gaussian), the decoder's GEMV, and the generators per
-// output level (procedural; pggan from a random full-size network that
-// tools/pggan_reference.py writes once).
+// from the history), smoothing (FFT Gaussian), realignment's trilinear resampling, the
+// decoder's GEMV, and the generators per output level (procedural; pggan from a random
+// full-size network that tools/pggan_reference.py writes once).
 //
 //   hyper_microbench [--pggan W.safetensors] [--no-pggan] [Google Benchmark flags, e.g.
 //                    --benchmark_filter=detrend --benchmark_min_time=0.2]
@@ -19,6 +19,7 @@
 #include "core/clock.hpp"
 #include "core/crc32.hpp"
 #include "core/offline.hpp"
+#include "core/rigid.hpp"
 #include "core/rng.hpp"
 #include "core/stage_registry.hpp"
 #include "generators/generator.hpp"
@@ -114,6 +115,23 @@ void smooth(benchmark::State& state) {
   for (auto _ : state) b.step();
 }
 
+// Realignment's resampling kernel: a 64x64x36 volume moved back by a small rigid motion
+// (trilinear, every voxel).
+void resample(benchmark::State& state) {
+  Volume in;
+  in.dims = {64, 64, 36};
+  in.voxel_mm = {3, 3, 3};
+  in.affine = diagonal_affine(in.voxel_mm);
+  in.data.resize(64 * 64 * 36);
+  Rng rng(3);
+  for (float& x : in.data) x = static_cast<float>(1000 + 20 * rng.normal());
+  Volume out;
+  for (auto _ : state) {
+    resample_realigned(in, {0.3, -0.2, 0.1, 0.01, -0.005, 0.008}, out);
+    benchmark::DoNotOptimize(out.data.data());
+  }
+}
+
 // The decode stage's product: 4096 selected voxels x 512, float32, one core.
 void gemv(benchmark::State& state) {
   const Eigen::MatrixXf w = Eigen::MatrixXf::Random(4096, 512);
@@ -153,6 +171,7 @@ int main(int argc, char** argv) {
                                  [mode](benchmark::State& s) { detrend(s, mode); })
         ->Arg(50)->Arg(200)->Arg(800)->Unit(benchmark::kMicrosecond)->Iterations(20);
   benchmark::RegisterBenchmark("smooth/64x64x36_fwhm6mm", smooth)->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("resample/64x64x36", resample)->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("gemv/4096x512", gemv)->Unit(benchmark::kMicrosecond);
   for (int res : {64, 128, 256})
     benchmark::RegisterBenchmark(("generate/procedural/" + std::to_string(res)).c_str(),
