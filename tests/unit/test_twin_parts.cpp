@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numbers>
 #include <numeric>
+#include <vector>
 
 #include "core/rigid.hpp"
 #include "core/rng.hpp"
@@ -53,6 +54,29 @@ TEST_CASE("resampling: no motion copies, a whole-voxel shift moves the data by o
   for (int64_t i = 1; i < 6; ++i) CHECK(out.at(i, 2, 3) == in.at(i - 1, 2, 3));
   resample_moved(in, {0, 1.0, 0, 0, 0, 0}, out);           // half a voxel in y: the mean of neighbours
   CHECK(out.at(3, 2, 1) == doctest::Approx(0.5 * (in.at(3, 1, 1) + in.at(3, 2, 1))));
+}
+
+TEST_CASE("trilinear sampling is exact for a linear field, up to the last plane, and refuses points outside") {
+  // ramp() holds i + 10 j + 100 k: trilinear interpolation reproduces a linear function
+  // exactly, so the value anywhere inside is x + 10 y + 100 z (the closed form).
+  const Volume v = ramp({7, 5, 4}, 2.0);
+  const GridSampler grid(v);
+  Rng rng(11);
+  for (int n = 0; n < 2000; ++n) {
+    const double x = 6.0 * rng.uniform(), y = 4.0 * rng.uniform(), z = 3.0 * rng.uniform();
+    REQUIRE(grid.inside(x, y, z));
+    CHECK(grid.at_inside(x, y, z) == doctest::Approx(x + 10 * y + 100 * z).epsilon(1e-5));
+  }
+  // Exactly on the last planes (the upper corner clamped there) and on the grid's corners.
+  CHECK(grid.at(6.0, 4.0, 3.0, -1.0f) == doctest::Approx(6 + 40 + 300));
+  CHECK(grid.at(6.0, 2.5, 1.25, -1.0f) == doctest::Approx(6 + 25 + 125));
+  CHECK(grid.at(0.0, 0.0, 0.0, -1.0f) == 0.0f);
+  // Beyond any face, by however little, and not-a-number: the outside value.
+  for (const auto& [x, y, z] : std::vector<std::array<double, 3>>{
+           {-1e-9, 1, 1}, {1, -1e-9, 1}, {1, 1, -1e-9}, {6.0 + 1e-9, 1, 1}, {1, 4.0 + 1e-9, 1}, {1, 1, 3.0 + 1e-9}, {NAN, 1, 1}}) {
+    CHECK_FALSE(grid.inside(x, y, z));
+    CHECK(grid.at(x, y, z, -1.0f) == -1.0f);
+  }
 }
 
 TEST_CASE("the random generator is deterministic, streams differ, normals are standard") {
