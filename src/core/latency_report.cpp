@@ -213,18 +213,17 @@ std::string compare_markdown(const std::vector<BenchRecord>& records, const std:
   for (const BenchRecord& r : records) t += r.variant + " | ";
   t += "\n|---|";
   for (size_t v = 0; v < records.size(); ++v) t += "---|";
-  t += "\n| volumes/s |";
-  for (const BenchSummary& s : summaries) t += fmt::format(" {:.2f} |", s.volumes_per_s);
-  t += "\n| faces/s |";
-  for (const BenchSummary& s : summaries) t += fmt::format(" {:.2f} |", s.faces_per_s);
-  t += "\n| skipped faces |";
-  for (const BenchSummary& s : summaries) t += fmt::format(" {} |", s.skipped);
-  t += "\n| dropped volumes |";
-  for (const BenchRecord& r : records) t += fmt::format(" {} |", r.dropped);
-  t += "\n| over the TR |";
-  for (const BenchSummary& s : summaries) t += fmt::format(" {} |", s.misses_tr);
-  t += "\n| over the budget |";
-  for (const BenchSummary& s : summaries) t += fmt::format(" {} |", s.misses_budget);
+  // One row per count, a cell per variant.
+  auto row = [&](const char* label, auto cell) {
+    t += fmt::format("\n| {} |", label);
+    for (size_t v = 0; v < records.size(); ++v) t += " " + cell(records[v], summaries[v]) + " |";
+  };
+  row("volumes/s", [](const BenchRecord&, const BenchSummary& s) { return fmt::format("{:.2f}", s.volumes_per_s); });
+  row("faces/s", [](const BenchRecord&, const BenchSummary& s) { return fmt::format("{:.2f}", s.faces_per_s); });
+  row("skipped faces", [](const BenchRecord&, const BenchSummary& s) { return std::to_string(s.skipped); });
+  row("dropped volumes", [](const BenchRecord& r, const BenchSummary&) { return std::to_string(r.dropped); });
+  row("over the TR", [](const BenchRecord&, const BenchSummary& s) { return std::to_string(s.misses_tr); });
+  row("over the budget", [](const BenchRecord&, const BenchSummary& s) { return std::to_string(s.misses_budget); });
   return t + "\n";
 }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <spdlog/fmt/fmt.h>
+
 #include "core/latency_report.hpp"
 
 using namespace hyper;
@@ -70,7 +72,12 @@ TEST_CASE("bench summaries: percentiles, jitter, warm-up apart, skipped faces, d
   // Side by side: a variant twice as slow shows ratios of 2.
   BenchRecord slow = record(2.0);
   slow.variant = "slow";
-  const std::string cmp = compare_markdown({r, slow}, {s, summarize_bench(slow)});
+  const BenchSummary slow_s = summarize_bench(slow);
+  const std::string cmp = compare_markdown({r, slow}, {s, slow_s});
   CHECK(cmp.find("| sent -> ready | 15.50 |") != std::string::npos);
   CHECK(cmp.find("| 2.00 | 2.00 |") != std::string::npos);
+  // The counts, a cell per variant in order.
+  CHECK(cmp.find(fmt::format("\n| volumes/s | {:.2f} | {:.2f} |\n", s.volumes_per_s, slow_s.volumes_per_s)) != std::string::npos);
+  CHECK(cmp.find(fmt::format("\n| dropped volumes | {} | {} |\n", r.dropped, slow.dropped)) != std::string::npos);
+  CHECK(cmp.find(fmt::format("\n| over the budget | {} | {} |\n", s.misses_budget, slow_s.misses_budget)) != std::string::npos);
 }
