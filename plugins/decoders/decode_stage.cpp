@@ -95,7 +95,7 @@ Settings decoder_preprocessing(const Settings& user, const Decoder& decoder, con
   return pre;
 }
 
-Chain decoding_chain(const StageRegistry& stages, const Settings& user, std::shared_ptr<const Decoder> decoder,
+Chain decoding_chain(const PartRegistry& stages, const Settings& user, std::shared_ptr<const Decoder> decoder,
                      const std::string& file) {
   Chain chain(stages, decoder_preprocessing(user, *decoder, file));
   try {

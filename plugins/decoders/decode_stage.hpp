@@ -22,7 +22,7 @@ std::unique_ptr<Stage> make_decode_stage(std::shared_ptr<const Decoder> decoder,
 Settings decoder_preprocessing(const Settings& user, const Decoder& decoder, const std::string& file);
 
 // That chain with the decode stage appended.
-Chain decoding_chain(const StageRegistry& stages, const Settings& user, std::shared_ptr<const Decoder> decoder,
+Chain decoding_chain(const PartRegistry& stages, const Settings& user, std::shared_ptr<const Decoder> decoder,
                      const std::string& file);
 
 }  // namespace hyper

@@ -1,6 +1,7 @@
 #include "decoders/decoder.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <numeric>
 #include <stdexcept>
@@ -10,7 +11,8 @@
 
 #include "core/crc32.hpp"
 #include "core/hrf.hpp"
-#include "core/offline.hpp"
+#include "core/rng.hpp"
+#include "sources/nifti_run.hpp"
 #include "decoders/ridge.hpp"
 #include "io/safetensors.hpp"
 
@@ -371,6 +373,30 @@ Eigen::MatrixXf decode_trials(const Decoder& d, const TrialResponses& r, const s
                                 : (r.beta(j, it->second) - d.feature_mean[static_cast<size_t>(s)]) / d.feature_sd[static_cast<size_t>(s)];
   }
   return (X * d.weights).rowwise() + d.intercept.transpose();
+}
+
+Decoder random_decoder(Chain& chain, const RunFile& run, const NiftiRun& nifti, double tr_s, int64_t k,
+                       const std::string& preprocessing) {
+  std::vector<int64_t> available;
+  run_chain_offline(chain, nifti, run.run_id, tr_s, [&](const Tr& tr) {
+    if (tr.feature_voxels) available = *tr.feature_voxels;
+    else available.resize(tr.volume.data.size()), std::iota(available.begin(), available.end(), 0);
+  }, {.count = 1});
+  k = std::min<int64_t>(k, static_cast<int64_t>(available.size()));
+  Decoder d;
+  d.dims = {nifti.info.dims[0], nifti.info.dims[1], nifti.info.dims[2]};
+  d.tr_s = tr_s;
+  for (int64_t i = 0; i < k; ++i) d.voxels.push_back(available[static_cast<size_t>(i * static_cast<int64_t>(available.size()) / k)]);
+  d.feature_mean.assign(static_cast<size_t>(k), 0.f);
+  d.feature_sd.assign(static_cast<size_t>(k), 1.f);
+  Rng rng(7);
+  d.weights.resize(k, kLatentDim);
+  for (Eigen::Index i = 0; i < d.weights.size(); ++i) d.weights.data()[i] = static_cast<float>(rng.normal() / std::sqrt(static_cast<double>(k)));
+  d.intercept = Eigen::VectorXf::Zero(kLatentDim);
+  d.mode = "tr";
+  d.preprocessing = preprocessing;
+  d.inputs_hash = "random (hyper bench)";
+  return d;
 }
 
 }  // namespace hyper

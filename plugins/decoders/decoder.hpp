@@ -19,6 +19,7 @@
 
 #include "core/chain.hpp"
 #include "io/bids.hpp"
+#include "io/nifti.hpp"
 
 namespace hyper {
 
@@ -74,6 +75,12 @@ struct RunFeatures {
   double tr_s = 0;
 };
 RunFeatures preprocess_run(Chain& chain, const RunFile& run);
+
+// A decoder of random weights (seeded, N(0, 1/k)) on `k` voxels spread evenly over what
+// `chain` gives for the run's first volume, zero means and unit s.d.: what `hyper bench`
+// times when no decoder is given (latency does not depend on the values).
+Decoder random_decoder(Chain& chain, const RunFile& run, const NiftiRun& nifti, double tr_s, int64_t k,
+                       const std::string& preprocessing);
 
 struct TrainOptions {
   std::string mode = "trial", estimator = "lsa";

@@ -4,6 +4,7 @@
 //                weights file in our format (tools/convert_pggan.py makes one)
 //   torchscript  any exported module: latents [N, 512] -> images [N, 3, H, H] in [-1, 1]
 //   procedural   a drawn face for runs without GAN weights ("procedural stand-in")
+// Each is one file registering itself (register_NAME) from plugins/generators/list.cpp.
 // Torch headers stay inside the generator .cpp files: this interface is plain C++.
 
 #include <cstdint>
@@ -11,40 +12,18 @@
 #include <string>
 #include <vector>
 
+#include "hyper/generator.hpp"
+#include "hyper/registry.hpp"
+
 namespace hyper {
 
-// N images, N x 3 x H x W floats in C order, nominally in [-1, 1] (the GAN's range).
-struct ImageBatch {
-  int n = 0, height = 0, width = 0;
-  std::vector<float> data;
-};
+// The generators of the built-in list (plugins/generators/list.cpp).
+const std::vector<GeneratorInfo>& builtin_generators();
 
-struct GeneratorOptions {
-  std::string kind = "pggan";
-  std::string weights;          // pggan: our weights file; torchscript: the module (.pt)
-  int resolution = 0;           // output side in pixels; pggan: a power of 2, 0 its largest; procedural: 0 is 256
-  std::string device = "cpu";   // cpu | cuda | cuda:N
-  std::string dtype = "float32";  // float32, float64 (checks); on CUDA also float16, bfloat16
-  int threads = 1;              // CPU threads for LibTorch's intra-op pool (its default here is 1)
-  bool cuda_graph = false;      // pggan on CUDA: record the forward once as a CUDA graph, replay it per call
-};
-
-class Generator {
- public:
-  virtual ~Generator() = default;
-  // "pggan 256x256, cpu float32, 2 threads": for logs and reports.
-  virtual std::string describe() const = 0;
-  virtual int resolution() const = 0;
-  // `latents`: n rows of 512 floats. The returned batch is owned by the generator and
-  // reused (overwritten) by the next call. Not thread-safe: one thread calls it.
-  virtual const ImageBatch& generate(const float* latents, int n) = 0;
-};
-
+// The generator named by options.kind among `known` (by default the built-in ones).
 // Throws std::runtime_error naming the file, tensor or setting that is wrong.
 std::unique_ptr<Generator> make_generator(const GeneratorOptions& options);
-std::unique_ptr<Generator> make_pggan(const GeneratorOptions& options);
-std::unique_ptr<Generator> make_torchscript(const GeneratorOptions& options);
-std::unique_ptr<Generator> make_procedural(const GeneratorOptions& options);
+std::unique_ptr<Generator> make_generator(const std::vector<GeneratorInfo>& known, const GeneratorOptions& options);
 
 // Image i of a batch as 8-bit RGB, row-major, 3 bytes per pixel: (x + 1) / 2 clipped to [0, 1].
 std::vector<uint8_t> to_rgb8(const ImageBatch& batch, int i);

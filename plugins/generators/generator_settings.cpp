@@ -3,10 +3,11 @@
 
 namespace hyper {
 
-void declare_generator_settings(Schema& s) {
+void declare_generator_settings(Schema& s, const std::vector<std::string>& kinds) {
   using T = SettingType;
-  s.add({.key = "generator.kind", .type = T::String, .def = std::string("pggan"), .help = "pggan: the native PGGAN; torchscript: an exported module; procedural: a drawn stand-in face",
-         .flag = "--generator", .choices = {"pggan", "torchscript", "procedural"}});
+  s.add({.key = "generator.kind", .type = T::String, .def = std::string("pggan"), .help = "the registered generator to draw with: pggan (the native PGGAN), torchscript (an exported module), "
+                 "procedural (a drawn stand-in face)",
+         .flag = "--generator", .choices = kinds});
   s.add({.key = "generator.weights", .type = T::String, .def = std::string(""),
          .help = "pggan: weights (hyper-pggan/1, from tools/convert_pggan.py); torchscript: the module .pt",
          .flag = "--weights"});
@@ -24,7 +25,7 @@ void declare_generator_settings(Schema& s) {
          .help = "pggan on CUDA: replay the forward as one CUDA graph (removes per-kernel launch cost at batch 1)"});
 }
 
-GeneratorOptions generator_options(const Settings& s) {
+GeneratorOptions generator_options(const Params& s) {
   GeneratorOptions o;
   o.kind = s.get_string("generator.kind");
   o.weights = s.get_string("generator.weights");

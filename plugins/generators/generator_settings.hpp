@@ -6,7 +6,8 @@
 
 namespace hyper {
 
-void declare_generator_settings(Schema& schema);
-GeneratorOptions generator_options(const Settings& settings);
+// `kinds`: the registered generators' names (generator.kind's choices).
+void declare_generator_settings(Schema& schema, const std::vector<std::string>& kinds);
+GeneratorOptions generator_options(const Params& settings);
 
 }  // namespace hyper

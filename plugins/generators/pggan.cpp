@@ -221,6 +221,9 @@ class Pggan : public Generator {
 
 }  // namespace
 
-std::unique_ptr<Generator> make_pggan(const GeneratorOptions& options) { return std::make_unique<Pggan>(options); }
+void register_pggan(Registry& r) {
+  r.add_generator({"pggan", "the native PGGAN (Karras et al., CelebA-HQ) from a hyper-pggan/1 weights file",
+                   [](const GeneratorOptions& o) -> std::unique_ptr<Generator> { return std::make_unique<Pggan>(o); }});
+}
 
 }  // namespace hyper

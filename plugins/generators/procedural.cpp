@@ -152,6 +152,9 @@ class Procedural : public Generator {
 
 }  // namespace
 
-std::unique_ptr<Generator> make_procedural(const GeneratorOptions& options) { return std::make_unique<Procedural>(options); }
+void register_procedural(Registry& r) {
+  r.add_generator({"procedural", "a drawn stand-in face, for runs without GAN weights",
+                   [](const GeneratorOptions& o) -> std::unique_ptr<Generator> { return std::make_unique<Procedural>(o); }});
+}
 
 }  // namespace hyper

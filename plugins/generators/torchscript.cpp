@@ -73,6 +73,9 @@ class TorchScript : public Generator {
 
 }  // namespace
 
-std::unique_ptr<Generator> make_torchscript(const GeneratorOptions& options) { return std::make_unique<TorchScript>(options); }
+void register_torchscript(Registry& r) {
+  r.add_generator({"torchscript", "an exported TorchScript module: latents [N, 512] -> images [N, 3, H, H]",
+                   [](const GeneratorOptions& o) -> std::unique_ptr<Generator> { return std::make_unique<TorchScript>(o); }});
+}
 
 }  // namespace hyper

@@ -1,5 +1,5 @@
 #pragma once
-// HYPER-RT's own preprocessing stages; src/core/builtin.cpp registers them.
+// What HYPER-RT's own preprocessing stages share; plugins/preprocess/list.cpp registers them.
 
 #include <span>
 #include <string>
@@ -8,13 +8,6 @@
 #include "hyper/registry.hpp"
 
 namespace hyper {
-
-void register_mask(Registry& r);
-void register_detrend(Registry& r);
-void register_zscore(Registry& r);
-void register_smooth(Registry& r);
-void register_realign(Registry& r);
-
 
 // For stages with a NIfTI file parameter (a mask, a reference): throws
 // std::invalid_argument "<param>: why" when the file cannot be read or its grid is not the

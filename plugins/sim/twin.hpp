@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/settings.hpp"
+#include "io/bids.hpp"
 #include "hyper/tr.hpp"  // kLatentDim
 
 namespace hyper {
@@ -58,5 +59,9 @@ TwinConfig twin_config(const Settings& settings);
 // called now and then from the calling thread with volumes written so far and in total.
 TwinReport simulate_twin(const TwinConfig& config, const std::filesystem::path& out,
                          const std::function<void(int64_t, int64_t)>& progress = {});
+
+// One twin run of the [twin] settings (a training and a test run unless set otherwise),
+// simulated into `dir` unless a dataset is already there; returns its first run.
+RunFile twin_run(const Settings& settings, const std::filesystem::path& dir);
 
 }  // namespace hyper

@@ -3,6 +3,8 @@
 
 #include "sim/twin.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace hyper {
 
 namespace {
@@ -139,6 +141,18 @@ TwinConfig twin_config(const Settings& st) {
     throw SettingsError("twin.test_runs (" + std::to_string(c.test_runs) + ") must not exceed twin.runs (" +
                         std::to_string(c.runs) + ")");
   return c;
+}
+
+RunFile twin_run(const Settings& st, const std::filesystem::path& dir) {
+  if (!std::filesystem::exists(dir / "dataset_description.json")) {
+    Settings t = st;
+    if (t.origin("twin.runs") == "default") t.apply_value("twin.runs", int64_t{1}, "one twin run");
+    if (t.origin("twin.test_runs") == "default") t.apply_value("twin.test_runs", int64_t{1}, "one twin run");
+    const TwinConfig tc = twin_config(t);
+    spdlog::info("simulating a twin run ({}x{}x{}) into {}", tc.dims[0], tc.dims[1], tc.dims[2], dir.string());
+    simulate_twin(tc, dir);
+  }
+  return find_runs(dir).at(0);
 }
 
 }  // namespace hyper

@@ -1,5 +1,6 @@
 #include "cli/command.hpp"
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -9,6 +10,7 @@
 
 #include "core/interrupt.hpp"
 #include "core/logging.hpp"
+#include "builtin.hpp"
 #include "generators/generator_settings.hpp"
 
 namespace hyper {
@@ -42,7 +44,7 @@ std::string type_name(SettingType t) {
   }
 }
 
-// --plugin paths, read before anything else: a plugin's stages declare settings that the
+// --plugin paths, read before anything else: a plugin's parts declare settings that the
 // config file and --set may then use.
 std::vector<std::string> plugin_paths(int argc, char** argv) {
   std::vector<std::string> out;
@@ -58,7 +60,7 @@ void add_options(CLI::App& sub, const Schema& schema, const std::vector<std::str
   sub.add_option("--config", g.config, "TOML settings file (flags > --set > --config > defaults)")
       ->check(CLI::ExistingFile);
   if (chain)
-    sub.add_option("--plugin", g.plugins, "load preprocessing stages from a plugin (.so); repeatable");
+    sub.add_option("--plugin", g.plugins, "load parts (stages, sources, sinks, generators) from a plugin (.so); repeatable");
   sub.add_option("--set", g.sets, "override one setting: section.key=value (repeatable)");
   sub.add_flag("--print-settings", g.print_settings,
                "print the resolved settings as TOML, with where each came from, and exit");
@@ -94,29 +96,35 @@ Settings resolve(const Schema& schema, const Given& g) {
   return st;
 }
 
-// The settings sections a command reads: log, its own, and the chain's if it builds one.
-std::vector<std::string> sections_of(const Command& c) {
+// The settings sections a command reads: log, its own, the chain's if it builds one, and
+// those of the registered sources and sinks if it runs the live pipeline.
+std::vector<std::string> sections_of(const Command& c, const PartRegistry& parts) {
   std::vector<std::string> sections{"log"};
-  sections.insert(sections.end(), c.sections.begin(), c.sections.end());
-  if (c.chain) sections.push_back("preprocess");
+  auto add = [&](const std::string& s) {
+    if (std::find(sections.begin(), sections.end(), s) == sections.end()) sections.push_back(s);
+  };
+  for (const auto& s : c.sections) add(s);
+  if (c.chain) add("preprocess");
+  if (c.session)
+    for (const auto& s : parts.session_sections()) add(s);
   return sections;
 }
 
 }  // namespace
 
 int run_cli(int argc, char** argv, const std::vector<Command>& commands) {
-  StageRegistry stages;
-  register_builtin_stages(stages);
+  PartRegistry parts;
+  register_builtin_parts(parts);
   try {
-    for (const auto& path : plugin_paths(argc, argv)) load_plugin(path, stages);
+    for (const auto& path : plugin_paths(argc, argv)) load_plugin(path, parts);
   } catch (const std::exception& e) {
     std::cerr << "hyper: " << e.what() << "\n";
     return kExitUsage;
   }
   Schema schema;
   declare_log_settings(schema);
-  stages.declare(schema);
-  declare_generator_settings(schema);  // [generator]: shared by render and stream
+  parts.declare(schema);
+  declare_generator_settings(schema, parts.generator_names());  // [generator]: shared by render, eval and the faces sink
   for (const auto& c : commands) c.declare(schema);
 
   CLI::App app{"hyper: real-time fMRI face reconstruction (HYPER-RT " HYPER_VERSION ")"};
@@ -125,7 +133,7 @@ int run_cli(int argc, char** argv, const std::vector<Command>& commands) {
   std::vector<Given> given(commands.size());
   for (size_t i = 0; i < commands.size(); ++i) {
     CLI::App* sub = app.add_subcommand(commands[i].name, commands[i].help);
-    add_options(*sub, schema, sections_of(commands[i]), commands[i].chain, given[i]);
+    add_options(*sub, schema, sections_of(commands[i], parts), commands[i].chain || commands[i].session, given[i]);
   }
   try {
     app.parse(argc, argv);
@@ -145,15 +153,18 @@ int run_cli(int argc, char** argv, const std::vector<Command>& commands) {
       return kExitUsage;
     }
     if (given[i].print_settings) {
-      std::cout << st->to_toml(sections_of(cmd));
+      std::cout << st->to_toml(sections_of(cmd, parts));
       return 0;
     }
     install_interrupt_handler();
     try {
-      return cmd.run(*st, stages);
+      return cmd.run(*st, parts);
     } catch (const SettingsError& e) {
       spdlog::error("{}", e.what());
       return kExitUsage;
+    } catch (const Interrupted& e) {
+      spdlog::warn("{}", e.what());
+      return kExitInterrupted;
     } catch (const std::exception& e) {
       spdlog::error("{}", e.what());
       return kExitFailure;

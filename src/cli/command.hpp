@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/settings.hpp"
-#include "core/stage_registry.hpp"
+#include "core/registry.hpp"
 
 namespace CLI {
 class App;
@@ -21,8 +21,9 @@ struct Command {
   std::string help;
   std::vector<std::string> sections;         // e.g. {"replay"}; "log" is added for every command
   std::function<void(Schema&)> declare;      // adds this command's keys
-  std::function<int(const Settings&, const StageRegistry&)> run;  // returns the exit code
-  bool chain = false;  // builds a preprocessing chain: reads [preprocess], takes --plugin
+  std::function<int(const Settings&, const PartRegistry&)> run;  // returns the exit code
+  bool chain = false;    // builds a preprocessing chain: reads [preprocess], takes --plugin
+  bool session = false;  // runs the live pipeline: also reads the settings of every registered source and sink
 };
 
 Command replay_command();

@@ -5,7 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command.hpp"
-#include "core/offline.hpp"
+#include "sources/nifti_run.hpp"
 #include "decoders/decode_stage.hpp"
 #include "io/npy.hpp"
 
@@ -27,7 +27,7 @@ void declare(Schema& s) {
 using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // Trial mode: the GLM of the whole preprocessed run, one response per event.
-RowMajor decode_per_trial(const Settings& st, const StageRegistry& stages, const Decoder& d, const std::string& file,
+RowMajor decode_per_trial(const Settings& st, const PartRegistry& stages, const Decoder& d, const std::string& file,
                           const RunFile& run) {
   const std::string events_file = st.get_string("decode.events").empty() ? events_path(run.path).string() : st.get_string("decode.events");
   const auto events = read_events(events_file);
@@ -42,7 +42,7 @@ RowMajor decode_per_trial(const Settings& st, const StageRegistry& stages, const
 }
 
 // TR mode: every volume through the decoder's chain and the decode stage.
-RowMajor decode_per_tr(const Settings& st, const StageRegistry& stages, std::shared_ptr<const Decoder> d,
+RowMajor decode_per_tr(const Settings& st, const PartRegistry& stages, std::shared_ptr<const Decoder> d,
                        const std::string& file, const RunFile& run) {
   Chain chain = decoding_chain(stages, st, d, file);
   const NiftiRun nifti = read_nifti(run.path);
@@ -53,7 +53,7 @@ RowMajor decode_per_tr(const Settings& st, const StageRegistry& stages, std::sha
   return out;
 }
 
-int run(const Settings& st, const StageRegistry& stages) {
+int run(const Settings& st, const PartRegistry& stages) {
   for (const char* k : {"decode.input", "decode.decoder", "decode.out"})
     if (st.get_string(k).empty()) throw SettingsError(std::string(k) + ": required (see hyper decode --help)");
   const std::string file = st.get_string("decode.decoder");

@@ -20,6 +20,7 @@
 #include "decoders/decoder.hpp"
 #include "io/files.hpp"
 #include "io/npy.hpp"
+#include "io/run_record.hpp"
 #include "net/replayer.hpp"
 #include "sim/twin.hpp"
 
@@ -49,7 +50,7 @@ Settings with_demo_defaults(const Settings& user) {
   return s;
 }
 
-int run(const Settings& user, const StageRegistry& stages) {
+int run(const Settings& user, const PartRegistry& parts) {
   const Settings st = with_demo_defaults(user);
   const std::filesystem::path out = st.get_string("demo.out");
   std::filesystem::remove_all(out / "stream");
@@ -72,7 +73,7 @@ int run(const Settings& user, const StageRegistry& stages) {
       Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(lat.data.data(), lat.shape[0], lat.shape[1]);
   spdlog::info("demo 2/4: training a {}-mode decoder on {} runs (chain {})", st.get_string("train.mode"), train_runs.size(),
                format_value(st.value("preprocess.chain")));
-  Chain chain(stages, st);
+  Chain chain(parts, st);
   const Decoder dec = train_decoder(chain, train_runs, latents, train_options(st), [](const std::string& line) { spdlog::debug("{}", line); });
   const auto dec_file = out / "decoder.safetensors";
   save_decoder(dec_file, dec);
@@ -82,7 +83,7 @@ int run(const Settings& user, const StageRegistry& stages) {
   const std::string endpoint = fmt::format("tcp://127.0.0.1:{}", st.get_int("demo.port"));
   const std::string window = st.get_string("demo.window");
   const bool show = window == "on" || (window == "auto" && (std::getenv("DISPLAY") || std::getenv("WAYLAND_DISPLAY")));
-  write_file_atomic(out / "stream.toml", st.to_toml({"log", "generator", "display"}));
+  write_file_atomic(out / "stream.toml", st.to_toml(parts.session_sections()));
   std::vector<std::string> args{"--config", (out / "stream.toml").string(), "--endpoint", endpoint, "--runs", "1",
                                 "--out", (out / "stream").string(), "--decoder", dec_file.string(), "--faces"};
   if (show) args.insert(args.end(), {"--display", "--set", "display.truth=" + (out / "twin").string()});
@@ -104,7 +105,7 @@ int run(const Settings& user, const StageRegistry& stages) {
                          row.s.p50, row.s.p99, row.s.max);
   spdlog::info("demo 4/4: scoring the reconstructions (hyper eval) into {}", (out / "eval").string());
   const std::string quality =
-      run_evaluation(st, {{rec, events_path(test.path)}}, out / "twin/stimuli/latents.npy", out / "eval");
+      run_evaluation(st, parts, {{rec, events_path(test.path)}}, out / "twin/stimuli/latents.npy", out / "eval");
 
   std::printf("\nHYPER-RT demo: %s replayed and decoded, %.0f s in all\n\n%s\n%s\n", test.run_id.c_str(), elapsed(),
               table.c_str(), quality.c_str());

@@ -66,7 +66,7 @@ void declare(Schema& s) {
          .help = "at most this many items on the contact sheet (the first ones)", .min = 1.0});
 }
 
-int run(const Settings& st, const StageRegistry&) {
+int run(const Settings& st, const PartRegistry& parts) {
   const auto preds = st.get_list("eval.pred"), events = st.get_list("eval.events");
   if (preds.empty()) throw SettingsError("eval.pred: give the predictions with --pred (a .npy or a run record folder per run)");
   if (events.size() != preds.size())
@@ -76,7 +76,7 @@ int run(const Settings& st, const StageRegistry&) {
     if (st.get_string(k).empty()) throw SettingsError(std::string(k) + ": required (see hyper eval --help)");
   std::vector<PredictionFile> files;
   for (size_t i = 0; i < preds.size(); ++i) files.push_back({preds[i], events[i]});
-  const std::string table = run_evaluation(st, files, st.get_string("eval.latents"), st.get_string("eval.out"));
+  const std::string table = run_evaluation(st, parts, files, st.get_string("eval.latents"), st.get_string("eval.out"));
   std::printf("\n%s\nOutputs in %s: eval.md, eval.json, items.tsv%s\n", table.c_str(), st.get_string("eval.out").c_str(),
               st.get_bool("eval.images") ? ", contact_sheet.png" : "");
   return 0;
@@ -84,7 +84,7 @@ int run(const Settings& st, const StageRegistry&) {
 
 }  // namespace
 
-std::string run_evaluation(const Settings& st, const std::vector<PredictionFile>& files, const std::filesystem::path& stimulus_latents,
+std::string run_evaluation(const Settings& st, const PartRegistry& parts, const std::vector<PredictionFile>& files, const std::filesystem::path& stimulus_latents,
                            const std::filesystem::path& out) {
   const NpyArray lat = read_npy(stimulus_latents);
   if (lat.shape.size() != 2 || lat.shape[1] != kLatentDim)
@@ -118,7 +118,7 @@ std::string run_evaluation(const Settings& st, const std::vector<PredictionFile>
     if (go.kind == "pggan" && go.weights.empty())
       throw SettingsError("generator.weights: hyper eval draws both faces for the image measures: give the GAN with --weights, "
                           "or --generator procedural, or --set eval.images=false for the latent measures alone");
-    gen = make_generator(go);
+    gen = parts.make_generator(go);
     if (!st.get_string("eval.features").empty()) net = std::make_unique<FeatureNet>(st.get_string("eval.features"), go.device, eo.image_size);
   }
   ensure_dir(out);

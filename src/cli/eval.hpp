@@ -6,14 +6,14 @@
 #include <string>
 #include <vector>
 
-#include "core/settings.hpp"
+#include "core/registry.hpp"
 #include "eval/matching.hpp"
 
 namespace hyper {
 
 // Matches, scores and writes OUT/eval.json, eval.md, items.tsv, contact_sheet.png (and
 // settings.toml); returns the Markdown table. Throws naming the file or key that is wrong.
-std::string run_evaluation(const Settings& settings, const std::vector<PredictionFile>& files,
+std::string run_evaluation(const Settings& settings, const PartRegistry& parts, const std::vector<PredictionFile>& files,
                            const std::filesystem::path& stimulus_latents, const std::filesystem::path& out);
 
 }  // namespace hyper

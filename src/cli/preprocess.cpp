@@ -5,7 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command.hpp"
-#include "core/offline.hpp"
+#include "sources/nifti_run.hpp"
 #include "core/progress.hpp"
 #include "io/bids.hpp"
 
@@ -22,7 +22,7 @@ void declare(Schema& s) {
          .help = "repetition time; 0 takes the BIDS sidecar, then the NIfTI header", .flag = "--tr", .min = 0.0});
 }
 
-int run(const Settings& st, const StageRegistry& stages) {
+int run(const Settings& st, const PartRegistry& stages) {
   const std::string in = st.get_string("preprocess_io.input"), out = st.get_string("preprocess_io.output");
   if (in.empty()) throw SettingsError("preprocess_io.input: give the run with --input RUN.nii.gz");
   if (out.empty()) throw SettingsError("preprocess_io.output: give the output file with --output OUT.nii.gz");

@@ -27,7 +27,7 @@ void declare(Schema& s) {
          .min = 1.0, .max = 1024.0});
 }
 
-int run(const Settings& st, const StageRegistry&) {
+int run(const Settings& st, const PartRegistry& parts) {
   const std::string latents_path = st.get_string("render.latents"), out = st.get_string("render.out");
   if (latents_path.empty()) throw SettingsError("render.latents: give the latents with --latents L.npy");
   if (out.empty()) throw SettingsError("render.out: give the output folder with --out DIR");
@@ -38,7 +38,7 @@ int run(const Settings& st, const StageRegistry&) {
   const int64_t end = st.get_int("render.count") < 0 ? lat.shape[0] : std::min(lat.shape[0], first + st.get_int("render.count"));
   if (first >= end) throw SettingsError(fmt::format("render.first: {} leaves no row of the {} in {}", first, lat.shape[0], latents_path));
 
-  const auto gen = make_generator(generator_options(st));
+  const auto gen = parts.make_generator(generator_options(st));
   spdlog::info("drawing rows {}..{} of {} with {}", first, end - 1, latents_path, gen->describe());
   ensure_dir(out);
   const auto batch = st.get_int("render.batch");

@@ -48,7 +48,7 @@ void declare(Schema& s) {
          .max = 1e6});
 }
 
-int run(const Settings& st, const StageRegistry&) {
+int run(const Settings& st, const PartRegistry&) {
   const auto inputs = st.get_list("replay.input");
   if (inputs.empty()) throw SettingsError("replay.input: no input; give --input RUN.nii.gz or a BIDS folder");
   std::vector<RunFile> runs;

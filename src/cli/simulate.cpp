@@ -16,7 +16,7 @@ void declare(Schema& s) {
   declare_twin_settings(s);
 }
 
-int run(const Settings& st, const StageRegistry&) {
+int run(const Settings& st, const PartRegistry&) {
   const std::string out = st.get_string("simulate.out");
   if (out.empty()) throw SettingsError("simulate.out: give the dataset folder with --out DIR");
   const TwinConfig c = twin_config(st);

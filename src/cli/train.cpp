@@ -54,7 +54,7 @@ void declare(Schema& s) {
          .min = -1.0, .max = 60.0});
 }
 
-int run(const Settings& st, const StageRegistry& stages) {
+int run(const Settings& st, const PartRegistry& stages) {
   const std::string dataset = st.get_string("train.dataset"), out = st.get_string("train.out");
   if (dataset.empty()) throw SettingsError("train.dataset: give the BIDS folder with --dataset DIR");
   if (out.empty()) throw SettingsError("train.out: give the decoder file with --out FILE");

@@ -8,7 +8,7 @@
 
 namespace hyper {
 
-Chain::Chain(const StageRegistry& registry, const Settings& settings) {
+Chain::Chain(const PartRegistry& registry, const Settings& settings) {
   for (const auto& name : settings.get_list("preprocess.chain")) {
     const StageInfo* info = registry.find(name);
     if (!info) {
@@ -89,6 +89,25 @@ std::string Chain::format_timings() const {
     out += fmt::format("{}{}: p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms", i ? "; " : "", names_[i], t[i].p50,
                        t[i].p99, t[i].max);
   return out;
+}
+
+Spec spec_of(const Volume& v, double tr_s) {
+  Spec s;
+  s.dims = v.dims;
+  s.voxel_mm = v.voxel_mm;
+  s.affine = v.affine;
+  s.tr_s = tr_s;
+  return s;
+}
+
+void output_grid(const Tr& tr, std::vector<float>& grid) {
+  if (!tr.feature_voxels) {
+    grid = tr.volume.data;
+    return;
+  }
+  grid.assign(static_cast<size_t>(tr.volume.voxel_count()), 0.0f);
+  const auto& idx = *tr.feature_voxels;
+  for (size_t i = 0; i < idx.size(); ++i) grid[static_cast<size_t>(idx[i])] = tr.features[i];
 }
 
 }  // namespace hyper

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/settings.hpp"
-#include "core/stage_registry.hpp"
+#include "core/registry.hpp"
 #include "core/stats.hpp"
 
 namespace hyper {
@@ -18,7 +18,7 @@ namespace hyper {
 class Chain {
  public:
   // Creates the stages of preprocess.chain; throws SettingsError naming an unknown stage.
-  Chain(const StageRegistry& registry, const Settings& settings);
+  Chain(const PartRegistry& registry, const Settings& settings);
 
   // Checks every stage against the shapes flowing through; throws SettingsError
   // "preprocess.<stage>.<param>: why" (stages throw std::invalid_argument "<param>: why").
@@ -45,5 +45,12 @@ class Chain {
   std::vector<std::unique_ptr<Stage>> stages_;
   std::vector<std::vector<double>> times_;
 };
+
+// The chain's input spec for volumes of this geometry.
+Spec spec_of(const Volume& v, double tr_s);
+
+// The record's output as a grid: the volume, or the features put back at their voxels
+// (0 elsewhere). `grid` gets the volume's voxel count.
+void output_grid(const Tr& tr, std::vector<float>& grid);
 
 }  // namespace hyper

@@ -54,11 +54,6 @@ struct BenchSummary {
   double volumes_per_s = 0, faces_per_s = 0;
 };
 
-// The timings `hyper stream --out` recorded of one run in `dir` (run.json, tr.tsv, and
-// frames.tsv, presented.tsv, summary.json when there); wall_s counts from the t_sent of the
-// first volume after `warmup`. Throws naming the file that is missing or malformed.
-BenchRecord read_record_timings(const std::filesystem::path& dir, int warmup);
-
 BenchSummary summarize_bench(const BenchRecord& r);
 nlohmann::json to_json(const BenchRecord& r, const BenchSummary& s);
 std::string bench_markdown(const BenchRecord& r, const BenchSummary& s);

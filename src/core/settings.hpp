@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "hyper/params.hpp"
 #include "hyper/setting_spec.hpp"
 
 namespace hyper {
@@ -39,7 +40,7 @@ class Schema {
 std::string describe(const SettingSpec& spec);
 std::string format_value(const SettingValue& v);
 
-class Settings {
+class Settings : public Params {
  public:
   explicit Settings(const Schema& schema);
 
@@ -53,12 +54,12 @@ class Settings {
   void apply_text(const std::string& key, const std::string& text, const std::string& origin);
   void apply_value(const std::string& key, SettingValue value, const std::string& origin);
 
-  bool get_bool(const std::string& key) const;
-  int64_t get_int(const std::string& key) const;
-  double get_float(const std::string& key) const;  // throws if the value is a word ("max")
+  bool get_bool(const std::string& key) const override;
+  int64_t get_int(const std::string& key) const override;
+  double get_float(const std::string& key) const override;  // throws if the value is a word ("max")
   bool is_word(const std::string& key, const std::string& word) const;
-  std::string get_string(const std::string& key) const;
-  std::vector<std::string> get_list(const std::string& key) const;
+  std::string get_string(const std::string& key) const override;
+  std::vector<std::string> get_list(const std::string& key) const override;
 
   const SettingValue& value(const std::string& key) const;
   // "default", "file configs/x.toml", "--set", "flag --speed".

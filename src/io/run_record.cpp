@@ -3,14 +3,18 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <map>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/fmt/fmt.h>
 
 #include "io/files.hpp"
+#include "io/tsv.hpp"
 
 namespace hyper {
 
@@ -59,6 +63,52 @@ void RunRecord::add(const Tr& tr) {
   for (size_t i = 3; i < 6; ++i) line += fmt::format("\t{:.7f}", tr.motion[i]);
   line += fmt::format("\t{:.4f}\t{}\n", tr.fd_mm, tr.decoded ? 1 : 0);
   write_line(tsv_, line, dir_ / "tr.tsv");
+}
+
+BenchRecord read_record_timings(const std::filesystem::path& rec, int warmup) {
+  BenchRecord r;
+  r.warmup = warmup;
+  r.stages = nlohmann::json::parse(std::ifstream(rec / "run.json")).at("stages").get<std::vector<std::string>>();
+  const auto tsv = rec / "tr.tsv";
+  const auto index = read_tsv_column(tsv, "index"), sent = read_tsv_column(tsv, "t_sent_ns"), recv = read_tsv_column(tsv, "t_recv_ns"),
+             ready = read_tsv_column(tsv, "t_ready_ns");
+  std::vector<std::vector<double>> stage_cols;
+  for (const auto& s : r.stages) stage_cols.push_back(read_tsv_column(tsv, s + "_ms"));
+  std::map<int64_t, size_t> at;  // volume index -> its row
+  for (size_t i = 0; i < index.size(); ++i) {
+    TrTiming t;
+    t.index = static_cast<int64_t>(index[i]);
+    t.transport_ms = (recv[i] - sent[i]) * 1e-6;
+    t.ready_ms = (ready[i] - sent[i]) * 1e-6;
+    for (const auto& c : stage_cols) t.stage_ms.push_back(c[i]);
+    at[t.index] = r.trs.size();
+    r.trs.push_back(t);
+  }
+  double last_ns = ready.empty() ? 0 : *std::max_element(ready.begin(), ready.end());
+  // Faces (frames.tsv) and screens (presented.tsv), joined on the volume index.
+  using Field = std::pair<std::string, double TrTiming::*>;
+  auto join = [&](const std::string& file, const std::string& t_column, const std::vector<Field>& fields) {
+    if (!std::filesystem::exists(rec / file)) return;
+    const auto idx = read_tsv_column(rec / file, "index"), t_ns = read_tsv_column(rec / file, t_column);
+    std::vector<std::vector<double>> cols;
+    for (const Field& f : fields) cols.push_back(read_tsv_column(rec / file, f.first));
+    for (size_t i = 0; i < idx.size(); ++i)
+      if (auto it = at.find(static_cast<int64_t>(idx[i])); it != at.end()) {
+        for (size_t c = 0; c < fields.size(); ++c) r.trs[it->second].*(fields[c].second) = cols[c][i];
+        last_ns = std::max(last_ns, t_ns[i]);
+      }
+  };
+  join("frames.tsv", "t_image_ns", {{"generate_ms", &TrTiming::generate_ms}, {"sent_to_image_ms", &TrTiming::image_ms}});
+  join("presented.tsv", "t_present_ns", {{"sent_to_present_ms", &TrTiming::present_ms}});
+  r.sent = static_cast<int64_t>(index.size());
+  if (std::filesystem::exists(rec / "summary.json")) {
+    const auto summary = nlohmann::json::parse(std::ifstream(rec / "summary.json"));
+    r.sent = summary.value("volumes_sent", r.sent);
+    r.dropped = summary.value("dropped_total", int64_t{0});
+  }
+  const auto first = static_cast<size_t>(std::max(0, warmup));
+  if (sent.size() > first) r.wall_s = (last_ns - sent[first]) * 1e-9;
+  return r;
 }
 
 }  // namespace hyper

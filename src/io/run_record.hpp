@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/latency_report.hpp"
 #include "hyper/tr.hpp"
 #include "io/npy_rows.hpp"
 
@@ -33,5 +34,10 @@ class RunRecord {
   size_t stages_ = 0;
   std::unique_ptr<NpyRowWriter> latents_;
 };
+
+// The timings `hyper stream --out` recorded of one run in `dir` (run.json, tr.tsv, and
+// frames.tsv, presented.tsv, summary.json when there); wall_s counts from the t_sent of the
+// first volume after `warmup`. Throws naming the file that is missing or malformed.
+BenchRecord read_record_timings(const std::filesystem::path& dir, int warmup);
 
 }  // namespace hyper

@@ -11,10 +11,9 @@
 #include <string>
 
 #include "core/chain.hpp"
-#include "core/offline.hpp"
 #include "core/rigid.hpp"
 #include "io/nifti.hpp"
-#include "preprocess/stages.hpp"
+#include "builtin.hpp"
 
 using namespace hyper;
 using Clock = std::chrono::steady_clock;
@@ -62,7 +61,7 @@ std::string write_mask(const Volume& v, int64_t n, const std::string& path) {
 }
 
 void chain_row(const char* grid, std::array<int64_t, 3> d, double vox, int64_t mask_n, int volumes, std::mt19937& rng) {
-  StageRegistry reg;
+  PartRegistry reg;
   register_builtin_stages(reg);
   Schema schema;
   reg.declare(schema);
@@ -92,7 +91,7 @@ void chain_row(const char* grid, std::array<int64_t, 3> d, double vox, int64_t m
 
 // Detrend at TR t: the incremental stage's time for one volume vs a refit of all t volumes.
 void refit_row(int t_end, Eigen::Index V) {
-  StageRegistry reg;
+  PartRegistry reg;
   register_builtin_stages(reg);
   Schema schema;
   reg.declare(schema);

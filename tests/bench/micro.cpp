@@ -18,10 +18,11 @@
 
 #include "core/clock.hpp"
 #include "core/crc32.hpp"
-#include "core/offline.hpp"
+#include "core/chain.hpp"
+#include "builtin.hpp"
 #include "core/rigid.hpp"
 #include "core/rng.hpp"
-#include "core/stage_registry.hpp"
+#include "core/registry.hpp"
 #include "generators/generator.hpp"
 #include "net/protocol.hpp"
 
@@ -96,7 +97,7 @@ class StageBench {
   }
 
  private:
-  StageRegistry registry_;
+  PartRegistry registry_;
   Schema schema_;
   std::unique_ptr<Settings> settings_;
   std::unique_ptr<Chain> chain_;

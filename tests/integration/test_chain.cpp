@@ -10,7 +10,8 @@
 
 #include <Eigen/Dense>
 
-#include "core/offline.hpp"
+#include "sources/nifti_run.hpp"
+#include "builtin.hpp"
 #include "io/npy.hpp"
 #include "core/rigid.hpp"
 #include "preprocess/fft_gaussian.hpp"
@@ -24,7 +25,7 @@ using namespace std::chrono_literals;
 namespace {
 
 struct Fixture {
-  StageRegistry registry;
+  PartRegistry registry;
   Schema schema;
   std::optional<Settings> settings;
   Fixture() {
@@ -322,9 +323,9 @@ TEST_CASE("a plugin built against include/hyper only adds a stage, another API v
   CHECK(out[1][1] == doctest::Approx(-5.0));
   CHECK(out[1][2] == 0.0f);
 
-  StageRegistry other;
+  PartRegistry other;
   CHECK_THROWS_WITH_AS(load_plugin(HYPER_OLD_PLUGIN, other),
-                       doctest::Contains("built for plugin API version 1001, this hyper has version 1"), std::runtime_error);
+                       doctest::Contains("built for plugin API version 1002, this hyper has version 2"), std::runtime_error);
   CHECK_THROWS_WITH_AS(load_plugin("/lib/x86_64-linux-gnu/libz.so.1", other), doctest::Contains("not a HYPER-RT plugin"),
                        std::runtime_error);
   CHECK_THROWS_WITH_AS(load_plugin("/nonexistent/x.so", other), doctest::Contains("cannot load"), std::runtime_error);

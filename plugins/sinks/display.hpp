@@ -3,7 +3,8 @@
 // size on a set background, a fixation cross over it, and an experimenter HUD (H). Keys:
 // Esc or Q quits, F toggles fullscreen, H the HUD. Presented with vsync; t_present is
 // stamped when SDL_RenderPresent returns. Headless runs use SDL's dummy or offscreen
-// driver (display.driver) and can capture each presented screen as PNG.
+// driver (display.driver) and can capture each presented screen as PNG. The screen sink
+// (screen.cpp) runs it; hyper bench's in-process mode too.
 
 #include <array>
 #include <cstdint>
@@ -15,7 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "core/settings.hpp"
+#include "hyper/params.hpp"
+#include "hyper/setting_spec.hpp"
+#include "hyper/sink.hpp"
 
 struct SDL_Window;
 struct SDL_Renderer;
@@ -41,18 +44,10 @@ struct DisplayOptions {
   std::filesystem::path out;
 };
 
-void declare_display_settings(Schema& schema);
+// The [display] settings (declared by the screen sink).
+std::vector<SettingSpec> display_settings();
 // The fixation size from display.fixation_deg and the viewing geometry when set.
-DisplayOptions display_options(const Settings& settings);
-
-// One drawn face, handed from the generator thread.
-struct Face {
-  std::string run;
-  int64_t index = 0, t_sent = -1;
-  int width = 0, height = 0;
-  std::vector<uint8_t> rgb;
-  std::vector<uint8_t> truth_rgb;  // the face shown then (replays of a twin, display.truth), same size
-};
+DisplayOptions display_options(const Params& settings);
 
 // What the HUD shows, fed by the processing and generator threads.
 class HudFeed {
@@ -64,7 +59,7 @@ class HudFeed {
   };
   void set_stages(std::vector<std::string> names);
   void add(const std::string& run, const Sample& s, size_t keep);
-  void count_skipped();
+  void set_skipped(int64_t skipped);
   void set_dropped(int64_t dropped);
   struct View {
     std::string run;
@@ -89,8 +84,9 @@ class Display {
   Display(const Display&) = delete;
   Display& operator=(const Display&) = delete;
 
-  // Handles events and, with a new face, shows it. False once the user quit (Esc, Q, close).
-  bool step(const std::optional<Face>& face, const HudFeed& hud);
+  // Handles events and, with a new face, shows it (`t_present` gets the time it was on
+  // screen, CLOCK_REALTIME ns). False once the user quit (Esc, Q, close).
+  bool step(const Face* face, const HudFeed& hud, int64_t* t_present = nullptr);
 
  private:
   void draw(const HudFeed& hud);

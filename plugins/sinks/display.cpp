@@ -1,4 +1,4 @@
-#include "cli/display.hpp"
+#include "sinks/display.hpp"
 
 #include <SDL.h>
 #include <fcntl.h>
@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.hpp"
+#include "core/settings.hpp"
 #include "io/files.hpp"
 #include "io/png.hpp"
 
@@ -33,43 +34,44 @@ std::array<uint8_t, 3> parse_colour(const std::string& key, const std::string& s
 
 }  // namespace
 
-void declare_display_settings(Schema& s) {
+std::vector<SettingSpec> display_settings() {
   using T = SettingType;
-  s.add({.key = "display.enabled", .type = T::Bool, .def = false,
-         .help = "show the faces on screen (needs --faces)", .flag = "--display"});
-  s.add({.key = "display.driver", .type = T::String, .def = std::string(""),
-         .help = "SDL video driver: empty for SDL's choice; dummy or offscreen for headless runs"});
-  s.add({.key = "display.screen", .type = T::Int, .def = int64_t{0}, .help = "which display (0: the first; the projector's index)",
-         .min = 0.0, .max = 16.0});
-  s.add({.key = "display.fullscreen", .type = T::Bool, .def = false, .help = "fullscreen on that display (F toggles)",
-         .flag = "--fullscreen"});
-  s.add({.key = "display.width", .type = T::Int, .def = int64_t{1024}, .unit = "px", .help = "window width", .min = 64.0, .max = 16384.0});
-  s.add({.key = "display.height", .type = T::Int, .def = int64_t{768}, .unit = "px", .help = "window height", .min = 64.0, .max = 16384.0});
-  s.add({.key = "display.face_px", .type = T::Int, .def = int64_t{512}, .unit = "px", .help = "face size on screen",
-         .min = 8.0, .max = 16384.0});
-  s.add({.key = "display.background", .type = T::String, .def = std::string("#808080"), .help = "background colour"});
-  s.add({.key = "display.fixation_px", .type = T::Int, .def = int64_t{12}, .unit = "px",
-         .help = "fixation cross size (arm to arm); 0: none", .min = 0.0, .max = 4096.0});
-  s.add({.key = "display.fixation_deg", .type = T::Float, .def = 0.0, .unit = "deg",
+  return {
+      {.key = "display.enabled", .type = T::Bool, .def = false,
+         .help = "show the faces on screen (needs --faces)", .flag = "--display"},
+      {.key = "display.driver", .type = T::String, .def = std::string(""),
+         .help = "SDL video driver: empty for SDL's choice; dummy or offscreen for headless runs"},
+      {.key = "display.screen", .type = T::Int, .def = int64_t{0}, .help = "which display (0: the first; the projector's index)",
+         .min = 0.0, .max = 16.0},
+      {.key = "display.fullscreen", .type = T::Bool, .def = false, .help = "fullscreen on that display (F toggles)",
+         .flag = "--fullscreen"},
+      {.key = "display.width", .type = T::Int, .def = int64_t{1024}, .unit = "px", .help = "window width", .min = 64.0, .max = 16384.0},
+      {.key = "display.height", .type = T::Int, .def = int64_t{768}, .unit = "px", .help = "window height", .min = 64.0, .max = 16384.0},
+      {.key = "display.face_px", .type = T::Int, .def = int64_t{512}, .unit = "px", .help = "face size on screen",
+         .min = 8.0, .max = 16384.0},
+      {.key = "display.background", .type = T::String, .def = std::string("#808080"), .help = "background colour"},
+      {.key = "display.fixation_px", .type = T::Int, .def = int64_t{12}, .unit = "px",
+         .help = "fixation cross size (arm to arm); 0: none", .min = 0.0, .max = 4096.0},
+      {.key = "display.fixation_deg", .type = T::Float, .def = 0.0, .unit = "deg",
          .help = "fixation cross size in visual angle (the paper: 0.6); needs screen_width_cm and distance_cm; "
                  "0 uses fixation_px",
-         .min = 0.0, .max = 90.0});
-  s.add({.key = "display.screen_width_cm", .type = T::Float, .def = 0.0, .unit = "cm",
-         .help = "visible width of the screen (projection) the participant sees", .min = 0.0});
-  s.add({.key = "display.distance_cm", .type = T::Float, .def = 0.0, .unit = "cm", .help = "eye to screen", .min = 0.0});
-  s.add({.key = "display.fixation_color", .type = T::String, .def = std::string("#ff0000"), .help = "fixation cross colour"});
-  s.add({.key = "display.hud", .type = T::Bool, .def = false, .help = "start with the experimenter HUD on (H toggles)"});
-  s.add({.key = "display.hud_trs", .type = T::Int, .def = int64_t{100}, .unit = "TRs", .help = "TRs in the HUD's strip charts",
-         .min = 2.0, .max = 10000.0});
-  s.add({.key = "display.truth", .type = T::String, .def = std::string(""),
+         .min = 0.0, .max = 90.0},
+      {.key = "display.screen_width_cm", .type = T::Float, .def = 0.0, .unit = "cm",
+         .help = "visible width of the screen (projection) the participant sees", .min = 0.0},
+      {.key = "display.distance_cm", .type = T::Float, .def = 0.0, .unit = "cm", .help = "eye to screen", .min = 0.0},
+      {.key = "display.fixation_color", .type = T::String, .def = std::string("#ff0000"), .help = "fixation cross colour"},
+      {.key = "display.hud", .type = T::Bool, .def = false, .help = "start with the experimenter HUD on (H toggles)"},
+      {.key = "display.hud_trs", .type = T::Int, .def = int64_t{100}, .unit = "TRs", .help = "TRs in the HUD's strip charts",
+         .min = 2.0, .max = 10000.0},
+      {.key = "display.truth", .type = T::String, .def = std::string(""),
          .help = "replaying a twin: its dataset folder; the face presented (the response's peak earlier) is shown "
-                 "left of the decoded one"});
-  s.add({.key = "display.vsync", .type = T::Bool, .def = true, .help = "present in step with the screen's refresh"});
-  s.add({.key = "display.capture", .type = T::Bool, .def = false,
-         .help = "write each presented screen as <out>/<run>/screen/INDEX.png (tests, documentation)"});
+                 "left of the decoded one"},
+      {.key = "display.vsync", .type = T::Bool, .def = true, .help = "present in step with the screen's refresh"},
+      {.key = "display.capture", .type = T::Bool, .def = false,
+         .help = "write each presented screen as <out>/<run>/screen/INDEX.png (tests, documentation)"}};
 }
 
-DisplayOptions display_options(const Settings& st) {
+DisplayOptions display_options(const Params& st) {
   DisplayOptions o;
   o.driver = st.get_string("display.driver");
   o.screen = static_cast<int>(st.get_int("display.screen"));
@@ -107,9 +109,9 @@ void HudFeed::set_stages(std::vector<std::string> names) {
   std::lock_guard lock(mutex_);
   stages_ = std::move(names);
 }
-void HudFeed::count_skipped() {
+void HudFeed::set_skipped(int64_t skipped) {
   std::lock_guard lock(mutex_);
-  ++skipped_;
+  skipped_ = skipped;
 }
 void HudFeed::set_dropped(int64_t dropped) {
   std::lock_guard lock(mutex_);
@@ -147,8 +149,8 @@ Display::~Display() {
   SDL_QuitSubSystem(SDL_INIT_VIDEO);
 }
 
-bool Display::step(const std::optional<Face>& face, const HudFeed& hud) {
-  bool redraw = face.has_value() || o_.hud;
+bool Display::step(const Face* face, const HudFeed& hud, int64_t* t_present_out) {
+  bool redraw = face != nullptr || o_.hud;
   SDL_Event e;
   while (SDL_PollEvent(&e)) {
     if (e.type == SDL_QUIT) return false;
@@ -190,6 +192,7 @@ bool Display::step(const std::optional<Face>& face, const HudFeed& hud) {
   SDL_RenderPresent(renderer_);
   if (face) {
     const int64_t t_present = realtime_ns();
+    if (t_present_out) *t_present_out = t_present;
     record(*face, t_present);
     if (!screen.empty()) {
       ensure_dir(o_.out / face->run / "screen");

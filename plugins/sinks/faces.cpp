@@ -1,0 +1,216 @@
+// The faces sink (`hyper stream --faces`): a generator thread takes the newest decoded
+// latent (a latest-value slot, so a slow generator never holds up processing), draws the
+// face, hands it to the other sinks (the screen) and records it in <out>/<run>/frames.tsv
+// (and frames/INDEX.png when asked). Latents replaced before they were drawn are counted
+// as skipped, per run. In serial mode (hyper bench --process in) each face is drawn at once
+// on the loop's thread: nothing is skipped.
+#include <array>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "core/clock.hpp"
+#include "core/hrf.hpp"
+#include "core/latest_slot.hpp"
+#include "core/settings.hpp"
+#include "generators/generator.hpp"
+#include "generators/generator_settings.hpp"
+#include "io/bids.hpp"
+#include "io/files.hpp"
+#include "io/nifti.hpp"
+#include "io/npy.hpp"
+#include "io/png.hpp"
+
+namespace hyper {
+
+namespace {
+
+using Latent = std::array<float, kLatentDim>;
+// For a run id and volume, the latent of the face presented then (or none).
+using Truth = std::function<std::optional<Latent>(const std::string& run, int64_t index)>;
+
+// The truth of a twin dataset (BIDS with stimuli/latents.npy): the face on screen the
+// canonical response's peak delay earlier.
+Truth twin_truth(const std::filesystem::path& dataset) {
+  const NpyArray latents = read_npy(dataset / "stimuli" / "latents.npy");
+  if (latents.shape.size() != 2 || latents.shape[1] != kLatentDim)
+    throw std::runtime_error((dataset / "stimuli" / "latents.npy").string() + ": not rows of 512 latents");
+  struct Shown {
+    double from_s, to_s;  // when the response to it peaks: onset + delay .. end + delay
+    int64_t stim;
+  };
+  struct Run {
+    double tr_s = 0;
+    std::vector<Shown> shown;
+  };
+  std::map<std::string, Run> runs;
+  std::map<double, double> delay;  // per block duration
+  for (const RunFile& r : find_runs(dataset)) {
+    const NiftiInfo info = read_nifti_info(r.path);
+    Run& run = runs[r.run_id];
+    run.tr_s = run_tr(r, info.tr_s, info.time_unit);
+    for (const Event& e : read_events(events_path(r.path))) {
+      if (e.stim_index < 0 || e.stim_index >= latents.shape[0]) continue;
+      if (!delay.count(e.duration)) delay[e.duration] = block_peak_delay(e.duration);
+      run.shown.push_back({e.onset + delay[e.duration], e.onset + e.duration + delay[e.duration], e.stim_index});
+    }
+  }
+  return [latents, runs](const std::string& run, int64_t index) -> std::optional<Latent> {
+    auto it = runs.find(run);
+    if (it == runs.end()) return std::nullopt;
+    const double t = static_cast<double>(index) * it->second.tr_s;
+    for (const Shown& s : it->second.shown)
+      if (s.from_s <= t && t < s.to_s) {
+        Latent z{};
+        std::copy_n(latents.data.begin() + s.stim * kLatentDim, kLatentDim, z.begin());
+        return z;
+      }
+    return std::nullopt;
+  };
+}
+
+class FacesSink : public Sink {
+ public:
+  FacesSink(const SinkContext& ctx, std::unique_ptr<Generator> gen)
+      : gen_(std::move(gen)),
+        out_(ctx.out),
+        png_frames_(ctx.settings.get_bool("stream.png_frames")),
+        delay_ms_(ctx.settings.get_float("stream.test_face_delay_ms")),
+        serial_(ctx.serial),
+        publish_(ctx.publish_face) {
+    const bool screen = ctx.settings.get_bool("display.enabled");
+    need_rgb_ = screen || png_frames_;
+    if (screen && !ctx.settings.get_string("display.truth").empty()) truth_ = twin_truth(ctx.settings.get_string("display.truth"));
+    spdlog::info("faces: {}", gen_->describe());
+    if (!serial_) thread_ = std::jthread([this] { loop(); });
+  }
+  ~FacesSink() override { stop(); }
+
+  Threading threading() const override { return serial_ ? Threading::Inline : Threading::OwnThread; }
+
+  void on_tr(const Tr& tr) override {
+    if (!tr.decoded) return;
+    Counts& c = counts_[tr.run];
+    ++c.offered;
+    Item item{tr.run, tr.index, tr.t.t_sent, tr.latent};
+    if (serial_) return draw(item);
+    if (slot_.put(std::move(item))) {
+      ++c.skipped;
+      ++skipped_total_;
+    }
+  }
+
+  void finish() override {  // draws what is pending, then reports
+    stop();
+    for (const auto& [run, c] : counts_)
+      spdlog::info("run {}: {} decoded latents, {} faces drawn, {} skipped (the newest latent wins)", run, c.offered, drawn_[run],
+                   c.skipped);
+    counts_.clear();
+  }
+
+ private:
+  struct Item {
+    std::string run;
+    int64_t index = 0, t_sent = -1;
+    Latent latent{};
+  };
+  struct Counts {
+    int64_t offered = 0, skipped = 0;
+  };
+
+  void stop() {
+    slot_.close();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void loop() {
+    while (true) {
+      auto item = slot_.take(std::chrono::milliseconds(100));
+      if (item) draw(*item);
+      else if (slot_.closed()) break;
+    }
+  }
+
+  void draw(const Item& item) {
+    try {
+      const auto t0 = SteadyClock::now();
+      const ImageBatch& img = gen_->generate(item.latent.data(), 1);
+      auto face = std::make_shared<Face>();
+      face->run = item.run;
+      face->index = item.index;
+      face->t_sent = item.t_sent;
+      face->width = img.width;
+      face->height = img.height;
+      if (need_rgb_) face->rgb = to_rgb8(img, 0);  // img is overwritten by the next generate
+      if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(delay_ms_));
+      face->t_generate = realtime_ns();
+      face->generate_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count();
+      face->skipped = skipped_total_;
+      ++drawn_[item.run];
+      if (truth_)
+        if (const auto z = truth_(item.run, item.index)) face->truth_rgb = to_rgb8(gen_->generate(z->data(), 1), 0);
+      record(*face);
+      publish_(std::move(face));
+    } catch (const std::exception& e) {  // a failed face is logged; the stream goes on
+      spdlog::error("run {}: face of volume {}: {}", item.run, item.index, e.what());
+    }
+  }
+
+  void record(const Face& f) {
+    if (out_.empty()) return;
+    const auto dir = out_ / f.run;
+    if (f.run != frames_run_) {
+      frames_run_ = f.run;
+      ensure_dir(dir);
+      frames_ = std::ofstream(dir / "frames.tsv", std::ios::trunc);
+      frames_ << "index\tt_image_ns\tgenerate_ms\tsent_to_image_ms\n";
+    }
+    frames_ << f.index << '\t' << f.t_generate << '\t' << f.generate_ms << '\t'
+            << (f.t_sent >= 0 ? ns_to_ms(f.t_generate - f.t_sent) : -1.0) << '\n'
+            << std::flush;
+    if (png_frames_) {
+      ensure_dir(dir / "frames");
+      write_png(dir / "frames" / fmt::format("{:06d}.png", f.index), f.width, f.height, f.rgb);
+    }
+  }
+
+  std::unique_ptr<Generator> gen_;
+  std::filesystem::path out_;
+  bool png_frames_, need_rgb_ = false;
+  double delay_ms_;
+  bool serial_;
+  std::function<void(std::shared_ptr<const Face>)> publish_;
+  Truth truth_;
+  LatestSlot<Item> slot_;
+  std::map<std::string, Counts> counts_;   // loop thread
+  std::map<std::string, int64_t> drawn_;   // generator thread (read after it ended)
+  std::atomic<int64_t> skipped_total_{0};
+  std::string frames_run_;                 // generator thread: <out>/<run>/frames.tsv, a line per face
+  std::ofstream frames_;
+  std::jthread thread_;
+};
+
+}  // namespace
+
+void register_faces(Registry& r) {
+  using T = SettingType;
+  r.add_sink({"faces", "draws the newest decoded latent's face on a generator thread; frames.tsv",
+              {{.key = "stream.faces", .type = T::Bool, .def = false,
+                .help = "draw the face of the newest decoded latent with [generator] (needs --decoder); recorded in "
+                        "<out>/<run>/frames.tsv",
+                .flag = "--faces"},
+               {.key = "stream.png_frames", .type = T::Bool, .def = false,
+                .help = "also write each face as <out>/<run>/frames/INDEX.png", .flag = "--png-frames"},
+               {.key = "stream.test_face_delay_ms", .type = T::Float, .def = 0.0, .unit = "ms",
+                .help = "for tests: added to every face's drawing time (a slow generator)", .min = 0.0, .max = 60000.0}},
+              [](const SinkContext& ctx) -> std::unique_ptr<Sink> {
+                if (!ctx.settings.get_bool("stream.faces")) return nullptr;
+                if (!ctx.decoding) throw SettingsError("stream.faces: drawing faces needs a decoder (--decoder FILE)");
+                return std::make_unique<FacesSink>(ctx, ctx.make_generator(generator_options(ctx.settings)));
+              }});
+}
+
+}  // namespace hyper

@@ -1,0 +1,12 @@
+// The one explicit list of HYPER-RT's built-in sinks (never static self-registration,
+// which the linker may drop). A sink is one file, plugins/sinks/NAME.cpp, defining
+// `void register_NAME(Registry&)`, and one X(NAME) here. The order is the order each TR
+// reaches them and the order they finish in: faces before the screen that shows them.
+#include "hyper/registry.hpp"
+
+#define HYPER_SINKS(X) X(run_record) X(faces) X(screen) X(results) X(progress)
+
+namespace hyper {
+HYPER_SINKS(HYPER_DECLARE_PART)
+void register_builtin_sinks(Registry& registry) { HYPER_SINKS(HYPER_REGISTER_PART) }
+}  // namespace hyper

@@ -1,0 +1,69 @@
+// The run record sink (`hyper stream --out DIR`): DIR/<run>/ run.json, tr.tsv and
+// latents.npy written as the run goes (io/run_record.hpp), summary.json at its end. A
+// failure to write stops this run's record, logged, and nothing else: the scan goes on.
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "hyper/registry.hpp"
+#include "io/files.hpp"
+#include "io/run_record.hpp"
+
+namespace hyper {
+
+namespace {
+
+class RunRecordSink : public Sink {
+ public:
+  explicit RunRecordSink(std::filesystem::path out) : out_(std::move(out)) {}
+
+  void on_run_start(const RunStart& run) override {
+    record_.reset();
+    failed_ = false;
+    stages_ = run.stages;
+  }
+  void on_tr(const Tr& tr) override {
+    if (failed_) return;
+    try {
+      if (!record_) record_ = std::make_unique<RunRecord>(out_, tr.run, tr.tr_s, stages_);
+      record_->add(tr);
+    } catch (const std::exception& e) {  // keep processing; what is written stays
+      spdlog::error("run {}: recording stopped: {}", tr.run, e.what());
+      failed_ = true;
+    }
+  }
+  void on_run_end(const RunEnd& end) override {
+    record_.reset();
+    failed_ = false;
+    try {
+      const auto dir = out_ / end.run;
+      ensure_dir(dir);
+      const std::string json = !end.summary_json.empty()
+                                   ? end.summary_json
+                                   : nlohmann::json{{"run", end.run}, {"ended_by", end.ended_by}, {"received", end.received},
+                                                    {"missing", end.missing}, {"dropped", end.dropped}}
+                                         .dump(2);
+      write_file_atomic(dir / "summary.json", json + "\n");
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());  // keep receiving: the summary is also in the log
+    }
+  }
+
+ private:
+  std::filesystem::path out_;
+  std::vector<std::string> stages_;
+  std::unique_ptr<RunRecord> record_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+void register_run_record(Registry& r) {
+  // On with the session's output folder (stream.out, --out): it has no setting of its own.
+  r.add_sink({"run_record", "per run: run.json, tr.tsv, latents.npy (as the run goes), summary.json", {},
+              [](const SinkContext& ctx) -> std::unique_ptr<Sink> {
+                if (ctx.out.empty()) return nullptr;
+                return std::make_unique<RunRecordSink>(ctx.out);
+              }});
+}
+
+}  // namespace hyper

@@ -1,0 +1,91 @@
+#pragma once
+// The live pipeline's one loop (DESIGN.md, "The job in one picture"): events from a Source
+// go through the preprocessing chain (and the decode stage) and every processed `Tr` fans
+// out to the Sinks. `hyper stream`, `hyper bench` (both modes), `hyper demo` (through its
+// stream), `hyper decode`, `hyper preprocess` and training all run volumes through here.
+//
+// Per run: the chain is initialized on the run's first volume (when its grid is known),
+// started, fed every volume in order, stopped at the run's end; t_ready is stamped after
+// the chain; each run's end is reported (the source's accounting, the chain's timings).
+//
+// Threads: run() is called on the main thread. With a MainThread sink (the screen) the loop
+// runs on a processing thread and the main thread pumps that sink; otherwise (and always
+// in serial mode) the loop runs on the calling thread. Sinks are added before run(), never
+// after; publish_face may be called from any thread.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/chain.hpp"
+#include "core/registry.hpp"
+#include "hyper/sink.hpp"
+#include "hyper/source.hpp"
+
+namespace hyper {
+
+struct SessionOptions {
+  int64_t max_runs = 0;   // stop after this many runs ended; 0: until the source is finished or Ctrl-C
+  bool serial = false;    // one thread does everything in turn, main-thread sinks pumped after each volume
+  bool strict = false;    // a run the chain cannot take, or a failing sink, is an error (offline) rather
+                          // than a logged, skipped run (online: the scanner goes on)
+  bool log_runs = true;   // log each run's start, its source's report and the chain's timings
+};
+
+class Session {
+ public:
+  Session(Chain& chain, SessionOptions options);
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // What a sink's factory gets from this session.
+  SinkContext context(const Params& settings, std::string out,
+                      std::function<std::unique_ptr<Generator>(const GeneratorOptions&)> make_generator);
+  void add(std::shared_ptr<Sink> sink);  // nullptr: ignored (a sink its settings leave off)
+  size_t sink_count() const { return sinks_.size(); }
+
+  // Runs `source` until it is finished, max_runs runs have ended, Ctrl-C, or a main-thread
+  // sink was closed; then finishes every sink in the order added. Exceptions from the
+  // chain or a sink end it only in strict mode.
+  void run(Source& source);
+
+  void publish_face(std::shared_ptr<const Face> face);  // to every sink's on_face; any thread
+  int64_t runs_ended() const { return runs_ended_; }
+
+ private:
+  void loop(Source& source);
+  void handle(SourceEvent& ev);
+  void start_run(const std::string& run, int64_t first_index, int64_t count);
+  void process(Tr& tr);
+  void end_run(const RunEnd& end);
+  bool pump_main(std::chrono::milliseconds wait);  // false: a main-thread sink asked to stop
+  template <typename F>
+  void each_sink(const char* what, F&& f);
+
+  Chain& chain_;
+  SessionOptions options_;
+  std::vector<std::shared_ptr<Sink>> sinks_;
+  std::atomic<Source*> source_{nullptr};
+  std::atomic<bool> stop_{false};
+  // Loop-thread state.
+  std::string run_;                   // the open run ("" none)
+  bool chain_started_ = false, chain_ok_ = false;
+  int64_t runs_ended_ = 0;
+};
+
+// Adds every registered sink that its settings turn on, in registration order.
+void add_registered_sinks(Session& session, const PartRegistry& parts, const Settings& settings, const std::string& out);
+
+// A sink that calls a function with each processed record (offline use, tests).
+class FunctionSink : public Sink {
+ public:
+  explicit FunctionSink(std::function<void(const Tr&)> f) : f_(std::move(f)) {}
+  void on_tr(const Tr& tr) override { f_(tr); }
+
+ private:
+  std::function<void(const Tr&)> f_;
+};
+
+}  // namespace hyper
