@@ -177,7 +177,9 @@ int run(const Settings& st, const PartRegistry& parts) {
   md += "## Per variant\n\n" + report;
   write_file_atomic(out / "bench.md", md);
   write_file_atomic(out / "bench.json", nlohmann::json{{"format", "hyper-bench/1"}, {"run", in.file.run_id}, {"variants", j}}.dump(2) + "\n");
-  write_file_atomic(out / "settings.toml", st.to_toml({"bench", "twin", "preprocess", "generator", "display"}));
+  std::vector<std::string> sections{"bench", "twin"};
+  for (const auto& s : parts.session_sections()) sections.push_back(s);
+  write_file_atomic(out / "settings.toml", st.to_toml(sections));
   std::printf("\n%s", md.c_str());
   if (st.get_bool("bench.plots")) {
     const std::filesystem::path script = std::filesystem::path(HYPER_SOURCE_DIR) / "tools/plot_bench.py";

@@ -41,7 +41,7 @@ void Session::each_sink(const char* what, F&& f) {
       f(*s);
     } catch (const std::exception& e) {  // one failing output must not stop the others, nor the scan
       if (options_.strict) throw;
-      spdlog::error("{}: {}", what, e.what());
+      failures_.warn(what, fmt::format("{}: {}", what, e.what()));  // at most once a second, the rest counted
     }
   }
 }
@@ -151,8 +151,7 @@ void Session::end_run(const RunEnd& end) {
   }
   run_.clear();
   chain_started_ = chain_ok_ = false;
-  if (options_.max_runs > 0 && ++runs_ended_ >= options_.max_runs) stop_ = true;
-  else if (options_.max_runs <= 0) ++runs_ended_;
+  if (++runs_ended_ == options_.max_runs) stop_ = true;
 }
 
 void add_registered_sinks(Session& session, const PartRegistry& parts, const Settings& settings, const std::string& out) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/chain.hpp"
+#include "core/logging.hpp"
 #include "core/registry.hpp"
 #include "hyper/sink.hpp"
 #include "hyper/source.hpp"
@@ -68,6 +69,7 @@ class Session {
   SessionOptions options_;
   std::vector<std::shared_ptr<Sink>> sinks_;
   std::atomic<Source*> source_{nullptr};
+  RateLimitedLog failures_;  // a sink failing every TR must not flood the log
   std::atomic<bool> stop_{false};
   // Loop-thread state.
   std::string run_;                   // the open run ("" none)

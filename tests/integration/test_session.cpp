@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "builtin.hpp"
 #include "core/registry.hpp"
@@ -89,6 +90,66 @@ class CollectSink : public Sink {
 
  private:
   std::shared_ptr<Seen> seen_;
+};
+
+// N volumes of 4x4x2 of one run, each voxel the volume's index.
+class CountingSource : public Source {
+ public:
+  explicit CountingSource(int64_t n) : n_(n) {}
+  std::string describe() const override { return "counting"; }
+  bool finished() const override { return done_; }
+  void stop() override { stopped_ = true; }
+  std::optional<SourceEvent> next(std::chrono::milliseconds) override {
+    if (done_) return std::nullopt;
+    SourceEvent ev;
+    ev.run = "r";
+    if (k_ < n_ && !stopped_) {
+      ev.kind = SourceEvent::Kind::Volume;  // no RunStart: the Session starts the run itself
+      ev.tr = std::make_unique<Tr>();
+      ev.tr->run = "r";
+      ev.tr->index = k_;
+      ev.tr->tr_s = 1;
+      ev.tr->volume.dims = {4, 4, 2};
+      ev.tr->volume.data.assign(32, static_cast<float>(k_));
+      ++k_;
+      return ev;
+    }
+    done_ = true;
+    ev.kind = SourceEvent::Kind::RunEnd;
+    ev.end.run = "r";
+    ev.end.received = k_;
+    return ev;
+  }
+
+ private:
+  int64_t n_, k_ = 0;
+  bool stopped_ = false, done_ = false;
+};
+
+// Counts what it sees on the thread that calls it; throws at volume `fail_at`; as a
+// main-thread sink, asks to stop once `stop_after` volumes were seen.
+class ProbeSink : public Sink {
+ public:
+  ProbeSink(Threading threading, int64_t fail_at = -1, int64_t stop_after = -1)
+      : threading_(threading), fail_at_(fail_at), stop_after_(stop_after) {}
+  Threading threading() const override { return threading_; }
+  void on_tr(const Tr& tr) override {
+    ++seen;
+    thread = std::this_thread::get_id();
+    if (tr.index == fail_at_) throw std::runtime_error("probe: a failing output");
+  }
+  bool pump(std::chrono::milliseconds) override {
+    ++pumps;
+    return stop_after_ < 0 || seen < stop_after_;
+  }
+  void on_run_end(const RunEnd& e) override { ended = e.received; }
+  void finish() override { finished = true; }
+  Threading threading_;
+  int64_t fail_at_, stop_after_;
+  std::atomic<int64_t> seen{0}, pumps{0};
+  int64_t ended = -1;
+  bool finished = false;
+  std::thread::id thread;
 };
 
 std::filesystem::path small_twin(const test::TempDir& d) {
@@ -213,3 +274,58 @@ TEST_CASE("the README's sink example, a plugin built against include/hyper only,
   CHECK(test::read_text(d / "print.log").find("[fd_csv]") != std::string::npos);
   CHECK(test::run(test::hyper_cmd({"stream", "--set", "fd_csv.path=x.csv", "--print-settings"}), d / "unknown.log") == 2);
 }
+
+TEST_CASE("the Session: a failing output is logged and the others go on, strict mode stops, main-thread sinks are pumped") {
+  PartRegistry parts;
+  Schema schema;
+  parts.declare(schema);
+  Settings st(schema);  // an empty chain: the volumes pass as they are
+  Chain chain(parts, st);
+
+  SUBCASE("online: one sink throws at volume 3, the run goes on for every sink") {
+    Session session(chain, {});
+    auto failing = std::make_shared<ProbeSink>(Sink::Threading::Inline, 3);
+    auto other = std::make_shared<ProbeSink>(Sink::Threading::Inline);
+    session.add(failing);
+    session.add(other);
+    CountingSource source(10);
+    session.run(source);
+    CHECK(failing->seen == 10);
+    CHECK(other->seen == 10);
+    CHECK(other->ended == 10);
+    CHECK(other->finished);
+    CHECK(other->thread == std::this_thread::get_id());  // no main-thread sink: the loop runs here
+  }
+  SUBCASE("strict (offline): the failure ends the run with the sink's error") {
+    Session session(chain, {.strict = true});
+    auto failing = std::make_shared<ProbeSink>(Sink::Threading::Inline, 3);
+    session.add(failing);
+    CountingSource source(10);
+    CHECK_THROWS_WITH_AS(session.run(source), "probe: a failing output", std::runtime_error);
+    CHECK(failing->seen == 4);
+  }
+  SUBCASE("a main-thread sink: the loop moves to a processing thread, the caller pumps; its stop ends the session") {
+    Session session(chain, {});
+    auto screen = std::make_shared<ProbeSink>(Sink::Threading::MainThread, -1, 5);
+    session.add(screen);
+    CountingSource source(1000000);
+    session.run(source);
+    CHECK(screen->pumps > 0);
+    CHECK(screen->thread != std::this_thread::get_id());
+    CHECK(screen->seen >= 5);
+    CHECK(screen->seen < 1000000);   // stopped early: the source was told to stop
+    CHECK(screen->ended == screen->seen);  // and the open run still got its end
+    CHECK(screen->finished);
+  }
+  SUBCASE("serial: the main-thread sink is pumped after every volume, on this thread") {
+    Session session(chain, {.serial = true});
+    auto screen = std::make_shared<ProbeSink>(Sink::Threading::MainThread);
+    session.add(screen);
+    CountingSource source(20);
+    session.run(source);
+    CHECK(screen->seen == 20);
+    CHECK(screen->pumps == 21);  // 20 volumes and the run's end
+    CHECK(screen->thread == std::this_thread::get_id());
+  }
+}
+
