@@ -29,6 +29,7 @@ struct RunStart {
   std::string run;
   int64_t first_index = 0, count = -1;  // as announced (-1: not known)
   std::vector<std::string> stages;      // the chain's stages: the names of tr.stage_ms
+  std::string source_run;               // as the source named it (run: as recorded, RUN.2 when reused)
 };
 
 // One face drawn from a decoded TR: handed to every sink when drawn (t_present -1) and

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +27,12 @@ struct RunEnd {
   int64_t dropped = 0;           // messages of this run refused (each with its reason in the log)
   std::string report;            // a few lines for the terminal ("" : none)
   std::string summary_json;      // the source's accounting as a JSON object, for summary.json ("" : none)
+  // Filled by the Session for the sinks:
+  std::string source_run;        // the run id as the source named it (run: as recorded, RUN.2 when reused)
+  int64_t processed = 0;         // volumes through the chain
+  int64_t decoded = 0;           // volumes with a latent
+  int64_t late = 0;              // volumes ready later than the Session's lag bound after they were sent
+  std::map<std::string, int64_t> rejected;  // volumes the Session refused at its entry, by reason (not in dropped)
 };
 
 struct SourceEvent {

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
 #include "core/rigid.hpp"
 #include "io/nifti.hpp"
 #include "preprocess/fft_gaussian.hpp"
@@ -29,7 +31,7 @@ class Realign : public Stage {
   explicit Realign(const StageParams& p)
       : reference_(p.get_string("reference")), fwhm_(p.get_float("fwhm_mm")),
         iterations_(static_cast<int>(p.get_int("iterations"))), tolerance_(p.get_float("tolerance")),
-        resample_(p.get_bool("resample")) {}
+        resample_(p.get_bool("resample")), max_jump_mm_(p.get_float("max_jump_mm")), max_jump_rad_(p.get_float("max_jump_rad")) {}
 
   void preflight(const Spec& in, Spec& out) const override {
     if (in.features) throw std::invalid_argument("reference: realign needs a grid; put it before mask");
@@ -51,9 +53,17 @@ class Realign : public Stage {
     }
   }
 
-  void start_run(const RunInfo&) override {
+  void start_run(const RunInfo& run) override {
     levels_ = file_levels_;
     m_ = previous_ = Motion{};
+    run_ = run.run;
+    jumps_ = 0;
+  }
+  void stop_run() override {
+    if (jumps_ > 0)
+      spdlog::warn("run {}: realign: {} volume(s) whose estimate jumped beyond {} mm / {} rad from the previous TR kept the "
+                   "previous estimate (preprocess.realign.max_jump_mm, max_jump_rad)",
+                   run_, jumps_, max_jump_mm_, max_jump_rad_);
   }
 
   void process(Tr& tr) override {
@@ -89,6 +99,10 @@ class Realign : public Stage {
         if (biggest < tolerance_) break;
       }
     }
+    if (!believable()) {  // a diverged fit must not become the next volume's start
+      m_ = previous_;
+      ++jumps_;
+    }
     tr.motion = m_;
     tr.fd_mm = framewise_displacement(previous_, m_);
     previous_ = m_;
@@ -99,6 +113,14 @@ class Realign : public Stage {
   }
 
  private:
+  bool believable() const {
+    for (size_t k = 0; k < 6; ++k) {
+      const double d = std::abs(m_[k] - previous_[k]);
+      if (!std::isfinite(d) || d > (k < 3 ? max_jump_mm_ : max_jump_rad_)) return false;
+    }
+    return true;
+  }
+
   // Smooths the reference and computes, on lattices of stride 4, 2 and 1, its values and
   // derivatives with respect to the six parameters at voxels brighter than 1/8 its mean.
   std::vector<Level> prepare(const Volume& ref) {
@@ -153,6 +175,9 @@ class Realign : public Stage {
   int iterations_;
   double tolerance_;
   bool resample_;
+  double max_jump_mm_, max_jump_rad_;
+  std::string run_;
+  int64_t jumps_ = 0;
   FftGaussian gauss_;
   Volume smoothed_, moved_;
   std::vector<Level> levels_, file_levels_;
@@ -172,7 +197,13 @@ void register_realign(Registry& r) {
                 {.key = "tolerance", .type = SettingType::Float, .def = 1e-5, .unit = "mm or rad",
                  .help = "stop a level when no parameter changes by more", .min = 0.0, .max = 1.0},
                 {.key = "resample", .type = SettingType::Bool, .def = true,
-                 .help = "write the volume moved onto the reference (trilinear); false only estimates"}},
+                 .help = "write the volume moved onto the reference (trilinear); false only estimates"},
+                {.key = "max_jump_mm", .type = SettingType::Float, .def = 20.0, .unit = "mm",
+                 .help = "an estimate translated further than this from the previous TR's (or not finite) is not believed: "
+                         "the previous estimate is kept, counted and reported at the run's end",
+                 .min = 0.0},
+                {.key = "max_jump_rad", .type = SettingType::Float, .def = 0.3, .unit = "rad",
+                 .help = "the same for rotations", .min = 0.0}},
                [](const StageParams& p) { return std::make_unique<Realign>(p); }});
 }
 

@@ -12,6 +12,27 @@ namespace hyper {
 
 namespace {
 
+// The source's accounting (the receiver's summary, or the basics) with the Session's: the
+// run's name as recorded, volumes processed and decoded, and those refused at the entry
+// (counted among the drops: a run with any is not complete).
+nlohmann::json summary(const RunEnd& end) {
+  nlohmann::json j = end.summary_json.empty()
+                         ? nlohmann::json{{"run", end.source_run}, {"ended_by", end.ended_by}, {"received", end.received},
+                                          {"missing", end.missing}, {"dropped_total", end.dropped},
+                                          {"complete", end.missing == 0 && end.dropped == 0}}
+                         : nlohmann::json::parse(end.summary_json);
+  if (end.run != end.source_run) j["recorded_as"] = end.run;
+  j["processed"] = end.processed;
+  j["decoded"] = end.decoded;
+  j["late"] = end.late;
+  for (const auto& [why, n] : end.rejected) {
+    j["dropped"][why] = j["dropped"].value(why, int64_t{0}) + n;
+    j["dropped_total"] = j.value("dropped_total", int64_t{0}) + n;
+    j["complete"] = false;
+  }
+  return j;
+}
+
 class RunRecordSink : public Sink {
  public:
   explicit RunRecordSink(std::filesystem::path out) : out_(std::move(out)) {}
@@ -37,12 +58,7 @@ class RunRecordSink : public Sink {
     try {
       const auto dir = out_ / end.run;
       ensure_dir(dir);
-      const std::string json = !end.summary_json.empty()
-                                   ? end.summary_json
-                                   : nlohmann::json{{"run", end.run}, {"ended_by", end.ended_by}, {"received", end.received},
-                                                    {"missing", end.missing}, {"dropped", end.dropped}}
-                                         .dump(2);
-      write_file_atomic(dir / "summary.json", json + "\n");
+      write_file_atomic(dir / "summary.json", summary(end).dump(2) + "\n");
     } catch (const std::exception& e) {
       spdlog::error("{}", e.what());  // keep receiving: the summary is also in the log
     }

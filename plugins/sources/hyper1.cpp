@@ -90,7 +90,10 @@ void register_hyper1(Registry& r) {
         {.key = "stream.run_timeout", .type = T::Float, .def = 30.0, .unit = "s",
          .help = "an open run with no message (not even a heartbeat) for this long is ended", .min = 0.1},
         {.key = "stream.max_volume_mb", .type = T::Float, .def = 1024.0, .unit = "MiB",
-         .help = "larger messages are refused before they are read", .min = 0.001, .max = 65536.0}},
+         .help = "larger messages are refused before they are read", .min = 0.001, .max = 65536.0},
+        {.key = "stream.max_runs", .type = T::Int, .def = int64_t{64}, .unit = "runs",
+         .help = "runs one stream opens at most: a publisher inventing run ids cannot fill the disk (too_many_runs beyond)",
+         .min = 1.0, .max = 100000.0}},
        [](const Params& p) -> std::unique_ptr<Source> {
          ReceiverOptions o;
          o.endpoint = p.get_string("stream.endpoint");
@@ -98,6 +101,7 @@ void register_hyper1(Registry& r) {
          o.queue_timeout = std::chrono::milliseconds(static_cast<int64_t>(p.get_float("stream.queue_timeout") * 1000));
          o.run_timeout = std::chrono::milliseconds(static_cast<int64_t>(p.get_float("stream.run_timeout") * 1000));
          o.max_payload_bytes = static_cast<uint64_t>(p.get_float("stream.max_volume_mb") * 1024 * 1024);
+         o.max_runs = p.get_int("stream.max_runs");
          return std::make_unique<Hyper1Source>(o);
        }});
 }

@@ -138,7 +138,10 @@ int run_cli(int argc, char** argv, const std::vector<Command>& commands) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // CLI11's own codes (105, 106, 109...) would hide a usage error: one line and exit 2.
+    std::cerr << "hyper: " << e.what() << " (see hyper --help)\n";
+    return kExitUsage;
   }
 
   for (size_t i = 0; i < commands.size(); ++i) {

@@ -44,7 +44,9 @@ void declare(Schema& s) {
   s.add({.key = "replay.heartbeat", .type = T::Float, .def = 1.0, .unit = "s",
          .help = "heartbeat interval while waiting between volumes", .min = 0.01, .max = 3600.0});
   s.add({.key = "replay.send_hwm", .type = T::Int, .def = int64_t{256}, .unit = "messages",
-         .help = "messages queued per subscriber before sending blocks (never drops)", .min = 1.0,
+         .help = "messages queued per subscriber; paced, one further behind loses volumes (the others keep the TR pace); "
+                 "at --speed max sending waits for it",
+         .min = 1.0,
          .max = 1e6});
 }
 
@@ -56,6 +58,7 @@ int run(const Settings& st, const PartRegistry&) {
     auto found = find_runs(in);
     runs.insert(runs.end(), found.begin(), found.end());
   }
+  for (const RunFile& r : runs) read_nifti_info(r.path);  // an unreadable input fails now, not after a subscriber joined
 
   ReplayOptions o;
   o.tr_s = st.get_float("replay.tr");
@@ -76,6 +79,10 @@ int run(const Settings& st, const PartRegistry&) {
   PublisherOptions po;
   po.allow_remote = st.get_bool("replay.allow_remote");
   po.send_hwm = static_cast<int>(st.get_int("replay.send_hwm"));
+  // Paced, the scanner's clock rules: a subscriber that stops reading loses volumes (its
+  // gaps say so), the others go on at TR pace. At max speed there is no pace to keep: send
+  // as fast as the slowest subscriber takes them.
+  po.lossy = std::isfinite(o.speed);
   Publisher pub(ctx, st.get_string("replay.endpoint"), po);
 
   const auto want = static_cast<int>(st.get_int("replay.wait_subscribers"));

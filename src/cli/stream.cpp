@@ -31,6 +31,13 @@ void declare(Schema& s) {
          .flag = "--decoder"});
   s.add({.key = "stream.runs", .type = T::Int, .def = int64_t{0}, .unit = "runs",
          .help = "exit after this many runs have ended; 0 runs until Ctrl-C", .flag = "--runs", .min = 0.0});
+  s.add({.key = "stream.max_abs_value", .type = T::Float, .def = 1e6,
+         .help = "a volume with a voxel beyond +-this (after scaling) is refused as out_of_range, like one with NaN or "
+                 "infinite voxels (non_finite): the run goes on as if it were missing",
+         .min = 1.0});
+  s.add({.key = "stream.max_lag_trs", .type = T::Float, .def = 2.0, .unit = "TRs",
+         .help = "a volume ready later than this after it was sent is late: warned once a run, counted in summary.json",
+         .min = 0.0});
 }
 
 int run(const Settings& st, const PartRegistry& parts) {
@@ -49,7 +56,8 @@ int run(const Settings& st, const PartRegistry& parts) {
     write_file_atomic(std::filesystem::path(out) / "settings.toml", st.to_toml(parts.session_sections()));
   }
   const int64_t max_runs = st.get_int("stream.runs");
-  Session session(chain, {.max_runs = max_runs});
+  Session session(chain, {.max_runs = max_runs, .out = out, .max_abs_value = st.get_float("stream.max_abs_value"),
+                           .max_lag_trs = st.get_float("stream.max_lag_trs")});
   add_registered_sinks(session, parts, st, out);  // the screen opens here, on the main thread
   const auto source = source_info.make(st);
   spdlog::info("listening to {}{}", source->describe(), max_runs > 0 ? fmt::format(" for {} run(s)", max_runs) : "");

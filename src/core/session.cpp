@@ -1,5 +1,7 @@
 #include "core/session.hpp"
 
+#include <cmath>
+#include <filesystem>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -84,6 +86,9 @@ bool Session::pump_main(std::chrono::milliseconds wait) {
 
 void Session::loop(Source& source) {
   bool stopping = false;
+  // Waiting is said, never silent: an unreachable publisher looks exactly like a quiet one.
+  constexpr auto kWaitReport = std::chrono::seconds(5);
+  auto last_event = SteadyClock::now(), last_report = last_event;
   while (true) {
     if (!stopping && (stop_ || interrupted())) {
       if (options_.strict && interrupted()) throw Interrupted();  // half a run is no result
@@ -93,8 +98,15 @@ void Session::loop(Source& source) {
     auto ev = source.next(std::chrono::milliseconds(100));
     if (!ev) {
       if (source.finished()) break;
+      const auto now = SteadyClock::now();
+      if (options_.log_runs && !stopping && run_.empty() && now - last_report >= kWaitReport) {
+        last_report = now;
+        spdlog::info("waiting for volumes from {} ({:.0f} s without any)", source.describe(),
+                     std::chrono::duration<double>(now - last_event).count());
+      }
       continue;
     }
+    last_event = last_report = SteadyClock::now();
     handle(*ev);
     if (options_.serial && !pump_main(std::chrono::milliseconds(0))) stop_ = true;
   }
@@ -106,22 +118,63 @@ void Session::handle(SourceEvent& ev) {
       start_run(ev.run, ev.first_index, ev.count);
       break;
     case SourceEvent::Kind::Volume:
-      if (ev.tr->run != run_) start_run(ev.tr->run, 0, ev.tr->n_volumes);  // a source that does not announce runs
+      if (ev.tr->run != source_run_) start_run(ev.tr->run, 0, ev.tr->n_volumes);  // a source that does not announce runs
+      ev.tr->run = run_;
+      if (const char* why = refuse(*ev.tr)) {
+        ++counts_.rejected[why];
+        return;
+      }
       process(*ev.tr);
       break;
     case SourceEvent::Kind::RunEnd:
-      end_run(ev.end);
+      if (ev.end.run == source_run_) end_run(ev.end);
       break;
   }
 }
 
 void Session::start_run(const std::string& run, int64_t first_index, int64_t count) {
-  run_ = run;
+  if (!source_run_.empty()) end_run(RunEnd{.run = source_run_, .ended_by = "new_run"});  // a source that does not end runs
+  // A record on disk is never overwritten: a run id seen before (in this session, or with
+  // a record in the output folder) is recorded as RUN.2, RUN.3, ...
+  std::string id = run;
+  for (int k = 2; used_runs_.count(id) || (!options_.out.empty() && std::filesystem::exists(std::filesystem::path(options_.out) / id));
+       ++k)
+    id = run + "." + std::to_string(k);
+  if (id != run) spdlog::warn("run {}: {} already has a record of that name: this run is recorded as {}", run, options_.out.empty() ? "this session" : options_.out, id);
+  used_runs_.insert(id);
+  source_run_ = run;
+  run_ = id;
+  counts_ = {};
   chain_started_ = chain_ok_ = false;
   if (options_.log_runs)
-    spdlog::info("run {}: receiving{}", run, count > 0 ? fmt::format(" {} volumes from index {}", count, first_index) : "");
-  const RunStart rs{run, first_index, count, chain_.names()};
+    spdlog::info("run {}: receiving{}", id, count > 0 ? fmt::format(" {} volumes from index {}", count, first_index) : "");
+  const RunStart rs{id, first_index, count, chain_.names(), run};
   each_sink("run start", [&](Sink& s) { s.on_run_start(rs); });
+}
+
+const char* Session::refuse(const Tr& tr) {
+  // The entry check (DESIGN.md): no stage sees a volume that would poison its per-run state.
+  const Volume& v = tr.volume;
+  const char* why = nullptr;
+  if (v.voxel_count() <= 0 || static_cast<int64_t>(v.data.size()) != v.voxel_count()) why = "shape";
+  else {
+    const float limit = static_cast<float>(options_.max_abs_value);
+    bool finite = true, in_range = true;
+    for (const float x : v.data) {
+      finite &= std::isfinite(x);
+      in_range &= std::fabs(x) <= limit;
+    }
+    if (!finite) why = "non_finite";
+    else if (!in_range) why = "out_of_range";
+  }
+  if (!why) return nullptr;
+  const std::string what = fmt::format("run {}: volume {} refused ({}): {}", tr.run, tr.index, why,
+                                       std::string_view(why) == "shape"        ? "its voxels do not fill its grid"
+                                       : std::string_view(why) == "non_finite" ? "NaN or infinite voxels (a failed export, an overflowing scl_slope)"
+                                                                                : fmt::format("voxels beyond +-{} (stream.max_abs_value)", options_.max_abs_value));
+  if (options_.strict) throw std::runtime_error(what);  // offline: a hole in the data is an error, not a gap
+  failures_.warn(why, what);
+  return why;
 }
 
 void Session::process(Tr& tr) {
@@ -138,17 +191,38 @@ void Session::process(Tr& tr) {
   }
   if (chain_ok_ && !chain_.empty()) chain_.process(tr);
   tr.t.t_ready = realtime_ns();
+  if (chain_ok_) ++counts_.processed;
+  if (tr.decoded) ++counts_.decoded;
+  if (tr.t.t_sent > 0 && tr.tr_s > 0 && static_cast<double>(tr.t.t_ready - tr.t.t_sent) * 1e-9 > options_.max_lag_trs * tr.tr_s &&
+      counts_.late++ == 0)
+    spdlog::warn("run {}: volume {} was ready {:.1f} s after it was sent, more than {} TRs: processing is behind the scanner. "
+                 "Every volume is still processed and recorded (the chain needs them all, in order); the screen shows the "
+                 "newest face. Said once a run; the summary counts the late volumes",
+                 tr.run, tr.index, ns_to_ms(tr.t.t_ready - tr.t.t_sent) * 1e-3, options_.max_lag_trs);
   each_sink("output", [&](Sink& s) { s.on_tr(tr); });
 }
 
-void Session::end_run(const RunEnd& end) {
+void Session::end_run(const RunEnd& source_end) {
   const bool timed = chain_started_ && chain_ok_ && !chain_.empty();
   if (timed) chain_.stop_run();
+  RunEnd end = source_end;
+  end.source_run = end.run;
+  end.run = run_;
+  end.processed = counts_.processed;
+  end.decoded = counts_.decoded;
+  end.late = counts_.late;
+  end.rejected = counts_.rejected;
   each_sink("run end", [&](Sink& s) { s.on_run_end(end); });
   if (options_.log_runs) {
     if (!end.report.empty()) spdlog::info("{}", end.report);
+    if (!end.rejected.empty()) {
+      std::string by;
+      for (const auto& [why, n] : end.rejected) by += fmt::format(" {} {}", why, n);
+      spdlog::warn("run {}: volumes refused at the entry (treated as missing):{}", end.run, by);
+    }
     if (timed) spdlog::info("run {}: preprocessing per volume: {}", end.run, chain_.format_timings());
   }
+  source_run_.clear();
   run_.clear();
   chain_started_ = chain_ok_ = false;
   if (++runs_ended_ == options_.max_runs) stop_ = true;

@@ -15,7 +15,9 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,9 @@ struct SessionOptions {
   bool strict = false;    // a run the chain cannot take, or a failing sink, is an error (offline) rather
                           // than a logged, skipped run (online: the scanner goes on)
   bool log_runs = true;   // log each run's start, its source's report and the chain's timings
+  std::string out;        // the records' folder: a run id with a record there is recorded as RUN.2, ... ("" none)
+  double max_abs_value = 1e6;  // a volume with a voxel beyond +-this is refused (out_of_range)
+  double max_lag_trs = 2;      // a volume ready more than this many TRs after it was sent is late: warned once a run, counted
 };
 
 class Session {
@@ -60,6 +65,8 @@ class Session {
   void handle(SourceEvent& ev);
   void start_run(const std::string& run, int64_t first_index, int64_t count);
   void process(Tr& tr);
+  // Why the entry check refuses this volume ("shape", "non_finite", "out_of_range"), or null.
+  const char* refuse(const Tr& tr);
   void end_run(const RunEnd& end);
   bool pump_main(std::chrono::milliseconds wait);  // false: a main-thread sink asked to stop
   template <typename F>
@@ -72,7 +79,13 @@ class Session {
   RateLimitedLog failures_;  // a sink failing every TR must not flood the log
   std::atomic<bool> stop_{false};
   // Loop-thread state.
-  std::string run_;                   // the open run ("" none)
+  std::string source_run_;            // the open run as the source names it ("" none)
+  std::string run_;                   // ... and as it is processed and recorded
+  std::set<std::string> used_runs_;   // every run id recorded in this session
+  struct Counts {
+    int64_t processed = 0, decoded = 0, late = 0;
+    std::map<std::string, int64_t> rejected;
+  } counts_;                          // the open run's
   bool chain_started_ = false, chain_ok_ = false;
   int64_t runs_ended_ = 0;
 };

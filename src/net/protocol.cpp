@@ -15,7 +15,8 @@ namespace {
 constexpr std::array<std::string_view, kRejectCount> kRejectNames{
     "frame_count", "unknown_topic", "header_size", "header_json", "protocol",
     "field_missing", "field_type", "field_range", "dtype", "tr", "payload_size",
-    "checksum", "duplicate", "out_of_order", "run_mismatch", "run_ended", "queue_full"};
+    "checksum", "duplicate", "out_of_order", "run_mismatch", "run_ended", "queue_full",
+    "too_many_runs"};
 
 // Thrown only on the reject path inside decode_message; valid messages never throw.
 struct Bad {

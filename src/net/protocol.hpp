@@ -49,6 +49,7 @@ enum class Reject : uint8_t {
   RunMismatch,   // geometry, dtype or TR differs from earlier volumes of the same run
   RunEnded,      // a volume of a run that has already ended
   QueueFull,     // the processing thread did not take the volume in time
+  TooManyRuns,   // a new run beyond the stream's bound on runs (stream.max_runs)
   Count
 };
 inline constexpr size_t kRejectCount = static_cast<size_t>(Reject::Count);

@@ -1,5 +1,6 @@
 #include "net/publisher.hpp"
 
+#include <cerrno>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
@@ -22,7 +23,7 @@ Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, const Pub
                              " is not a loopback address: binding it exposes the stream to the "
                              "network; pass --allow-remote if that is intended");
   socket_.set(zmq::sockopt::xpub_verbose, 1);  // every subscription reaches us, duplicates too
-  socket_.set(zmq::sockopt::xpub_nodrop, 1);   // block at the high-water mark instead of dropping
+  socket_.set(zmq::sockopt::xpub_nodrop, options.lossy ? 0 : 1);  // at the high-water mark: drop for that subscriber, or block
   socket_.set(zmq::sockopt::sndhwm, options.send_hwm);
   socket_.set(zmq::sockopt::sndtimeo, kSendTimeoutMs);
   socket_.set(zmq::sockopt::linger, static_cast<int>(options.linger.count()));
@@ -49,21 +50,30 @@ int Publisher::wait_for_subscribers(int n, std::chrono::milliseconds timeout) {
   drain_subscriptions();
   while (subscribers_ < n && !interrupted() && SteadyClock::now() < deadline) {
     zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(100));
+    try {
+      zmq::poll(&item, 1, std::chrono::milliseconds(100));
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;  // Ctrl-C: the loop's condition ends it
+    }
     drain_subscriptions();
   }
   return subscribers_;
 }
 
 bool Publisher::send_frames(zmq::message_t& topic, zmq::message_t& header, zmq::message_t* payload) {
-  // Only the first part can meet the high-water mark; the others follow it atomically.
-  while (!socket_.send(topic, zmq::send_flags::sndmore)) {
-    if (interrupted()) return false;
-    spdlog::warn("send to {} blocked for {} ms: a subscriber is not keeping up", endpoint_, kSendTimeoutMs);
+  try {
+    // Only the first part can meet the high-water mark; the others follow it atomically.
+    while (!socket_.send(topic, zmq::send_flags::sndmore)) {
+      if (interrupted()) return false;
+      spdlog::warn("send to {} blocked for {} ms: a subscriber is not keeping up", endpoint_, kSendTimeoutMs);
+    }
+    if (!payload) return socket_.send(header, zmq::send_flags::none).has_value();
+    socket_.send(header, zmq::send_flags::sndmore);
+    return socket_.send(*payload, zmq::send_flags::none).has_value();
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EINTR) return false;  // Ctrl-C arrived during the call: the caller winds down
+    throw;
   }
-  if (!payload) return socket_.send(header, zmq::send_flags::none).has_value();
-  socket_.send(header, zmq::send_flags::sndmore);
-  return socket_.send(*payload, zmq::send_flags::none).has_value();
 }
 
 bool Publisher::send_volume(VolumeHeader& h, std::span<const std::byte> payload,

@@ -17,8 +17,11 @@
 namespace hyper {
 
 struct PublisherOptions {
-  bool allow_remote = false;  // binding a non-loopback address needs this (README, "Security")
-  int send_hwm = 256;         // messages queued per subscriber before send blocks
+  bool allow_remote = false;  // binding a non-loopback address needs this (README, "Reliability and security")
+  int send_hwm = 256;         // messages queued per subscriber before it loses them (lossy) or send blocks
+  // true: a subscriber that falls send_hwm messages behind loses messages (it counts them as
+  // gaps) and the publisher keeps its pace; false: send waits for the slowest subscriber.
+  bool lossy = false;
   std::chrono::milliseconds linger{5000};  // at close, time allowed to flush what is queued
 };
 
@@ -35,8 +38,8 @@ class Publisher {
   // Stamps payload_bytes, crc32 and (last) t_sent into `h`, then sends [vol, header, payload].
   // With `keep_alive` owning the payload's memory, the payload is sent without a copy and
   // kept alive until ZeroMQ is done with it; without, it is copied.
-  // Never drops: when a subscriber lags, send blocks (XPUB_NODROP) and retries until
-  // `interrupted()`; returns false only then.
+  // Not lossy: when a subscriber lags, send blocks (XPUB_NODROP) and retries until
+  // `interrupted()`; returns false only then. Lossy: never blocks.
   bool send_volume(VolumeHeader& h, std::span<const std::byte> payload,
                    std::shared_ptr<const void> keep_alive = nullptr);
   bool send_control(ControlMessage c);  // stamps t_sent

@@ -1,5 +1,8 @@
 #include "net/receiver.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include <spdlog/spdlog.h>
 
 #include "core/clock.hpp"
@@ -23,15 +26,25 @@ bool same_geometry(const VolumeHeader& a, const VolumeHeader& b, std::string& wh
 }  // namespace
 
 Receiver::Receiver(zmq::context_t& ctx, ReceiverOptions options)
-    : options_(std::move(options)), socket_(ctx, zmq::socket_type::sub), queue_(options_.queue_capacity) {
+    : options_(std::move(options)), socket_(ctx, zmq::socket_type::sub), monitor_(ctx, zmq::socket_type::pair),
+      queue_(options_.queue_capacity) {
   check_endpoint(options_.endpoint, "endpoint");
   // One subscription to everything: the publisher counts one per subscriber, and unknown
   // topics are counted here rather than silently filtered.
   socket_.set(zmq::sockopt::subscribe, "");
   socket_.set(zmq::sockopt::linger, 0);
-  // ZeroMQ disconnects a peer that sends a larger message, before allocating it.
-  socket_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_payload_bytes + (1u << 20)));
-  socket_.set(zmq::sockopt::rcvhwm, 10000);
+  // ZeroMQ disconnects a peer that sends a larger message, before allocating it; up to
+  // there a message is read and refused with its reason (payload_size). The margin lets a
+  // volume up to twice the limit (for limits up to 64 MiB) be refused without a disconnect.
+  const uint64_t margin = std::clamp<uint64_t>(options_.max_payload_bytes, uint64_t{1} << 20, uint64_t{64} << 20);
+  socket_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_payload_bytes + margin));
+  const std::string monitor = fmt::format("inproc://hyper-receiver-monitor-{}", static_cast<const void*>(this));
+  if (zmq_socket_monitor(socket_.handle(), monitor.c_str(), ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED) != 0)
+    throw std::runtime_error(std::string("cannot monitor the receiving socket: ") + zmq_strerror(zmq_errno()));
+  monitor_.connect(monitor);
+  // Receive-side memory is bounded: ZeroMQ holds at most as many messages as the queue
+  // after it (a flood then waits at the publisher, or a paced publisher drops for us).
+  socket_.set(zmq::sockopt::rcvhwm, static_cast<int>(options_.queue_capacity));
   try {
     socket_.connect(options_.endpoint);
   } catch (const zmq::error_t& e) {
@@ -39,7 +52,10 @@ Receiver::Receiver(zmq::context_t& ctx, ReceiverOptions options)
   }
 }
 
-Receiver::~Receiver() { stop(); }
+Receiver::~Receiver() {
+  stop();
+  zmq_socket_monitor(socket_.handle(), nullptr, 0);
+}
 
 void Receiver::start() {
   thread_ = std::jthread([this](std::stop_token st) { loop(st); });
@@ -65,8 +81,10 @@ void Receiver::loop(std::stop_token stop) {
   std::vector<zmq::message_t> frames;
   std::vector<std::span<const std::byte>> views;
   while (!stop.stop_requested()) {
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(100));
+    zmq::pollitem_t items[2] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}, {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 2, std::chrono::milliseconds(100));
+    if (items[1].revents & ZMQ_POLLIN) watch_connection();
+    if (lost_since_ && SteadyClock::now() - *lost_since_ > std::chrono::milliseconds(300)) reconnect();
     // Drain everything that is ready before looking at the clock again.
     while (!stop.stop_requested()) {
       frames.clear();
@@ -84,6 +102,31 @@ void Receiver::loop(std::stop_token stop) {
   }
   if (run_) end_run(RunEndCause::Shutdown);
   queue_.close();
+}
+
+void Receiver::watch_connection() {
+  std::vector<zmq::message_t> event;  // [event id (uint16) + value (uint32), endpoint]
+  while (zmq::recv_multipart(monitor_, std::back_inserter(event), zmq::recv_flags::dontwait)) {
+    uint16_t id = 0;
+    if (!event.empty() && event[0].size() >= sizeof id) std::memcpy(&id, event[0].data(), sizeof id);
+    // A publisher that stopped: ZeroMQ retries by itself. After a protocol error (a message
+    // over its size limit) it does not: no retry follows the disconnect.
+    if (id == ZMQ_EVENT_DISCONNECTED) lost_since_ = SteadyClock::now();
+    if (id == ZMQ_EVENT_CONNECT_RETRIED) lost_since_.reset();
+    event.clear();
+  }
+}
+
+void Receiver::reconnect() {
+  lost_since_.reset();
+  spdlog::warn("ZeroMQ closed the connection to {} and will not retry (a message over stream.max_volume_mb?): "
+               "connecting again; what is sent meanwhile is missing from the run",
+               options_.endpoint);
+  try {
+    socket_.disconnect(options_.endpoint);  // the dead endpoint, so that connect makes a new one
+  } catch (const zmq::error_t&) {
+  }
+  socket_.connect(options_.endpoint);
 }
 
 void Receiver::drop(Reject reason, const std::string& detail, const std::string& run) {
@@ -110,8 +153,14 @@ void Receiver::handle(std::span<const std::span<const std::byte>> frames, int64_
   }
 }
 
-bool Receiver::open_run(const std::string& run, int64_t first_index, int64_t count, double tr_s) {
-  if (ended_runs_.count(run)) return false;
+std::optional<Reject> Receiver::open_run(const std::string& run, int64_t first_index, int64_t count, double tr_s, bool restart) {
+  if (ended_runs_.count(run)) {
+    if (!restart) return Reject::RunEnded;
+    ended_runs_.erase(run);
+    spdlog::warn("run {}: a new run_start after it ended (a restarted publisher?): a new run", run);
+  }
+  if (runs_opened_ >= options_.max_runs) return Reject::TooManyRuns;
+  ++runs_opened_;
   if (run_) end_run(RunEndCause::NewRun);
   run_.emplace(run, first_index, count);
   run_->touch(steady_s());
@@ -127,7 +176,7 @@ bool Receiver::open_run(const std::string& run, int64_t first_index, int64_t cou
   e.start.tr_s = tr_s;
   queue_.push_always(std::move(e));
   spdlog::info("run {} started", run);
-  return true;
+  return std::nullopt;
 }
 
 void Receiver::end_run(RunEndCause cause) {
@@ -151,8 +200,8 @@ void Receiver::on_control(const ControlMessage& c) {
       if (run_ && run_->run() == c.run) {  // announced after its first volume: accept late
         run_->set_announced(c.first_index, c.count);
         announced_tr_ = c.tr_s;
-      } else if (!open_run(c.run, c.first_index, c.count, c.tr_s)) {
-        drop(Reject::RunEnded, "run_start for a run that has already ended", c.run);
+      } else if (const auto why = open_run(c.run, c.first_index, c.count, c.tr_s, /*restart=*/true)) {
+        drop(*why, fmt::format("run_start refused: this stream opens at most {} runs (stream.max_runs)", options_.max_runs), c.run);
       }
       return;
     case ControlType::RunEnd:
@@ -169,7 +218,10 @@ void Receiver::on_control(const ControlMessage& c) {
 void Receiver::on_volume(const VolumeMessage& m, int64_t t_recv) {
   const VolumeHeader& h = m.header;
   if (!run_ || run_->run() != h.run) {
-    if (!open_run(h.run, 0, -1, 0)) return drop(Reject::RunEnded, "volume of a run that has already ended", h.run);
+    if (const auto why = open_run(h.run, 0, -1, 0, /*restart=*/false))
+      return drop(*why, *why == Reject::RunEnded ? "volume of a run that has already ended"
+                                                 : fmt::format("a new run beyond the {} this stream opens (stream.max_runs)", options_.max_runs),
+                  h.run);
     spdlog::warn("run {}: volumes arrived without a run_start; assuming it starts at index 0", h.run);
   }
   run_->touch(steady_s());

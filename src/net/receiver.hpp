@@ -21,6 +21,7 @@
 #include <zmq_addon.hpp>
 
 #include "core/bounded_queue.hpp"
+#include "core/clock.hpp"
 #include "core/logging.hpp"
 #include "hyper/tr.hpp"
 #include "net/protocol.hpp"
@@ -34,6 +35,7 @@ struct ReceiverOptions {
   std::chrono::milliseconds queue_timeout{2000};     // wait for room, then drop (queue_full)
   std::chrono::milliseconds run_timeout{30000};      // an open run with no message this long ends
   uint64_t max_payload_bytes = uint64_t{1} << 30;    // larger messages are refused by ZeroMQ
+  int64_t max_runs = 64;                             // runs this receiver opens at most (too_many_runs beyond)
 };
 
 // What the processing thread receives, in arrival order.
@@ -70,12 +72,19 @@ class Receiver {
   void handle(std::span<const std::span<const std::byte>> frames, int64_t t_recv);
   void on_control(const ControlMessage& c);
   void on_volume(const VolumeMessage& m, int64_t t_recv);
-  bool open_run(const std::string& run, int64_t first_index, int64_t count, double tr_s);
+  // Opens a run, or says why not. A run_start (`restart`) reopens a run id that has ended:
+  // a restarted publisher makes a new run (the Session records it under a new name).
+  std::optional<Reject> open_run(const std::string& run, int64_t first_index, int64_t count, double tr_s, bool restart);
   void end_run(RunEndCause cause);
   void drop(Reject reason, const std::string& detail, const std::string& run);
+  void watch_connection();  // reads the monitor's events
+  void reconnect();
 
   ReceiverOptions options_;
   zmq::socket_t socket_;
+  // Told when the connection drops: ZeroMQ closes it on a message over its size limit and
+  // would not reconnect by itself, which left the stream deaf (README, "Reliability").
+  zmq::socket_t monitor_;
   BoundedQueue<StreamEvent> queue_;
   RateLimitedLog log_;
   std::array<std::atomic<int64_t>, kRejectCount> dropped_{};
@@ -85,6 +94,8 @@ class Receiver {
   std::optional<VolumeHeader> geometry_;  // the first accepted header of the open run
   double announced_tr_ = 0;               // from run_start, 0 unknown
   std::set<std::string> ended_runs_;
+  int64_t runs_opened_ = 0;
+  std::optional<SteadyClock::time_point> lost_since_;  // disconnected, and ZeroMQ has not retried
   std::jthread thread_;
 };
 

@@ -180,3 +180,72 @@ TEST_CASE("a slow consumer makes the receiver drop with queue_full, counted, not
   CHECK(static_cast<int64_t>(c.volumes.size()) == s.received);
   CHECK(s.missing == lost);
 }
+
+TEST_CASE("a restarted publisher's new run_start for an ended run id makes a new run, stray volumes of it stay dropped") {
+  RawPublisher pub;
+  test::TestReceiver receiver({.endpoint = pub.endpoint});
+  Receiver& rx = receiver.rx;
+  pub.wait_subscriber();
+  for (int pass = 0; pass < 2; ++pass) {
+    pub.ctl({{"type", "run_start"}, {"run", "r"}, {"count", 3}});
+    for (int64_t i = 0; i < 3; ++i) pub.volume("r", i);
+    pub.ctl({{"type", "run_end"}, {"run", "r"}, {"volumes_sent", 3}});
+  }
+  pub.volume("r", 1);  // no run_start: a late volume of the ended run
+  const auto c = test::collect(rx, 2, 20s);
+  REQUIRE(c.summaries.size() == 2);
+  for (const RunSummary& s : c.summaries) {
+    CHECK(s.run == "r");
+    CHECK(s.received == 3);
+    CHECK(s.complete());
+  }
+  CHECK(c.volumes.size() == 6);
+  std::this_thread::sleep_for(300ms);
+  CHECK(count(rx.dropped(), Reject::RunEnded) == 1);
+}
+
+TEST_CASE("a publisher inventing run ids gets at most stream.max_runs runs, the rest dropped as too_many_runs") {
+  RawPublisher pub;
+  test::TestReceiver receiver({.endpoint = pub.endpoint, .max_runs = 5});
+  Receiver& rx = receiver.rx;
+  pub.wait_subscriber();
+  for (int r = 0; r < 12; ++r) {
+    pub.ctl({{"type", "run_start"}, {"run", "x" + std::to_string(r)}, {"count", 1}});
+    pub.volume("x" + std::to_string(r), 0);
+  }
+  pub.volume("y", 0);  // a run opened by a volume counts the same
+  std::this_thread::sleep_for(500ms);
+  rx.stop();
+  const auto c = test::collect(rx, 6, 2s);  // waits for a sixth that must not come
+  CHECK(c.summaries.size() == 5);
+  CHECK(c.volumes.size() == 5);
+  CHECK(count(rx.dropped(), Reject::TooManyRuns) == 7 + 7 + 1);  // 7 run_starts, their 7 volumes, y's volume
+}
+
+TEST_CASE("a message over the size limit is refused and the stream keeps receiving from the same publisher") {
+  RawPublisher pub;
+  test::TestReceiver receiver({.endpoint = pub.endpoint, .max_payload_bytes = 1000});
+  Receiver& rx = receiver.rx;
+  pub.wait_subscriber();
+  pub.ctl({{"type", "run_start"}, {"run", "big"}, {"count", 10}});
+  for (int64_t i = 0; i < 5; ++i) pub.volume("big", i);
+  const std::string over(1500, 'x');  // a whole, valid message, over the limit: read and refused
+  pub.send({"vol",
+            json{{"protocol", "hyper/1"}, {"run", "big"}, {"index", 5}, {"tr", 2.0}, {"dims", {750, 1, 1}}, {"voxel_size", {3, 3, 3}},
+                 {"dtype", "int16"}, {"t_sent", realtime_ns()}, {"payload_bytes", over.size()},
+                 {"crc32", crc32({reinterpret_cast<const std::byte*>(over.data()), over.size()})}}
+                .dump(),
+            over});
+  pub.send({"vol", json{{"protocol", "hyper/1"}, {"run", "big"}, {"index", 6}}.dump(), std::string(3 << 20, 'x')});  // ZeroMQ hangs up
+  std::this_thread::sleep_for(1500ms);  // the receiver connects again
+  for (int64_t i = 7; i < 10; ++i) pub.volume("big", i);
+  pub.ctl({{"type", "run_end"}, {"run", "big"}, {"volumes_sent", 10}});
+  const auto c = test::collect(rx, 1, 20s);
+  REQUIRE(c.summaries.size() == 1);
+  std::vector<int64_t> order;
+  for (const auto& v : c.volumes) order.push_back(v->index);
+  CHECK(order == std::vector<int64_t>{0, 1, 2, 3, 4, 7, 8, 9});
+  CHECK(count(rx.dropped(), Reject::PayloadSize) == 1);
+  CHECK(c.summaries[0].ended_by == RunEndCause::RunEnd);
+  CHECK(c.summaries[0].missing == 2);
+}

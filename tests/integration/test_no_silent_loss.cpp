@@ -1,0 +1,244 @@
+// Nothing lost, poisoned or erased silently (README, "Reliability and security"): bad
+// volumes are refused at the Session's entry and the run goes on as if they were missing,
+// records are never overwritten, a restarted publisher makes a new run, usage errors exit 2.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <csignal>
+#include <thread>
+#include <fstream>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/fmt/fmt.h>
+
+#include "builtin.hpp"
+#include "core/registry.hpp"
+#include "decoders/decoder.hpp"
+#include "io/bids.hpp"
+#include "io/npy.hpp"
+#include "net/publisher.hpp"
+#include "net/replayer.hpp"
+#include "stream_support.hpp"
+#include "support.hpp"
+
+using namespace hyper;
+using namespace std::chrono_literals;
+
+namespace {
+
+RunFile small_twin(const test::TempDir& d) {
+  REQUIRE(test::run(test::hyper_cmd({"simulate", "--out", (d / "twin").string(), "--preset", "small", "--log-level", "warn"}),
+                    d / "sim.log") == 0);
+  return find_runs(d / "twin").at(0);
+}
+
+nlohmann::json read_json(const std::filesystem::path& p) { return nlohmann::json::parse(std::ifstream(p)); }
+
+// Sends `run` as float32 volumes into a `hyper stream` started with `stream_args`, leaving
+// out the indices in `skip` and spoiling those in `nan`, `inf` (every voxel) and `overflow`
+// (scl_slope 1e300: every voxel overflows float when scaled).
+void stream_run(const test::TempDir& d, const std::string& tag, const RunFile& file, std::vector<std::string> stream_args,
+                const std::set<int64_t>& skip, int64_t nan = -1, int64_t inf = -1, int64_t overflow = -1) {
+  const int port = test::free_tcp_port();
+  std::vector<std::string> args = test::hyper_cmd({"stream", "--endpoint", test::loopback(port), "--runs", "1"});
+  args.insert(args.end(), stream_args.begin(), stream_args.end());
+  test::Process stream(args, d / (tag + ".log"));
+  const NiftiRun run = read_nifti(file.path);
+  zmq::context_t ctx(1);
+  Publisher pub(ctx, test::loopback(port));
+  REQUIRE(pub.wait_for_subscribers(1, 30s) == 1);
+  const int64_t n = run.info.dims[3];
+  VolumeHeader h = volume_header(run.info, "r1", 1.5);
+  h.dtype = DType::Float32;
+  h.scl_slope = 1;
+  h.scl_inter = 0;
+  pub.send_control({.type = ControlType::RunStart, .run = "r1", .count = n, .tr_s = 1.5});
+  for (int64_t k = 0; k < n; ++k) {
+    if (skip.count(k)) continue;
+    std::vector<float> v = run.volume(k).data;
+    if (k == nan) std::fill(v.begin(), v.end(), std::numeric_limits<float>::quiet_NaN());
+    if (k == inf) std::fill(v.begin(), v.end(), std::numeric_limits<float>::infinity());
+    h.index = k;
+    h.scl_slope = k == overflow ? 1e300 : 1.0;
+    REQUIRE(pub.send_volume(h, std::as_bytes(std::span(v))));
+    std::this_thread::sleep_for(5ms);
+  }
+  pub.send_control({.type = ControlType::RunEnd, .run = "r1", .volumes_sent = n - static_cast<int64_t>(skip.size())});
+  const int rc = stream.wait(120s);
+  INFO(stream.output());
+  REQUIRE(rc == 0);
+}
+
+}  // namespace
+
+TEST_CASE("bad volumes (all NaN, all Inf, a scl_slope that overflows) are refused with their reason, the rest decodes as without them") {
+  test::TempDir d;
+  const RunFile file = small_twin(d);
+  // A decoder of random weights on the chain realign, mask, detrend, zscore (what it
+  // decodes is beside the point: online == online without the bad volumes is).
+  PartRegistry parts;
+  register_builtin_parts(parts);
+  Schema schema;
+  parts.declare(schema);
+  Settings st(schema);
+  st.apply_assignment("preprocess.chain=[\"realign\", \"mask\", \"detrend\", \"zscore\"]");
+  Chain chain(parts, st);
+  const NiftiRun nifti = read_nifti(file.path);
+  save_decoder(d / "dec.safetensors", random_decoder(chain, file, nifti, 1.5, 300, st.to_toml({"preprocess"})));
+  const std::vector<std::string> common{"--decoder", (d / "dec.safetensors").string(), "--log-level", "info"};
+
+  auto with = [&](std::vector<std::string> a) {
+    a.insert(a.end(), common.begin(), common.end());
+    return a;
+  };
+  const std::set<int64_t> bad{5, 9, 13};
+  stream_run(d, "spoiled", file, with({"--out", (d / "spoiled").string()}), {}, 5, 9, 13);
+  stream_run(d, "clean", file, with({"--out", (d / "clean").string()}), bad);
+
+  const NpyArray a = read_npy(d / "spoiled/r1/latents.npy"), b = read_npy(d / "clean/r1/latents.npy");
+  const int64_t n = nifti.info.dims[3];
+  REQUIRE(b.shape[0] == n - 3);
+  REQUIRE(a.shape == b.shape);  // the three bad volumes decoded nothing
+  double worst = 0;
+  bool finite = true;
+  for (size_t i = 0; i < a.data.size(); ++i) {
+    finite &= std::isfinite(a.data[i]);
+    worst = std::max<double>(worst, std::abs(a.data[i] - b.data[i]));
+  }
+  CHECK(finite);
+  MESSAGE("largest difference from the run sent without the bad volumes: " << worst);
+  CHECK(worst <= 1e-5);
+  const auto s = read_json(d / "spoiled/r1/summary.json");
+  CHECK(s["complete"] == false);
+  CHECK(s["dropped"]["non_finite"] == 3);
+  CHECK(s["dropped_total"] == 3);
+  CHECK(s["processed"] == n - 3);
+  CHECK(s["decoded"] == n - 3);
+  const std::string log = test::read_text(d / "spoiled.log");
+  CHECK(log.find("volume 5 refused (non_finite)") != std::string::npos);
+  CHECK(log.find("volumes refused at the entry (treated as missing): non_finite 3") != std::string::npos);
+  // The record has no line for them: tr.tsv's indices skip exactly 5, 9 and 13.
+  std::ifstream tsv(d / "spoiled/r1/tr.tsv");
+  std::string line;
+  std::getline(tsv, line);
+  std::vector<int64_t> indices;
+  while (std::getline(tsv, line)) indices.push_back(std::stoll(line.substr(0, line.find('\t'))));
+  for (int64_t k : bad) CHECK(std::find(indices.begin(), indices.end(), k) == indices.end());
+  CHECK(static_cast<int64_t>(indices.size()) == n - 3);
+}
+
+TEST_CASE("a record is never overwritten: the same run id again, in a later stream or the same one, gets RUN.2") {
+  test::TempDir d;
+  const RunFile file = small_twin(d);
+  auto play = [&](const std::string& tag) {
+    return test::run(test::hyper_cmd({"stream", "--source", "nifti_run", "--set", "nifti_run.input=" + file.path.string(), "--set",
+                                      "nifti_run.speed=0", "--out", (d / "out").string(), "--runs", "1"}),
+                     d / (tag + ".log"));
+  };
+  REQUIRE(play("first") == 0);
+  const auto first = d / "out" / file.run_id;
+  const std::string tsv = test::read_text(first / "tr.tsv"), summary = test::read_text(first / "summary.json");
+  REQUIRE(play("second") == 0);
+  CHECK(test::read_text(first / "tr.tsv") == tsv);  // byte for byte
+  CHECK(test::read_text(first / "summary.json") == summary);
+  const auto second = d / "out" / (file.run_id + ".2");
+  CHECK(std::filesystem::exists(second / "tr.tsv"));
+  CHECK(read_json(second / "summary.json")["recorded_as"] == file.run_id + ".2");
+  CHECK(test::read_text(d / "second.log").find("this run is recorded as " + file.run_id + ".2") != std::string::npos);
+
+  // A publisher restarted with the same run id, into one stream: both runs processed and recorded.
+  const int port = test::free_tcp_port();
+  test::Process stream(test::hyper_cmd({"stream", "--endpoint", test::loopback(port), "--runs", "2", "--out", (d / "twice").string()}),
+                       d / "twice.log");
+  for (int pass = 0; pass < 2; ++pass)
+    REQUIRE(test::run(test::hyper_cmd({"replay", "--input", file.path.string(), "--endpoint", test::loopback(port), "--speed", "max"}),
+                      d / ("replay" + std::to_string(pass) + ".log")) == 0);
+  REQUIRE(stream.wait(60s) == 0);
+  const int64_t n = read_nifti_info(file.path).dims[3];
+  for (const std::string run : {file.run_id, file.run_id + ".2"}) {
+    const auto s = read_json(d / "twice" / run / "summary.json");
+    CHECK(s["received"] == n);
+    CHECK(s["complete"] == true);
+  }
+}
+
+TEST_CASE("usage errors exit 2 with one line, whatever CLI11 would have said") {
+  test::TempDir d;
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {}, {"nosuch"}, {"stream", "--config", "missing.toml"}, {"replay", "--sped", "10"}, {"replay", "--input"}}) {
+    std::vector<std::string> cmd{test::hyper_binary().string()};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    INFO((cmd.size() > 1 ? cmd[1] : std::string("hyper")));
+    CHECK(test::run(cmd, d / "usage.log") == 2);
+    const std::string out = test::read_text(d / "usage.log");
+    CHECK(out.find("hyper: ") == 0);
+    CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+  }
+  CHECK(test::run(test::hyper_cmd({"--help"}), d / "help.log") == 0);
+}
+
+TEST_CASE("a subscriber that never reads does not hold up a paced replay, and the stream says when it falls behind") {
+  test::TempDir d;
+  // 60 volumes of 576 KiB: far more than the kernel's socket buffers hold.
+  test::make_run(d / "big.nii", {"--dims", "64", "64", "36", "60", "--dtype", "float32"});
+  const int64_t n = 60;
+  const int port = test::free_tcp_port();
+  // A subscriber that connects, subscribes and never reads a message.
+  zmq::context_t ctx(1);
+  zmq::socket_t stalled(ctx, zmq::socket_type::sub);
+  stalled.set(zmq::sockopt::subscribe, "");
+  stalled.set(zmq::sockopt::rcvhwm, 1);
+  stalled.set(zmq::sockopt::rcvbuf, 4096);
+  stalled.connect(test::loopback(port));
+  const double speed = 30;
+  const int rc = test::run(test::hyper_cmd({"replay", "--input", (d / "big.nii").string(), "--endpoint", test::loopback(port), "--speed",
+                                            fmt::format("{}", speed), "--set", "replay.send_hwm=2"}),
+                           d / "replay.log", 60s);
+  const std::string log = test::read_text(d / "replay.log");
+  INFO(log);
+  REQUIRE(rc == 0);
+  // "sent N volumes in S s": the run kept its pace, (n - 1) TR / speed.
+  const auto at = log.find(fmt::format("sent {} volumes in ", n));
+  REQUIRE(at != std::string::npos);
+  const double took = std::stod(log.substr(at + fmt::format("sent {} volumes in ", n).size()));
+  const double expected = static_cast<double>(n - 1) * 1.5 / speed;
+  MESSAGE("replay took " << took << " s, pace " << expected << " s");
+  CHECK(took <= expected * 1.1);
+  CHECK(log.find("blocked") == std::string::npos);
+
+  // A stream that cannot keep up with a flood says so once, processes every volume, and
+  // its summary counts the late ones.
+  const RunFile file = small_twin(d);
+  const int64_t volumes = read_nifti_info(file.path).dims[3];
+  const int port2 = test::free_tcp_port();
+  test::Process stream(test::hyper_cmd({"stream", "--endpoint", test::loopback(port2), "--runs", "1", "--out", (d / "out").string(),
+                                        "--set", "preprocess.chain=[\"realign\"]", "--set", "stream.max_lag_trs=0.001"}),
+                       d / "stream.log");
+  REQUIRE(test::run(test::hyper_cmd({"replay", "--input", file.path.string(), "--endpoint", test::loopback(port2), "--speed", "max"}),
+                    d / "flood.log") == 0);
+  REQUIRE(stream.wait(60s) == 0);
+  const std::string slog = test::read_text(d / "stream.log");
+  CHECK(slog.find("processing is behind the scanner") != std::string::npos);
+  CHECK(slog.find("processing is behind the scanner", slog.find("processing is behind the scanner") + 1) == std::string::npos);
+  const auto s = read_json(d / "out" / file.run_id / "summary.json");
+  CHECK(s["received"] == volumes);
+  CHECK(s["processed"] == volumes);
+  CHECK(s["late"].get<int64_t>() > 0);
+}
+
+TEST_CASE("waiting is said: a stream with no publisher says what it waits for, replay checks its input before waiting") {
+  test::TempDir d;
+  test::Process stream(test::hyper_cmd({"stream", "--endpoint", test::loopback(test::free_tcp_port())}), d / "stream.log");
+  std::this_thread::sleep_for(6s);
+  stream.signal(SIGINT);
+  CHECK(stream.wait(10s) == 130);
+  CHECK(stream.output().find("waiting for volumes from hyper/1 from tcp://127.0.0.1:") != std::string::npos);
+
+  std::ofstream(d / "broken.nii") << "not a NIfTI file";
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(test::run(test::hyper_cmd({"replay", "--input", (d / "broken.nii").string(), "--endpoint", test::loopback(test::free_tcp_port())}),
+                  d / "replay.log") == 1);
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);  // not after the 30 s wait for a subscriber
+  CHECK(test::read_text(d / "replay.log").find("broken.nii") != std::string::npos);
+}
