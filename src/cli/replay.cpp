@@ -83,6 +83,9 @@ int run(const Settings& st, const PartRegistry&) {
   // gaps say so), the others go on at TR pace. At max speed there is no pace to keep: send
   // as fast as the slowest subscriber takes them.
   po.lossy = std::isfinite(o.speed);
+  // At max speed the receivers hold only what their queues allow (bounded memory): what is
+  // still queued here when the last volume is sent must reach them before replay exits.
+  if (!po.lossy) po.linger = std::chrono::seconds(120);
   Publisher pub(ctx, st.get_string("replay.endpoint"), po);
 
   const auto want = static_cast<int>(st.get_int("replay.wait_subscribers"));

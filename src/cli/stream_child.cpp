@@ -16,7 +16,7 @@ void replay_into_stream(const std::vector<std::string>& stream_args, const std::
   const pid_t child = spawn_self(args, log);
   {
     zmq::context_t ctx(1);
-    Publisher pub(ctx, endpoint);
+    Publisher pub(ctx, endpoint, {.linger = std::chrono::seconds(120)});  // every volume reaches the stream before we close
     if (pub.wait_for_subscribers(1, std::chrono::seconds(30)) < 1) {
       kill(child, SIGTERM);
       throw std::runtime_error("hyper stream did not subscribe within 30 s: see " + log.string());

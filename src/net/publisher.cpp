@@ -35,6 +35,10 @@ Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, const Pub
   endpoint_ = socket_.get(zmq::sockopt::last_endpoint);  // resolves a wildcard port
 }
 
+Publisher::~Publisher() {
+  if (interrupted()) socket_.set(zmq::sockopt::linger, 0);  // Ctrl-C ends at once, whatever is queued
+}
+
 void Publisher::drain_subscriptions() {
   zmq::message_t m;
   while (socket_.recv(m, zmq::recv_flags::dontwait)) {

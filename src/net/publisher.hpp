@@ -22,7 +22,7 @@ struct PublisherOptions {
   // true: a subscriber that falls send_hwm messages behind loses messages (it counts them as
   // gaps) and the publisher keeps its pace; false: send waits for the slowest subscriber.
   bool lossy = false;
-  std::chrono::milliseconds linger{5000};  // at close, time allowed to flush what is queued
+  std::chrono::milliseconds linger{5000};  // at close, time allowed to flush what is queued (none after Ctrl-C)
 };
 
 class Publisher {
@@ -30,6 +30,9 @@ class Publisher {
   // Binds `endpoint`; throws std::runtime_error naming it when that fails or when a remote
   // address is bound without allow_remote.
   Publisher(zmq::context_t& ctx, const std::string& endpoint, const PublisherOptions& options = {});
+  ~Publisher();
+  Publisher(const Publisher&) = delete;
+  Publisher& operator=(const Publisher&) = delete;
 
   // Waits until `n` subscribers have subscribed (each subscription message counts once),
   // up to `timeout`, checking `interrupted()`. Returns the number seen.

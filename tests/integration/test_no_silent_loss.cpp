@@ -206,6 +206,15 @@ TEST_CASE("a subscriber that never reads does not hold up a paced replay, and th
   MESSAGE("replay took " << took << " s, pace " << expected << " s");
   CHECK(took <= expected * 1.1);
   CHECK(log.find("blocked") == std::string::npos);
+  // Ctrl-C ends a replay within a second, stalled subscriber or not, with 130.
+  test::Process slow(test::hyper_cmd({"replay", "--input", (d / "big.nii").string(), "--endpoint", test::loopback(port), "--set",
+                                      "replay.send_hwm=2"}),
+                     d / "slow.log");
+  std::this_thread::sleep_for(2s);
+  slow.signal(SIGINT);
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(slow.wait(5s) == 130);
+  CHECK(std::chrono::steady_clock::now() - t0 < 1s);
 
   // A stream that cannot keep up with a flood says so once, processes every volume, and
   // its summary counts the late ones.
@@ -241,4 +250,43 @@ TEST_CASE("waiting is said: a stream with no publisher says what it waits for, r
                   d / "replay.log") == 1);
   CHECK(std::chrono::steady_clock::now() - t0 < 5s);  // not after the 30 s wait for a subscriber
   CHECK(test::read_text(d / "replay.log").find("broken.nii") != std::string::npos);
+}
+
+namespace {
+// The resident set of a process now, MiB (0 once it is gone).
+double rss_mib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return 0;
+}
+}  // namespace
+
+TEST_CASE("a flood faster than processing keeps the stream's memory bounded, and every volume is processed") {
+  test::TempDir d;
+  const int64_t n = 400;  // 225 MiB of 576 KiB volumes
+  test::make_run(d / "flood.nii", {"--dims", "64", "64", "36", std::to_string(n), "--dtype", "float32"});
+  const int port = test::free_tcp_port();
+  test::Process stream(test::hyper_cmd({"stream", "--endpoint", test::loopback(port), "--runs", "1", "--out", (d / "out").string(),
+                                        "--set", "preprocess.chain=[\"realign\"]"}),
+                       d / "stream.log");
+  test::Process replay(test::hyper_cmd({"replay", "--input", (d / "flood.nii").string(), "--endpoint", test::loopback(port), "--speed", "max"}),
+                       d / "replay.log");
+  double peak = 0;
+  for (int i = 0; i < 1200 && rss_mib(stream.pid()) > 0; ++i) {  // until the stream exits (2 min at most)
+    peak = std::max(peak, rss_mib(stream.pid()));
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(replay.wait(30s) == 0);
+  REQUIRE(stream.wait(10s) == 0);
+  MESSAGE("peak resident set of hyper stream under the flood: " << peak << " MiB");
+  // The README states 249 MiB for 500 such volumes (its queue and ZeroMQ's hold 128 of them,
+  // 72 MiB); without the bound it grew with the flood (460 MiB at 500).
+  CHECK(peak < 320);
+  const auto s = read_json(d / "out/flood/summary.json");
+  CHECK(s["received"] == n);
+  CHECK(s["processed"] == n);
+  CHECK(s["dropped_total"] == 0);
+  CHECK(s["late"].get<int64_t>() > 0);
 }

@@ -44,6 +44,7 @@ class Process {
   // The exit code, or -1 if it did not exit in time (it is then killed).
   int wait(std::chrono::milliseconds timeout);
   void signal(int sig);
+  pid_t pid() const { return pid_; }
   std::string output() const;  // what it wrote so far
 
  private:
