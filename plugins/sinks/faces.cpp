@@ -80,6 +80,8 @@ class FacesSink : public Sink {
         png_frames_(ctx.settings.get_bool("stream.png_frames")),
         delay_ms_(ctx.settings.get_float("stream.test_face_delay_ms")),
         serial_(ctx.serial),
+        catch_up_(ctx.settings.get_string("stream.when_behind") == "catch_up"),
+        max_lag_trs_(ctx.settings.get_float("stream.max_lag_trs")),
         publish_(ctx.publish_face) {
     const bool screen = ctx.settings.get_bool("display.enabled");
     need_rgb_ = screen || png_frames_;
@@ -95,6 +97,10 @@ class FacesSink : public Sink {
     if (!tr.decoded) return;
     Counts& c = counts_[tr.run];
     ++c.offered;
+    if (catch_up_ && tr.t.t_sent > 0 && static_cast<double>(realtime_ns() - tr.t.t_sent) * 1e-9 > max_lag_trs_ * tr.tr_s) {
+      ++c.late;  // behind the scanner: the generator's CPU goes to catching up instead
+      return;
+    }
     Item item{tr.run, tr.index, tr.t.t_sent, tr.latent};
     if (serial_) return draw(item);
     if (slot_.put(std::move(item))) {
@@ -106,8 +112,8 @@ class FacesSink : public Sink {
   void finish() override {  // draws what is pending, then reports
     stop();
     for (const auto& [run, c] : counts_)
-      spdlog::info("run {}: {} decoded latents, {} faces drawn, {} skipped (the newest latent wins)", run, c.offered, drawn_[run],
-                   c.skipped);
+      spdlog::info("run {}: {} decoded latents, {} faces drawn, {} skipped (the newest latent wins){}", run, c.offered, drawn_[run],
+                   c.skipped, catch_up_ ? fmt::format(", {} not drawn while behind (stream.when_behind = catch_up)", c.late) : "");
     counts_.clear();
   }
 
@@ -118,7 +124,7 @@ class FacesSink : public Sink {
     Latent latent{};
   };
   struct Counts {
-    int64_t offered = 0, skipped = 0;
+    int64_t offered = 0, skipped = 0, late = 0;
   };
 
   void stop() {
@@ -181,7 +187,8 @@ class FacesSink : public Sink {
   std::filesystem::path out_;
   bool png_frames_, need_rgb_ = false;
   double delay_ms_;
-  bool serial_;
+  bool serial_, catch_up_;
+  double max_lag_trs_;
   std::function<void(std::shared_ptr<const Face>)> publish_;
   Truth truth_;
   LatestSlot<Item> slot_;
@@ -204,6 +211,11 @@ void register_faces(Registry& r) {
                 .flag = "--faces"},
                {.key = "stream.png_frames", .type = T::Bool, .def = false,
                 .help = "also write each face as <out>/<run>/frames/INDEX.png", .flag = "--png-frames"},
+               {.key = "stream.when_behind", .type = T::String, .def = std::string("draw"),
+                .help = "when processing is behind (a volume ready later than stream.max_lag_trs after it was sent): draw: "
+                        "the newest latent's face all the same; catch_up: draw none until processing is current again (every "
+                        "volume is processed and recorded either way)",
+                .choices = {"draw", "catch_up"}},
                {.key = "stream.test_face_delay_ms", .type = T::Float, .def = 0.0, .unit = "ms",
                 .help = "for tests: added to every face's drawing time (a slow generator)", .min = 0.0, .max = 60000.0}},
               [](const SinkContext& ctx) -> std::unique_ptr<Sink> {

@@ -33,6 +33,18 @@ RunFile small_twin(const test::TempDir& d) {
   return find_runs(d / "twin").at(0);
 }
 
+// A decoder of random weights on `chain`'s output for `file`'s grid, saved to `out`.
+void random_decoder_file(const RunFile& file, const std::string& chain_list, const std::filesystem::path& out) {
+  PartRegistry parts;
+  register_builtin_parts(parts);
+  Schema schema;
+  parts.declare(schema);
+  Settings st(schema);
+  st.apply_assignment("preprocess.chain=" + chain_list);
+  Chain chain(parts, st);
+  save_decoder(out, random_decoder(chain, file, read_nifti(file.path), 1.5, 300, st.to_toml({"preprocess"})));
+}
+
 nlohmann::json read_json(const std::filesystem::path& p) { return nlohmann::json::parse(std::ifstream(p)); }
 
 // Sends `run` as float32 volumes into a `hyper stream` started with `stream_args`, leaving
@@ -77,15 +89,8 @@ TEST_CASE("bad volumes (all NaN, all Inf, a scl_slope that overflows) are refuse
   const RunFile file = small_twin(d);
   // A decoder of random weights on the chain realign, mask, detrend, zscore (what it
   // decodes is beside the point: online == online without the bad volumes is).
-  PartRegistry parts;
-  register_builtin_parts(parts);
-  Schema schema;
-  parts.declare(schema);
-  Settings st(schema);
-  st.apply_assignment("preprocess.chain=[\"realign\", \"mask\", \"detrend\", \"zscore\"]");
-  Chain chain(parts, st);
+  random_decoder_file(file, "[\"realign\", \"mask\", \"detrend\", \"zscore\"]", d / "dec.safetensors");
   const NiftiRun nifti = read_nifti(file.path);
-  save_decoder(d / "dec.safetensors", random_decoder(chain, file, nifti, 1.5, 300, st.to_toml({"preprocess"})));
   const std::vector<std::string> common{"--decoder", (d / "dec.safetensors").string(), "--log-level", "info"};
 
   auto with = [&](std::vector<std::string> a) {
@@ -290,3 +295,37 @@ TEST_CASE("a flood faster than processing keeps the stream's memory bounded, and
   CHECK(s["dropped_total"] == 0);
   CHECK(s["late"].get<int64_t>() > 0);
 }
+
+TEST_CASE("stream.when_behind = catch_up draws no face while processing is behind, and says how many it left out") {
+  test::TempDir d;
+  const RunFile file = small_twin(d);
+  random_decoder_file(file, "[\"realign\", \"mask\"]", d / "dec.safetensors");
+  const int64_t n = read_nifti_info(file.path).dims[3];
+  const int port = test::free_tcp_port();
+  for (const std::string policy : {"draw", "catch_up"}) {
+    test::Process stream(test::hyper_cmd({"stream", "--endpoint", test::loopback(port), "--runs", "1", "--out", (d / policy).string(),
+                                          "--decoder", (d / "dec.safetensors").string(), "--faces", "--generator", "procedural",
+                                          "--resolution", "64", "--set", "stream.max_lag_trs=0.0001", "--set",
+                                          "stream.when_behind=" + policy}),
+                         d / (policy + ".log"));
+    REQUIRE(test::run(test::hyper_cmd({"replay", "--input", file.path.string(), "--endpoint", test::loopback(port), "--speed", "max"}),
+                      d / "replay.log") == 0);
+    REQUIRE(stream.wait(60s) == 0);
+    const std::string log = test::read_text(d / (policy + ".log"));
+    INFO(log);
+    std::ifstream frames(d / policy / file.run_id / "frames.tsv");
+    std::string line;
+    int64_t drawn = frames ? -1 : 0;  // -1: the header line; no file: no face
+    while (std::getline(frames, line)) ++drawn;
+    const auto s = read_json(d / policy / file.run_id / "summary.json");
+    CHECK(s["processed"] == n);  // every volume processed and recorded either way
+    CHECK(s["decoded"] == n);
+    if (policy == "draw") {
+      CHECK(drawn > 0);
+    } else {
+      CHECK(drawn == 0);  // every volume was late by 0.15 ms
+      CHECK(log.find(fmt::format("{} not drawn while behind (stream.when_behind = catch_up)", n)) != std::string::npos);
+    }
+  }
+}
+
