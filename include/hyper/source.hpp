@@ -32,6 +32,7 @@ struct RunEnd {
   int64_t processed = 0;         // volumes through the chain
   int64_t decoded = 0;           // volumes with a latent
   int64_t late = 0;              // volumes ready later than the Session's lag bound after they were sent
+  std::string chain_error;       // why the chain could not take this run (e.g. a decoder of another grid); "" none
   std::map<std::string, int64_t> rejected;  // volumes the Session refused at its entry, by reason (not in dropped)
 };
 

@@ -1,13 +1,21 @@
 // The [generator] settings, shared by every command that draws faces.
 #include "generators/generator_settings.hpp"
 
+#include <mutex>
+
+#include <spdlog/spdlog.h>
+
 namespace hyper {
 
 void declare_generator_settings(Schema& s, const std::vector<std::string>& kinds) {
   using T = SettingType;
-  s.add({.key = "generator.kind", .type = T::String, .def = std::string("pggan"), .help = "the registered generator to draw with: pggan (the native PGGAN), torchscript (an exported module), "
-                 "procedural (a drawn stand-in face)",
-         .flag = "--generator", .choices = kinds});
+  std::vector<std::string> choices{"auto"};
+  choices.insert(choices.end(), kinds.begin(), kinds.end());
+  s.add({.key = "generator.kind", .type = T::String, .def = std::string("auto"),
+         .help = "the registered generator to draw with: pggan (the native PGGAN), torchscript (an exported module), "
+                 "procedural (a drawn stand-in face); auto: pggan with generator.weights (torchscript for a .pt), else "
+                 "procedural, said once",
+         .flag = "--generator", .choices = choices});
   s.add({.key = "generator.weights", .type = T::String, .def = std::string(""),
          .help = "pggan: weights (hyper-pggan/1, from tools/convert_pggan.py); torchscript: the module .pt",
          .flag = "--weights"});
@@ -29,6 +37,18 @@ GeneratorOptions generator_options(const Params& s) {
   GeneratorOptions o;
   o.kind = s.get_string("generator.kind");
   o.weights = s.get_string("generator.weights");
+  if (o.kind == "auto") {  // no weights ship: a first run draws the stand-in instead of failing
+    if (o.weights.empty()) {
+      o.kind = "procedural";
+      static std::once_flag said;
+      std::call_once(said, [] {
+        spdlog::warn("no GAN weights given (generator.weights, --weights): drawing the procedural stand-in face. For the "
+                     "real network convert its weights with tools/convert_pggan.py and pass --weights FILE");
+      });
+    } else {
+      o.kind = o.weights.ends_with(".pt") ? "torchscript" : "pggan";
+    }
+  }
   o.resolution = static_cast<int>(s.get_int("generator.resolution"));
   o.device = s.get_string("generator.device");
   o.dtype = s.get_string("generator.dtype");

@@ -125,6 +125,13 @@ HudFeed::View HudFeed::view() const {
 Display::Display(DisplayOptions options) : o_(std::move(options)) {
   if (!o_.driver.empty()) SDL_SetHint(SDL_HINT_VIDEODRIVER, o_.driver.c_str());
   if (SDL_InitSubSystem(SDL_INIT_VIDEO) != 0) sdl_fail("display: SDL could not start video (display.driver '" + o_.driver + "')");
+  const std::string driver = SDL_GetCurrentVideoDriver() ? SDL_GetCurrentVideoDriver() : "";
+  if (o_.driver.empty() && (driver == "offscreen" || driver == "dummy")) {
+    SDL_QuitSubSystem(SDL_INIT_VIDEO);
+    throw SettingsError("display.enabled: SDL found no screen and fell back to its '" + driver +
+                        "' driver, which shows nothing: check DISPLAY / WAYLAND_DISPLAY, or set display.driver = \"" + driver +
+                        "\" if a headless run is what you want");
+  }
   window_ = SDL_CreateWindow("HYPER-RT", SDL_WINDOWPOS_CENTERED_DISPLAY(o_.screen), SDL_WINDOWPOS_CENTERED_DISPLAY(o_.screen),
                              o_.width, o_.height, o_.fullscreen ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0);
   if (!window_) sdl_fail("display: no window");

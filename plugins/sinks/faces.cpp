@@ -221,7 +221,13 @@ void register_faces(Registry& r) {
               [](const SinkContext& ctx) -> std::unique_ptr<Sink> {
                 if (!ctx.settings.get_bool("stream.faces")) return nullptr;
                 if (!ctx.decoding) throw SettingsError("stream.faces: drawing faces needs a decoder (--decoder FILE)");
-                return std::make_unique<FacesSink>(ctx, ctx.make_generator(generator_options(ctx.settings)));
+                std::unique_ptr<Generator> gen;
+                try {
+                  gen = ctx.make_generator(generator_options(ctx.settings));
+                } catch (const std::runtime_error& e) {  // the [generator] settings (a file, a size, a device): exit 2
+                  throw SettingsError(e.what());
+                }
+                return std::make_unique<FacesSink>(ctx, std::move(gen));
               }});
 }
 

@@ -25,6 +25,10 @@ nlohmann::json summary(const RunEnd& end) {
   j["processed"] = end.processed;
   j["decoded"] = end.decoded;
   j["late"] = end.late;
+  if (!end.chain_error.empty()) {  // every volume arrived, none was processed: not a complete run
+    j["chain_error"] = end.chain_error;
+    j["complete"] = false;
+  }
   for (const auto& [why, n] : end.rejected) {
     j["dropped"][why] = j["dropped"].value(why, int64_t{0}) + n;
     j["dropped_total"] = j.value("dropped_total", int64_t{0}) + n;

@@ -2,12 +2,15 @@
 // main thread, as SDL wants. It takes the newest face drawn (a latest-value slot), feeds
 // the experimenter's HUD from every processed TR, and hands each presented face on with
 // its t_present.
+#include <cstdlib>
+
 #include <spdlog/spdlog.h>
 
 #include "core/clock.hpp"
 #include "core/latest_slot.hpp"
 #include "core/settings.hpp"
 #include "hyper/registry.hpp"
+#include "generators/generator_settings.hpp"
 #include "sinks/display.hpp"
 
 namespace hyper {
@@ -79,8 +82,13 @@ void register_screen(Registry& r) {
                 if (!p.get_bool("display.enabled")) return nullptr;
                 if (!p.get_bool("stream.faces")) throw SettingsError("display.enabled: the screen shows faces: add --faces (and --decoder)");
                 DisplayOptions o = display_options(p);
+                // An invisible screen is worse than none: headless only when asked for.
+                if (o.driver.empty() && !std::getenv("DISPLAY") && !std::getenv("WAYLAND_DISPLAY"))
+                  throw SettingsError("display.enabled: there is no display to show the faces on (DISPLAY and WAYLAND_DISPLAY "
+                                      "are unset): start it from the desktop session of the screen the participant sees, or "
+                                      "set display.driver = \"offscreen\" (or \"dummy\") for a headless run that shows nothing");
                 o.out = ctx.out;
-                if (p.get_string("generator.kind") == "procedural") o.label_text = "procedural stand-in";
+                if (generator_options(p).kind == "procedural") o.label_text = "procedural stand-in";
                 return std::make_unique<ScreenSink>(ctx, std::move(o));
               }});
 }

@@ -62,6 +62,7 @@ int run(const Settings& user, const PartRegistry& parts) {
   const TwinConfig tc = twin_config(st);
   spdlog::info("demo 1/4: a twin of the experiment ({}x{}x{}, {} runs, SNR {}) in {}", tc.dims[0], tc.dims[1], tc.dims[2],
                tc.runs, tc.snr, (out / "twin").string());
+  std::filesystem::remove_all(out / "twin");  // the demo's own: never mixed with an earlier one
   simulate_twin(tc, out / "twin", [](int64_t, int64_t) {});
 
   // 2. The decoder, from the training runs, with the chain the stream will run.

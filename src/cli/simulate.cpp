@@ -12,13 +12,23 @@ namespace {
 
 void declare(Schema& s) {
   s.add({.key = "simulate.out", .type = SettingType::String, .def = std::string(""),
-         .help = "folder to write the BIDS dataset into (created)", .flag = "--out"});
+         .help = "folder to write the BIDS dataset into (created; an existing one must be empty)", .flag = "--out"});
+  s.add({.key = "simulate.force", .type = SettingType::Bool, .def = false,
+         .help = "replace what is in --out (its whole content is removed first)", .flag = "--force"});
   declare_twin_settings(s);
 }
 
 int run(const Settings& st, const PartRegistry&) {
   const std::string out = st.get_string("simulate.out");
   if (out.empty()) throw SettingsError("simulate.out: give the dataset folder with --out DIR");
+  // Two simulations in one folder would mix their runs (and train on the mixture).
+  if (std::filesystem::exists(out) && !std::filesystem::is_empty(out)) {
+    if (!st.get_bool("simulate.force"))
+      throw SettingsError("simulate.out: " + out + " is not empty (a twin written there would mix with what is there): "
+                          "choose another folder, or add --force to replace its content");
+    spdlog::warn("--force: removing the content of {}", out);
+    std::filesystem::remove_all(out);
+  }
   const TwinConfig c = twin_config(st);
   spdlog::info("twin '{}' (seed {}): {}x{}x{} at {} mm, {} runs of {} volumes (TR {} s), {} -> {}", c.preset, c.seed,
                c.dims[0], c.dims[1], c.dims[2], c.voxel_mm, c.runs, c.volumes_per_run(), c.tr_s, c.dtype, out);

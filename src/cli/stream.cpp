@@ -62,6 +62,11 @@ int run(const Settings& st, const PartRegistry& parts) {
   const auto source = source_info.make(st);
   spdlog::info("listening to {}{}", source->describe(), max_runs > 0 ? fmt::format(" for {} run(s)", max_runs) : "");
   session.run(*source);
+  if (session.runs_ended() > 0 && session.runs_failed() == session.runs_ended()) {
+    spdlog::error("no run could be processed: the preprocessing chain refused every one (the reason is above and in each "
+                  "summary.json's chain_error)");
+    return kExitFailure;
+  }
   return interrupted() ? kExitInterrupted : 0;
 }
 

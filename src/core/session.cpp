@@ -33,7 +33,7 @@ void Session::add(std::shared_ptr<Sink> sink) {
 }
 
 void Session::publish_face(std::shared_ptr<const Face> face) {
-  for (auto& s : sinks_) s->on_face(face);
+  each_sink("face", [&](Sink& s) { s.on_face(face); });
 }
 
 template <typename F>
@@ -186,6 +186,7 @@ void Session::process(Tr& tr) {
       chain_ok_ = true;
     } catch (const std::exception& e) {
       if (options_.strict) throw;
+      counts_.chain_error = e.what();
       spdlog::error("run {}: the preprocessing chain cannot process it: {}", tr.run, e.what());
     }
   }
@@ -211,6 +212,8 @@ void Session::end_run(const RunEnd& source_end) {
   end.processed = counts_.processed;
   end.decoded = counts_.decoded;
   end.late = counts_.late;
+  end.chain_error = counts_.chain_error;
+  if (!end.chain_error.empty()) ++runs_failed_;
   end.rejected = counts_.rejected;
   each_sink("run end", [&](Sink& s) { s.on_run_end(end); });
   if (options_.log_runs) {

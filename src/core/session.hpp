@@ -59,6 +59,7 @@ class Session {
 
   void publish_face(std::shared_ptr<const Face> face);  // to every sink's on_face; any thread
   int64_t runs_ended() const { return runs_ended_; }
+  int64_t runs_failed() const { return runs_failed_; }  // ended runs the chain could not take
 
  private:
   void loop(Source& source);
@@ -84,10 +85,11 @@ class Session {
   std::set<std::string> used_runs_;   // every run id recorded in this session
   struct Counts {
     int64_t processed = 0, decoded = 0, late = 0;
+    std::string chain_error;
     std::map<std::string, int64_t> rejected;
   } counts_;                          // the open run's
   bool chain_started_ = false, chain_ok_ = false;
-  int64_t runs_ended_ = 0;
+  int64_t runs_ended_ = 0, runs_failed_ = 0;
 };
 
 // Adds every registered sink that its settings turn on, in registration order.

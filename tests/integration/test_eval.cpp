@@ -350,7 +350,7 @@ TEST_CASE("hyper eval writes the table, JSON, per-item values and a contact shee
                   d / "e2.log") == 2);
   CHECK(test::read_text(d / "e2.log").find("eval.events: 1 events files for 2 predictions") != std::string::npos);
   CHECK(test::run(test::hyper_cmd({"eval", "--pred", (d / "pred.npy").string(), "--events", (d / "ev.tsv").string(), "--latents",
-                                   (d / "stimuli.npy").string(), "--out", (d / "o2").string()}),
+                                   (d / "stimuli.npy").string(), "--out", (d / "o2").string(), "--generator", "pggan"}),
                   d / "e4.log") == 2);
   CHECK(test::read_text(d / "e4.log").find("generator.weights: hyper eval draws both faces") != std::string::npos);
   write_rows(d / "few.npy", normal_rows(10, 53));

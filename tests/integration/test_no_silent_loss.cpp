@@ -105,15 +105,19 @@ TEST_CASE("bad volumes (all NaN, all Inf, a scl_slope that overflows) are refuse
   const int64_t n = nifti.info.dims[3];
   REQUIRE(b.shape[0] == n - 3);
   REQUIRE(a.shape == b.shape);  // the three bad volumes decoded nothing
-  double worst = 0;
+  double worst = 0, scale = 0;
   bool finite = true;
   for (size_t i = 0; i < a.data.size(); ++i) {
     finite &= std::isfinite(a.data[i]);
     worst = std::max<double>(worst, std::abs(a.data[i] - b.data[i]));
+    scale = std::max<double>(scale, std::abs(b.data[i]));
   }
   CHECK(finite);
-  MESSAGE("largest difference from the run sent without the bad volumes: " << worst);
-  CHECK(worst <= 1e-5);
+  MESSAGE("largest difference from the run sent without the bad volumes: " << worst << " (largest latent value " << scale << ")");
+  // Relative to the latents' scale: the two streams are two processes, and FFTW_MEASURE may
+  // plan realign's smoothing differently in each (float rounding, seen up to 1.5e-5 here
+  // under load; 0 when idle). A poisoned run differs by orders of magnitude more.
+  CHECK(worst <= 1e-5 * std::max(1.0, scale));
   const auto s = read_json(d / "spoiled/r1/summary.json");
   CHECK(s["complete"] == false);
   CHECK(s["dropped"]["non_finite"] == 3);

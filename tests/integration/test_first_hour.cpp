@@ -1,0 +1,113 @@
+// A new user's first hour (README, "Reliability and security"): no false success. A screen
+// nobody can see, a decoder that refuses every volume, a dataset folder written twice and
+// a missing GAN each get their error and their fix, or the stand-in with one warning.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "builtin.hpp"
+#include "core/registry.hpp"
+#include "decoders/decoder.hpp"
+#include "io/bids.hpp"
+#include "stream_support.hpp"
+#include "support.hpp"
+
+using namespace hyper;
+using namespace std::chrono_literals;
+
+namespace {
+RunFile small_twin(const test::TempDir& d) {
+  REQUIRE(test::run(test::hyper_cmd({"simulate", "--out", (d / "twin").string(), "--preset", "small", "--log-level", "warn"}),
+                    d / "sim.log") == 0);
+  return find_runs(d / "twin").at(0);
+}
+
+void mask_decoder(const RunFile& file, const std::filesystem::path& out) {
+  PartRegistry parts;
+  register_builtin_parts(parts);
+  Schema schema;
+  parts.declare(schema);
+  Settings st(schema);
+  st.apply_assignment("preprocess.chain=[\"mask\"]");
+  Chain chain(parts, st);
+  save_decoder(out, random_decoder(chain, file, read_nifti(file.path), 1.5, 100, st.to_toml({"preprocess"})));
+}
+}  // namespace
+
+TEST_CASE("--display with no display to show on is an error with its fix, not an invisible window") {
+  test::TempDir d;
+  const RunFile file = small_twin(d);
+  mask_decoder(file, d / "dec.safetensors");
+  std::vector<std::string> cmd{"/usr/bin/env", "-u", "DISPLAY", "-u", "WAYLAND_DISPLAY"};
+  for (const auto& a : test::hyper_cmd({"stream", "--decoder", (d / "dec.safetensors").string(), "--faces", "--display", "--fullscreen",
+                                        "--generator", "procedural"}))
+    cmd.push_back(a);
+  CHECK(test::run(cmd, d / "stream.log", 30s) == 2);
+  const std::string log = test::read_text(d / "stream.log");
+  CHECK(log.find("there is no display to show the faces on (DISPLAY and WAYLAND_DISPLAY are unset)") != std::string::npos);
+  CHECK(log.find("display.driver = \"offscreen\"") != std::string::npos);
+}
+
+TEST_CASE("a run the decoder refuses is not complete, and a stream that decoded nothing does not succeed") {
+  test::TempDir d;
+  const RunFile file = small_twin(d);
+  mask_decoder(file, d / "dec.safetensors");
+  test::make_run(d / "other.nii.gz", {"--dims", "24", "32", "16", "6"});
+  const int rc = test::run(test::hyper_cmd({"stream", "--source", "nifti_run", "--set", "nifti_run.input=" + (d / "other.nii.gz").string(),
+                                            "--set", "nifti_run.speed=0", "--decoder", (d / "dec.safetensors").string(), "--out",
+                                            (d / "out").string(), "--runs", "1"}),
+                           d / "stream.log");
+  const std::string log = test::read_text(d / "stream.log");
+  INFO(log);
+  CHECK(rc == 1);
+  const auto s = nlohmann::json::parse(std::ifstream(d / "out/other/summary.json"));
+  CHECK(s["complete"] == false);
+  CHECK(s["processed"] == 0);
+  CHECK(s["decoded"] == 0);
+  CHECK(s["chain_error"].get<std::string>().find("these volumes are 24x32x16") != std::string::npos);
+}
+
+TEST_CASE("hyper simulate refuses a used folder unless --force, and no weights means the stand-in with one warning") {
+  test::TempDir d;
+  small_twin(d);
+  CHECK(test::run(test::hyper_cmd({"simulate", "--out", (d / "twin").string(), "--preset", "small", "--set", "twin.snr=1"}),
+                  d / "again.log") == 2);
+  CHECK(test::read_text(d / "again.log").find("is not empty") != std::string::npos);
+  CHECK(test::read_text(d / "again.log").find("--force") != std::string::npos);
+  std::ofstream(d / "twin" / "stray.txt") << "left from before";
+  CHECK(test::run(test::hyper_cmd({"simulate", "--out", (d / "twin").string(), "--preset", "small", "--force", "--log-level", "warn"}),
+                  d / "force.log") == 0);
+  CHECK(!std::filesystem::exists(d / "twin" / "stray.txt"));
+  CHECK(find_runs(d / "twin").size() == 2);
+
+  // No --generator, no weights: the procedural stand-in, said once.
+  const auto z = d / "latents.npy";
+  REQUIRE(test::run({test::python(), "-c", "import numpy; numpy.save('" + z.string() + "', numpy.zeros((2, 512), numpy.float32))"},
+                    d / "np.log") == 0);
+  CHECK(test::run(test::hyper_cmd({"render", "--latents", z.string(), "--out", (d / "faces").string(), "--resolution", "32"}),
+                  d / "render.log") == 0);
+  const std::string log = test::read_text(d / "render.log");
+  CHECK(log.find("no GAN weights given") != std::string::npos);
+  CHECK(log.find("no GAN weights given", log.find("no GAN weights given") + 1) == std::string::npos);
+  CHECK(std::filesystem::exists(d / "faces" / "000001.png"));
+  // Asked for the PGGAN without weights: the error offers the ways out.
+  CHECK(test::run(test::hyper_cmd({"render", "--latents", z.string(), "--out", (d / "f2").string(), "--generator", "pggan"}),
+                  d / "pggan.log") == 1);
+  CHECK(test::read_text(d / "pggan.log").find("tools/convert_pggan.py and pass --weights FILE, or draw the stand-in with --generator procedural") != std::string::npos);
+}
+
+TEST_CASE("hyper bench whose stream dies at start says why at once, not after 30 s") {
+  test::TempDir d;
+  const RunFile file = small_twin(d);
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(test::run(test::hyper_cmd({"bench", "--input", file.path.string(), "--out", (d / "bench").string(), "--volumes", "5", "--set",
+                                   "bench.warmup=1", "--set", "bench.plots=false", "--generator", "pggan", "--set",
+                                   "preprocess.chain=[\"mask\"]"}),
+                  d / "bench.log") == 1);
+  CHECK(std::chrono::steady_clock::now() - t0 < 20s);
+  const std::string log = test::read_text(d / "bench.log");
+  CHECK(log.find("hyper stream exited before it subscribed (exit 2)") != std::string::npos);
+  CHECK(log.find("the pggan generator needs a weights file") != std::string::npos);
+}
