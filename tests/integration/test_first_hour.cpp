@@ -7,39 +7,19 @@
 
 #include <nlohmann/json.hpp>
 
-#include "builtin.hpp"
-#include "core/registry.hpp"
-#include "decoders/decoder.hpp"
 #include "io/bids.hpp"
 #include "stream_support.hpp"
 #include "support.hpp"
+#include "twin_support.hpp"
 
 using namespace hyper;
 using namespace std::chrono_literals;
 
-namespace {
-RunFile small_twin(const test::TempDir& d) {
-  REQUIRE(test::run(test::hyper_cmd({"simulate", "--out", (d / "twin").string(), "--preset", "small", "--log-level", "warn"}),
-                    d / "sim.log") == 0);
-  return find_runs(d / "twin").at(0);
-}
-
-void mask_decoder(const RunFile& file, const std::filesystem::path& out) {
-  PartRegistry parts;
-  register_builtin_parts(parts);
-  Schema schema;
-  parts.declare(schema);
-  Settings st(schema);
-  st.apply_assignment("preprocess.chain=[\"mask\"]");
-  Chain chain(parts, st);
-  save_decoder(out, random_decoder(chain, file, read_nifti(file.path), 1.5, 100, st.to_toml({"preprocess"})));
-}
-}  // namespace
 
 TEST_CASE("--display with no display to show on is an error with its fix, not an invisible window") {
   test::TempDir d;
-  const RunFile file = small_twin(d);
-  mask_decoder(file, d / "dec.safetensors");
+  const RunFile file = test::small_twin(d);
+  test::random_decoder_file(file, "[\"mask\"]", d / "dec.safetensors");
   std::vector<std::string> cmd{"/usr/bin/env", "-u", "DISPLAY", "-u", "WAYLAND_DISPLAY"};
   for (const auto& a : test::hyper_cmd({"stream", "--decoder", (d / "dec.safetensors").string(), "--faces", "--display", "--fullscreen",
                                         "--generator", "procedural"}))
@@ -52,8 +32,8 @@ TEST_CASE("--display with no display to show on is an error with its fix, not an
 
 TEST_CASE("a run the decoder refuses is not complete, and a stream that decoded nothing does not succeed") {
   test::TempDir d;
-  const RunFile file = small_twin(d);
-  mask_decoder(file, d / "dec.safetensors");
+  const RunFile file = test::small_twin(d);
+  test::random_decoder_file(file, "[\"mask\"]", d / "dec.safetensors");
   test::make_run(d / "other.nii.gz", {"--dims", "24", "32", "16", "6"});
   const int rc = test::run(test::hyper_cmd({"stream", "--source", "nifti_run", "--set", "nifti_run.input=" + (d / "other.nii.gz").string(),
                                             "--set", "nifti_run.speed=0", "--decoder", (d / "dec.safetensors").string(), "--out",
@@ -71,7 +51,7 @@ TEST_CASE("a run the decoder refuses is not complete, and a stream that decoded 
 
 TEST_CASE("hyper simulate refuses a used folder unless --force, and no weights means the stand-in with one warning") {
   test::TempDir d;
-  small_twin(d);
+  test::small_twin(d);
   CHECK(test::run(test::hyper_cmd({"simulate", "--out", (d / "twin").string(), "--preset", "small", "--set", "twin.snr=1"}),
                   d / "again.log") == 2);
   CHECK(test::read_text(d / "again.log").find("is not empty") != std::string::npos);
@@ -100,7 +80,7 @@ TEST_CASE("hyper simulate refuses a used folder unless --force, and no weights m
 
 TEST_CASE("hyper bench whose stream dies at start says why at once, not after 30 s") {
   test::TempDir d;
-  const RunFile file = small_twin(d);
+  const RunFile file = test::small_twin(d);
   const auto t0 = std::chrono::steady_clock::now();
   CHECK(test::run(test::hyper_cmd({"bench", "--input", file.path.string(), "--out", (d / "bench").string(), "--volumes", "5", "--set",
                                    "bench.warmup=1", "--set", "bench.plots=false", "--generator", "pggan", "--set",

@@ -12,8 +12,6 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/fmt/fmt.h>
 
-#include "builtin.hpp"
-#include "core/registry.hpp"
 #include "decoders/decoder.hpp"
 #include "io/bids.hpp"
 #include "io/npy.hpp"
@@ -21,29 +19,12 @@
 #include "net/replayer.hpp"
 #include "stream_support.hpp"
 #include "support.hpp"
+#include "twin_support.hpp"
 
 using namespace hyper;
 using namespace std::chrono_literals;
 
 namespace {
-
-RunFile small_twin(const test::TempDir& d) {
-  REQUIRE(test::run(test::hyper_cmd({"simulate", "--out", (d / "twin").string(), "--preset", "small", "--log-level", "warn"}),
-                    d / "sim.log") == 0);
-  return find_runs(d / "twin").at(0);
-}
-
-// A decoder of random weights on `chain`'s output for `file`'s grid, saved to `out`.
-void random_decoder_file(const RunFile& file, const std::string& chain_list, const std::filesystem::path& out) {
-  PartRegistry parts;
-  register_builtin_parts(parts);
-  Schema schema;
-  parts.declare(schema);
-  Settings st(schema);
-  st.apply_assignment("preprocess.chain=" + chain_list);
-  Chain chain(parts, st);
-  save_decoder(out, random_decoder(chain, file, read_nifti(file.path), 1.5, 300, st.to_toml({"preprocess"})));
-}
 
 nlohmann::json read_json(const std::filesystem::path& p) { return nlohmann::json::parse(std::ifstream(p)); }
 
@@ -86,10 +67,10 @@ void stream_run(const test::TempDir& d, const std::string& tag, const RunFile& f
 
 TEST_CASE("bad volumes (all NaN, all Inf, a scl_slope that overflows) are refused with their reason, the rest decodes as without them") {
   test::TempDir d;
-  const RunFile file = small_twin(d);
+  const RunFile file = test::small_twin(d);
   // A decoder of random weights on the chain realign, mask, detrend, zscore (what it
   // decodes is beside the point: online == online without the bad volumes is).
-  random_decoder_file(file, "[\"realign\", \"mask\", \"detrend\", \"zscore\"]", d / "dec.safetensors");
+  test::random_decoder_file(file, "[\"realign\", \"mask\", \"detrend\", \"zscore\"]", d / "dec.safetensors");
   const NiftiRun nifti = read_nifti(file.path);
   const std::vector<std::string> common{"--decoder", (d / "dec.safetensors").string(), "--log-level", "info"};
 
@@ -139,7 +120,7 @@ TEST_CASE("bad volumes (all NaN, all Inf, a scl_slope that overflows) are refuse
 
 TEST_CASE("a record is never overwritten: the same run id again, in a later stream or the same one, gets RUN.2") {
   test::TempDir d;
-  const RunFile file = small_twin(d);
+  const RunFile file = test::small_twin(d);
   auto play = [&](const std::string& tag) {
     return test::run(test::hyper_cmd({"stream", "--source", "nifti_run", "--set", "nifti_run.input=" + file.path.string(), "--set",
                                       "nifti_run.speed=0", "--out", (d / "out").string(), "--runs", "1"}),
@@ -227,7 +208,7 @@ TEST_CASE("a subscriber that never reads does not hold up a paced replay, and th
 
   // A stream that cannot keep up with a flood says so once, processes every volume, and
   // its summary counts the late ones.
-  const RunFile file = small_twin(d);
+  const RunFile file = test::small_twin(d);
   const int64_t volumes = read_nifti_info(file.path).dims[3];
   const int port2 = test::free_tcp_port();
   test::Process stream(test::hyper_cmd({"stream", "--endpoint", test::loopback(port2), "--runs", "1", "--out", (d / "out").string(),
@@ -302,8 +283,8 @@ TEST_CASE("a flood faster than processing keeps the stream's memory bounded, and
 
 TEST_CASE("stream.when_behind = catch_up draws no face while processing is behind, and says how many it left out") {
   test::TempDir d;
-  const RunFile file = small_twin(d);
-  random_decoder_file(file, "[\"realign\", \"mask\"]", d / "dec.safetensors");
+  const RunFile file = test::small_twin(d);
+  test::random_decoder_file(file, "[\"realign\", \"mask\"]", d / "dec.safetensors");
   const int64_t n = read_nifti_info(file.path).dims[3];
   const int port = test::free_tcp_port();
   for (const std::string policy : {"draw", "catch_up"}) {

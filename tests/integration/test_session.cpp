@@ -17,6 +17,7 @@
 #include "io/nifti.hpp"
 #include "io/tsv.hpp"
 #include "support.hpp"
+#include "twin_support.hpp"
 
 using namespace hyper;
 using namespace std::chrono_literals;
@@ -152,17 +153,12 @@ class ProbeSink : public Sink {
   std::thread::id thread;
 };
 
-std::filesystem::path small_twin(const test::TempDir& d) {
-  REQUIRE(test::run(test::hyper_cmd({"simulate", "--out", (d / "twin").string(), "--preset", "small", "--log-level", "warn"}),
-                    d / "sim.log") == 0);
-  return find_runs(d / "twin").at(0).path;
-}
 
 }  // namespace
 
 TEST_CASE("a test-only source and sink, registered through the public registry, carry a twin run through the Session") {
   test::TempDir d;
-  const auto run_file = small_twin(d);
+  const auto run_file = test::small_twin(d).path;
   auto seen = std::make_shared<Seen>();
 
   PartRegistry parts;
@@ -236,7 +232,7 @@ TEST_CASE("the README's sink example, a plugin built against include/hyper only,
   CHECK(test::readme_example("fd_csv_sink.cpp") == test::read_text(test::source_dir() / "tests/plugin/fd_csv_sink.cpp"));
 
   test::TempDir d;
-  const auto run_file = small_twin(d);
+  const auto run_file = test::small_twin(d).path;
   const std::string run_id = find_runs(d / "twin").at(0).run_id;
   const int rc = test::run(test::hyper_cmd({"stream", "--plugin", HYPER_FD_CSV_PLUGIN, "--source", "nifti_run", "--set",
                                             "nifti_run.input=" + run_file.string(), "--set", "nifti_run.speed=0", "--set",
