@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -23,6 +24,7 @@ struct Rows {
   NpyArray latents;
   std::vector<int64_t> index;  // row -> volume index; empty: row r is index r
   double tr_s = 0;             // from a run record's run.json
+  std::string run;             // ... and its run id
   bool record = false;
 };
 
@@ -43,7 +45,9 @@ Rows read_rows(const std::filesystem::path& pred) {
     const auto run_json = pred / "run.json";
     if (std::filesystem::exists(run_json)) {
       try {
-        r.tr_s = nlohmann::json::parse(std::ifstream(run_json)).at("tr_s").get<double>();
+        const auto j = nlohmann::json::parse(std::ifstream(run_json));
+        r.tr_s = j.at("tr_s").get<double>();
+        r.run = j.value("run", "");
       } catch (const std::exception& e) {
         throw std::runtime_error(run_json.string() + ": unreadable tr_s (" + e.what() + ")");
       }
@@ -69,6 +73,17 @@ EvalItems match_predictions(const std::vector<PredictionFile>& files, int64_t st
   for (const PredictionFile& f : files) {
     const Rows rows = read_rows(f.pred);
     const auto events = read_events(f.events);
+    // A record scored against another run's events gives a confident table of nonsense.
+    const std::string name = f.events.filename().string(), suffix = "_events.tsv";
+    if (!rows.run.empty() && name.ends_with(suffix)) {
+      const std::string events_run = name.substr(0, name.size() - suffix.size());
+      if (rows.run.rfind(events_run, 0) != 0) {
+        const std::string what = fmt::format("{} is run {}, but {} is the events of run {}", f.pred.string(), rows.run,
+                                             f.events.string(), events_run);
+        if (!o.force) throw std::runtime_error(what + ": give each record its own run's events (or eval.force = true)");
+        note("warning: " + what + " (eval.force)");
+      }
+    }
     const int64_t n_rows = rows.latents.shape[0];
     const bool per_event = !rows.record && (o.per == "event" || (o.per == "auto" && n_rows == static_cast<int64_t>(events.size())));
     if (per_event && n_rows != static_cast<int64_t>(events.size()))
@@ -83,6 +98,7 @@ EvalItems match_predictions(const std::vector<PredictionFile>& files, int64_t st
       for (int64_t r = 0; r < n_rows; ++r) row_of[rows.index.empty() ? r : rows.index[static_cast<size_t>(r)]] = r;
     }
     int64_t used = 0, missing = 0;
+    std::set<std::string> types;
     for (size_t e = 0; e < events.size(); ++e) {
       const Event& ev = events[e];
       if (ev.stim_index < 0 || (!o.trial_type.empty() && ev.trial_type != o.trial_type)) continue;
@@ -102,11 +118,12 @@ EvalItems match_predictions(const std::vector<PredictionFile>& files, int64_t st
       Eigen::VectorXd z(kLatentDim);
       for (int k = 0; k < kLatentDim; ++k) z[k] = rows.latents.data[static_cast<size_t>(row * kLatentDim + k)];
       shown.emplace_back(ev.stim_index, std::move(z));
+      types.insert(ev.trial_type.empty() ? "(none)" : ev.trial_type);
       ++used;
     }
-    note(fmt::format("{}: {} presentations matched ({}){}", f.pred.string(), used,
+    note(fmt::format("{}: {} presentations matched ({}){}; trial types scored: {}", f.pred.string(), used,
                      per_event ? "one row per event" : fmt::format("one row per volume, TR {} s", tr_s),
-                     missing > 0 ? fmt::format(", {} without a predicted volume", missing) : ""));
+                     missing > 0 ? fmt::format(", {} without a predicted volume", missing) : "", fmt::join(types, ", ")));
     items.matched += used;
     items.unmatched += missing;
   }

@@ -30,6 +30,7 @@ struct MatchOptions {
   double lag_s = -1;         // volume = round((onset + lag) / TR); -1: the block response's peak
   std::string trial_type;    // only events of this trial_type; empty: every event with a stim_index
   bool average = true;       // one item per face (the mean of its presentations), else one per presentation
+  bool force = false;        // score a run record against another run's events (warned) instead of refusing
 };
 
 struct EvalItems {

@@ -45,6 +45,9 @@ void declare(Schema& s) {
   s.add({.key = "eval.repeats", .type = T::String, .def = std::string("average"),
          .help = "average: one item per face, its presentations averaged (as the paper); each: one item per presentation",
          .choices = {"average", "each"}});
+  s.add({.key = "eval.force", .type = T::Bool, .def = false,
+         .help = "score a run record against the events of another run (refused otherwise: its run.json names its run)",
+         .flag = "--force"});
   s.add({.key = "eval.draws", .type = T::Int, .def = int64_t{1000}, .unit = "latents",
          .help = "prior draws for chance levels and p-values (each drawn once); 0: none", .min = 0.0, .max = 1e6});
   s.add({.key = "eval.seed", .type = T::Int, .def = int64_t{1}, .help = "seed of the prior draws and random directions", .min = 0.0});
@@ -98,6 +101,7 @@ std::string run_evaluation(const Settings& st, const PartRegistry& parts, const 
   mo.lag_s = st.get_float("eval.lag");
   mo.trial_type = st.get_string("eval.trial_type");
   mo.average = st.get_string("eval.repeats") == "average";
+  mo.force = st.get_bool("eval.force");
   const EvalItems items = match_predictions(files, stimuli.rows(), mo, [](const std::string& line) { spdlog::info("{}", line); });
 
   EvalOptions eo;

@@ -91,3 +91,30 @@ TEST_CASE("hyper bench whose stream dies at start says why at once, not after 30
   CHECK(log.find("hyper stream exited before it subscribed (exit 2)") != std::string::npos);
   CHECK(log.find("the pggan generator needs a weights file") != std::string::npos);
 }
+
+TEST_CASE("hyper eval refuses a run record scored against another run's events, and says which trial types it scored") {
+  test::TempDir d;
+  const RunFile file = test::small_twin(d);
+  const auto runs = find_runs(d / "twin");
+  REQUIRE(runs.size() == 2);
+  test::random_decoder_file(file, "[\"mask\"]", d / "dec.safetensors");
+  REQUIRE(test::run(test::hyper_cmd({"stream", "--source", "nifti_run", "--set", "nifti_run.input=" + file.path.string(), "--set",
+                                     "nifti_run.speed=0", "--decoder", (d / "dec.safetensors").string(), "--out", (d / "out").string(),
+                                     "--runs", "1"}),
+                    d / "stream.log") == 0);
+  auto eval = [&](const RunFile& events_of, const std::string& tag, std::vector<std::string> extra) {
+    std::vector<std::string> args = test::hyper_cmd({"eval", "--pred", (d / "out" / file.run_id).string(), "--events",
+                                                     events_path(events_of.path).string(), "--latents",
+                                                     (d / "twin/stimuli/latents.npy").string(), "--set", "eval.images=false",
+                                                     "--set", "eval.draws=20", "--out", (d / tag).string()});
+    args.insert(args.end(), extra.begin(), extra.end());
+    return test::run(args, d / (tag + ".log"));
+  };
+  CHECK(eval(runs[0], "right", {}) == 0);
+  CHECK(test::read_text(d / "right.log").find("trial types scored: ") != std::string::npos);
+  CHECK(eval(runs[1], "wrong", {}) == 1);
+  CHECK(test::read_text(d / "wrong.log").find("is run " + runs[0].run_id + ", but") != std::string::npos);
+  CHECK(test::read_text(d / "wrong.log").find("give each record its own run's events") != std::string::npos);
+  CHECK(eval(runs[1], "forced", {"--force"}) == 0);
+  CHECK(test::read_text(d / "forced.log").find("warning: ") != std::string::npos);
+}
