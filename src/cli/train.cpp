@@ -58,8 +58,20 @@ int run(const Settings& st, const PartRegistry& stages) {
   const std::string dataset = st.get_string("train.dataset"), out = st.get_string("train.out");
   if (dataset.empty()) throw SettingsError("train.dataset: give the BIDS folder with --dataset DIR");
   if (out.empty()) throw SettingsError("train.out: give the decoder file with --out FILE");
+  // The dataset first: "not a dataset" is the likelier mistake than a missing latents file.
+  std::vector<RunFile> found;
+  try {
+    found = find_runs(dataset);
+  } catch (const std::runtime_error& e) {
+    throw SettingsError(fmt::format("train.dataset: {} is not a BIDS dataset ({}): give its top folder, the one with sub-*/ "
+                                    "in it", dataset, e.what()));
+  }
   std::string latents_path = st.get_string("train.latents");
   if (latents_path.empty()) latents_path = (std::filesystem::path(dataset) / "stimuli" / "latents.npy").string();
+  if (!std::filesystem::exists(latents_path))
+    throw SettingsError("train.latents: no such file: " + latents_path +
+                        (st.get_string("train.latents").empty() ? " (a twin dataset has it; give the stimulus latents of yours with --latents FILE)"
+                                                                : " (from --latents)"));
   const NpyArray lat = read_npy(latents_path);
   if (lat.shape.size() != 2 || lat.shape[1] != kLatentDim)
     throw std::runtime_error(latents_path + fmt::format(": latents must be a 2D array, stimuli x {}", kLatentDim));
@@ -68,11 +80,16 @@ int run(const Settings& st, const PartRegistry& stages) {
 
   const auto wanted = st.get_list("train.train_runs");
   std::vector<RunFile> runs;
-  for (const RunFile& r : find_runs(dataset)) {
+  std::string ids;
+  for (const RunFile& r : found) {
     const bool chosen = wanted.empty() ? is_training_run(r) : std::find(wanted.begin(), wanted.end(), r.run_id) != wanted.end();
     if (chosen) runs.push_back(r);
+    ids += (ids.empty() ? "" : ", ") + r.run_id;
   }
-  if (runs.empty()) throw std::runtime_error(dataset + ": no training runs (none all trial_type train, or --train-runs matched none)");
+  if (runs.empty())
+    throw SettingsError(wanted.empty() ? "train.train_runs: " + dataset + " has no run whose events are all trial_type train; "
+                                             "name the training runs with --train-runs (runs found: " + ids + ")"
+                                       : "train.train_runs: none of the runs named is in " + dataset + " (runs found: " + ids + ")");
   spdlog::info("training on {} runs of {}", runs.size(), dataset);
 
   Chain chain(stages, st);

@@ -118,3 +118,32 @@ TEST_CASE("hyper eval refuses a run record scored against another run's events, 
   CHECK(eval(runs[1], "forced", {"--force"}) == 0);
   CHECK(test::read_text(d / "forced.log").find("warning: ") != std::string::npos);
 }
+
+TEST_CASE("hyper train names a folder that is not a dataset, a missing latents file and --train-runs that match nothing, exit 2") {
+  test::TempDir d;
+  test::small_twin(d);
+  auto train = [&](std::vector<std::string> args, const std::string& tag) {
+    std::vector<std::string> cmd = test::hyper_cmd({"train", "--out", (d / "dec.safetensors").string()});
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    const int rc = test::run(cmd, d / (tag + ".log"));
+    return std::pair{rc, test::read_text(d / (tag + ".log"))};
+  };
+  auto [rc1, log1] = train({"--dataset", (d / "twin/sub-01").string()}, "sub");
+  CHECK(rc1 == 2);
+  CHECK(log1.find("is not a BIDS dataset") != std::string::npos);
+  CHECK(log1.find("sub-*/func/*_bold.nii[.gz]") != std::string::npos);
+  std::filesystem::remove(d / "twin/stimuli/latents.npy");
+  auto [rc2, log2] = train({"--dataset", (d / "twin").string()}, "latents");
+  CHECK(rc2 == 2);
+  CHECK(log2.find("train.latents: no such file") != std::string::npos);
+  CHECK(log2.find("--latents FILE") != std::string::npos);
+  auto [rc3, log3] = train({"--dataset", (d / "twin").string(), "--latents", (d / "x.npy").string()}, "given");
+  CHECK(rc3 == 2);
+  CHECK(log3.find("train.latents: no such file: " + (d / "x.npy").string() + " (from --latents)") != std::string::npos);
+  REQUIRE(test::run({test::python(), "-c", "import numpy; numpy.save('" + (d / "x.npy").string() + "', numpy.zeros((40, 512), numpy.float32))"},
+                    d / "np.log") == 0);
+  auto [rc4, log4] = train({"--dataset", (d / "twin").string(), "--latents", (d / "x.npy").string(), "--train-runs", "nosuch"}, "runs");
+  CHECK(rc4 == 2);
+  CHECK(log4.find("none of the runs named is in") != std::string::npos);
+  CHECK(log4.find("runs found: sub-01_task-faces_run-01_bold, sub-01_task-faces_run-02_bold") != std::string::npos);
+}
