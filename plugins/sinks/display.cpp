@@ -275,8 +275,10 @@ void Display::draw(const HudFeed& hud) {
   SDL_SetRenderDrawColor(renderer_, 255, 255, 255, 255);
   const auto& s = v.recent.empty() ? HudFeed::Sample{} : v.recent.back();
   text(6, 6, fmt::format("run {}  TR {}", v.run.empty() ? "-" : v.run, v.recent.empty() ? -1 : s.index));
-  text(6, 18, fmt::format("sent->ready {:.1f} ms  sent->screen {:.1f} ms", s.sent_to_ready_ms,
-                          present_ms_.empty() ? -1.0 : present_ms_.back()));
+  // Unknown values show as "-", never as a made-up -1.
+  const auto ms = [](bool known, double v) { return known && v >= 0 ? fmt::format("{:.1f} ms", v) : std::string("-"); };
+  text(6, 18, fmt::format("sent->ready {}  sent->screen {}", ms(!v.recent.empty(), s.sent_to_ready_ms),
+                          ms(!present_ms_.empty(), present_ms_.empty() ? -1.0 : present_ms_.back())));
   text(6, 30, fmt::format("skipped faces {}  dropped volumes {}", v.skipped, v.dropped));
   std::string stages;
   for (size_t i = 0; i < v.stages.size() && i < s.stage_ms.size(); ++i) stages += fmt::format("{} {:.2f}  ", v.stages[i], s.stage_ms[i]);
@@ -295,6 +297,16 @@ void Display::draw(const HudFeed& hud) {
     SDL_SetRenderDrawColor(renderer_, 230, 200, 60, 255);
     const SDL_Rect b{x, 124 - fd, bw, std::max(1, fd)};
     SDL_RenderFillRect(renderer_, &b);
+    // Beyond a chart's range the bar is cut: a red cap says so.
+    SDL_SetRenderDrawColor(renderer_, 255, 40, 40, 255);
+    if (v.recent[i].sent_to_ready_ms > 50.0) {
+      const SDL_Rect cap{x, 52, bw, 3};
+      SDL_RenderFillRect(renderer_, &cap);
+    }
+    if (v.recent[i].fd_mm > 1.0) {
+      const SDL_Rect cap{x, 94, bw, 3};
+      SDL_RenderFillRect(renderer_, &cap);
+    }
   }
 }
 

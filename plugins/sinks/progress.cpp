@@ -12,13 +12,19 @@ namespace {
 
 class ProgressSink : public Sink {
  public:
+  explicit ProgressSink(std::function<int64_t()> dropped) : dropped_(std::move(dropped)) {}
+  // What the experimenter needs at a glance: where the run is, how late, how much it moved,
+  // whether it decoded, and whether anything was lost.
   void on_tr(const Tr& tr) override {
-    progress_.update(fmt::format("{}  volume {}  {}x{}x{}  t_sent->t_recv {:.2f} ms", tr.run, tr.index, tr.volume.dims[0],
-                                 tr.volume.dims[1], tr.volume.dims[2], ns_to_ms(tr.t.t_recv - tr.t.t_sent)));
+    progress_.update(fmt::format("{}  TR {}/{}  sent->ready {}  FD {:.2f} mm  {}  dropped {}", tr.run, tr.index + 1,
+                                 tr.n_volumes > 0 ? std::to_string(tr.n_volumes) : "?",
+                                 tr.t.t_sent > 0 ? fmt::format("{:.1f} ms", ns_to_ms(tr.t.t_ready - tr.t.t_sent)) : "-", tr.fd_mm,
+                                 tr.decoded ? "decoded" : "not decoded", dropped_()));
   }
   void on_run_end(const RunEnd&) override { progress_.finish(); }
 
  private:
+  std::function<int64_t()> dropped_;
   ProgressLine progress_;
 };
 
@@ -26,7 +32,7 @@ class ProgressSink : public Sink {
 
 void register_progress(Registry& r) {
   r.add_sink({"progress", "a terminal line per volume (only on a terminal)", {},
-              [](const SinkContext&) -> std::unique_ptr<Sink> { return std::make_unique<ProgressSink>(); }});
+              [](const SinkContext& ctx) -> std::unique_ptr<Sink> { return std::make_unique<ProgressSink>(ctx.dropped); }});
 }
 
 }  // namespace hyper

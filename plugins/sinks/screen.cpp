@@ -26,7 +26,7 @@ class ScreenSink : public Sink {
 
   void on_run_start(const RunStart& run) override { hud_.set_stages(run.stages); }
   void on_tr(const Tr& tr) override {
-    hud_.add(tr.run, {tr.index, ns_to_ms(tr.t.t_ready - tr.t.t_sent), tr.fd_mm, tr.stage_ms}, hud_trs_);
+    hud_.add(tr.run, {tr.index, tr.t.t_sent >= 0 ? ns_to_ms(tr.t.t_ready - tr.t.t_sent) : -1.0, tr.fd_mm, tr.stage_ms}, hud_trs_);
   }
   void on_face(const std::shared_ptr<const Face>& face) override {
     if (face->t_present >= 0) return;  // one this screen presented

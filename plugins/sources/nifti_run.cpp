@@ -55,7 +55,9 @@ std::unique_ptr<Tr> NiftiRunSource::volume(int64_t k) const {
     tr->index = k;
     tr->n_volumes = run_->info.dims[3];
     tr->tr_s = tr_s_;
+    tr->t.t_sent = realtime_ns();  // "sent": when this source handed it on (its latency starts here)
     tr->volume = run_->volume(k);
+    tr->t.t_recv = realtime_ns();
     return tr;
   }
   // The message as the publisher makes it and the receiver checks and converts it.
