@@ -14,7 +14,8 @@ Chain::Chain(const PartRegistry& registry, const Settings& settings) {
     if (!info) {
       std::string known;
       for (const auto& n : registry.names()) known += (known.empty() ? "" : ", ") + n;
-      throw SettingsError("preprocess.chain: unknown stage '" + name + "' (known: " + known + ")");
+      throw SettingsError("preprocess.chain: unknown stage '" + name + "' (known: " + known + ")" +
+                          (name.find(',') != std::string::npos ? "; a list is written as TOML: preprocess.chain=[\"realign\", \"mask\"]" : ""));
     }
     try {
       stages_.push_back(info->make(SettingsStageParams(settings, name)));

@@ -147,3 +147,10 @@ TEST_CASE("hyper train names a folder that is not a dataset, a missing latents f
   CHECK(log4.find("none of the runs named is in") != std::string::npos);
   CHECK(log4.find("runs found: sub-01_task-faces_run-01_bold, sub-01_task-faces_run-02_bold") != std::string::npos);
 }
+
+TEST_CASE("a chain written as a comma list is answered with the list syntax") {
+  test::TempDir d;
+  CHECK(test::run(test::hyper_cmd({"preprocess", "--set", "preprocess.chain=realign,mask", "--input", "x.nii", "--output", "y.nii"}),
+                  d / "chain.log") == 2);
+  CHECK(test::read_text(d / "chain.log").find("a list is written as TOML: preprocess.chain=[\"realign\", \"mask\"]") != std::string::npos);
+}
