@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/settings.hpp"
 #include "hyper/registry.hpp"
 #include "net/receiver.hpp"
 
@@ -102,7 +103,11 @@ void register_hyper1(Registry& r) {
          o.run_timeout = std::chrono::milliseconds(static_cast<int64_t>(p.get_float("stream.run_timeout") * 1000));
          o.max_payload_bytes = static_cast<uint64_t>(p.get_float("stream.max_volume_mb") * 1024 * 1024);
          o.max_runs = p.get_int("stream.max_runs");
-         return std::make_unique<Hyper1Source>(o);
+         try {
+           return std::make_unique<Hyper1Source>(o);
+         } catch (const std::invalid_argument& e) {  // "endpoint: '...' is not a ZeroMQ endpoint": a setting, exit 2
+           throw SettingsError(std::string("stream.") + e.what());
+         }
        }});
 }
 

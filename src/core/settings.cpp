@@ -11,6 +11,32 @@
 
 namespace hyper {
 
+// Levenshtein distance, for "did you mean" on unknown keys.
+static size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_d = 4;  // suggest only close matches
+  for (const auto& c : candidates) {
+    const size_t d = edit_distance(word, c);
+    if (d < best_d) best_d = d, best = c;
+  }
+  return best;
+}
+
 namespace {
 
 std::string type_word(const SettingSpec& s) {
@@ -41,29 +67,10 @@ std::string describe_node(const toml::node& n) {
   return os.str();
 }
 
-// Levenshtein distance, for "did you mean" on unknown keys.
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string unknown_key_message(const Schema& schema, const std::string& key) {
-  std::string best;
-  size_t best_d = 4;  // suggest only close matches
-  for (const auto& s : schema.all()) {
-    const size_t d = edit_distance(key, s.key);
-    if (d < best_d) best_d = d, best = s.key;
-  }
+  std::vector<std::string> keys;
+  for (const auto& s : schema.all()) keys.push_back(s.key);
+  const std::string best = closest(key, keys);
   std::string msg = "unknown key '" + key + "'";
   if (!best.empty()) msg += " (did you mean '" + best + "'?)";
   return msg;

@@ -39,6 +39,8 @@ class Schema {
 // "--speed FLOAT  playback speed ... [default: 1] (x)": the text `--help` shows for a key.
 std::string describe(const SettingSpec& spec);
 std::string format_value(const SettingValue& v);
+// The candidate within a few edits of `word` ("did you mean"), or "" when none is close.
+std::string closest(const std::string& word, const std::vector<std::string>& candidates);
 
 class Settings : public Params {
  public:

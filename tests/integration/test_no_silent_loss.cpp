@@ -166,6 +166,13 @@ TEST_CASE("usage errors exit 2 with one line, whatever CLI11 would have said") {
     CHECK(std::count(out.begin(), out.end(), '\n') == 1);
   }
   CHECK(test::run(test::hyper_cmd({"--help"}), d / "help.log") == 0);
+  // A typo gets a "did you mean", as settings keys do; a malformed endpoint is a setting: 2.
+  CHECK(test::run(test::hyper_cmd({"strem"}), d / "typo.log") == 2);
+  CHECK(test::read_text(d / "typo.log").find("unknown command 'strem' (did you mean 'stream'?)") != std::string::npos);
+  CHECK(test::run(test::hyper_cmd({"replay", "--sped", "10"}), d / "flag.log") == 2);
+  CHECK(test::read_text(d / "flag.log").find("unknown flag --sped (did you mean --speed?)") != std::string::npos);
+  CHECK(test::run(test::hyper_cmd({"stream", "--endpoint", "127.0.0.1:5555"}), d / "endpoint.log") == 2);
+  CHECK(test::read_text(d / "endpoint.log").find("stream.endpoint: '127.0.0.1:5555' is not a ZeroMQ endpoint") != std::string::npos);
 }
 
 TEST_CASE("a subscriber that never reads does not hold up a paced replay, and the stream says when it falls behind") {
