@@ -118,7 +118,8 @@ std::optional<SourceEvent> NiftiRunSource::next(std::chrono::milliseconds) {
 void run_chain_offline(Chain& chain, const NiftiRun& run, const std::string& run_id, double tr_s,
                        const std::function<void(const Tr&)>& on_tr, const NiftiRunOptions& options) {
   NiftiRunSource source(run, run_id, tr_s, options);
-  Session session(chain, {.serial = true, .strict = true, .log_runs = false});
+  // Offline a non-finite voxel is an error; no range is imposed (a recorded dataset's units are its own).
+  Session session(chain, {.serial = true, .strict = true, .log_runs = false, .max_abs_value = std::numeric_limits<double>::infinity()});
   session.add(std::make_unique<FunctionSink>(on_tr));
   session.run(source);
 }
