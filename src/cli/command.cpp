@@ -17,12 +17,6 @@ namespace hyper {
 
 namespace {
 
-void declare_log_settings(Schema& s) {
-  s.add({.key = "log.level", .type = SettingType::String, .def = std::string("info"),
-         .help = "how much to log", .flag = "--log-level",
-         .choices = {"trace", "debug", "info", "warn", "error", "off"}});
-}
-
 // What the command line said for one subcommand, before resolution.
 struct Given {
   std::string config;
@@ -33,7 +27,6 @@ struct Given {
   std::map<std::string, std::vector<std::string>> lists;         // key -> list flag values
   std::map<std::string, bool> switches;                          // key -> bool flag storage
   std::map<std::string, CLI::Option*> options;                   // key -> option (to ask count())
-  std::vector<std::string> flags;                                // every flag it takes, for "did you mean"
 };
 
 std::string type_name(SettingType t) {
@@ -78,11 +71,8 @@ void add_options(CLI::App& sub, const Schema& schema, const std::vector<std::str
       else if (s->type == SettingType::StringList) o = sub.add_option(s->flag, g.lists[s->key], help);
       else o = sub.add_option(s->flag, g.text[s->key], help)->type_name(type_name(s->type));
       g.options[s->key] = o;
-      g.flags.push_back(s->flag);
     }
   }
-  for (const char* f : {"--config", "--set", "--print-settings", "--help"}) g.flags.emplace_back(f);
-  if (chain) g.flags.emplace_back("--plugin");
   if (!footer.empty()) sub.footer("Settings without a flag (give them with --set KEY=VALUE or in --config):\n" + footer);
 }
 
@@ -114,24 +104,27 @@ std::vector<std::string> sections_of(const Command& c, const PartRegistry& parts
   return sections;
 }
 
-// "did you mean" for a mistyped command or flag, as settings keys have.
-std::string usage_hint(int argc, char** argv, const std::vector<Command>& commands, const std::vector<Given>& given) {
+// "did you mean" for a mistyped command or flag, as settings keys have; the names are CLI11's own.
+std::string usage_hint(int argc, char** argv, CLI::App& app) {
   if (argc < 2 || argv[1][0] == '-') return "";
   const std::string word = argv[1];
+  CLI::App* sub = nullptr;
   std::vector<std::string> names;
-  for (const auto& c : commands) names.push_back(c.name);
-  const auto it = std::find(names.begin(), names.end(), word);
-  if (it == names.end()) {
+  for (CLI::App* c : app.get_subcommands([](CLI::App*) { return true; })) {
+    if (c->get_name() == word) sub = c;
+    names.push_back(c->get_name());
+  }
+  if (!sub) {
     const std::string best = closest(word, names);
     return "; unknown command '" + word + "'" + (best.empty() ? "" : " (did you mean '" + best + "'?)");
   }
-  const Given& g = given[static_cast<size_t>(it - names.begin())];
+  names.clear();
+  for (const CLI::Option* o : sub->get_options())
+    for (const auto& n : o->get_lnames()) names.push_back("--" + n);
   for (int i = 2; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.rfind("--", 0) != 0) continue;
-    a = a.substr(0, a.find('='));
-    if (std::find(g.flags.begin(), g.flags.end(), a) != g.flags.end()) continue;
-    const std::string best = closest(a, g.flags);
+    const std::string a = std::string(argv[i]).substr(0, std::string(argv[i]).find('='));
+    if (a.rfind("--", 0) != 0 || std::find(names.begin(), names.end(), a) != names.end()) continue;
+    const std::string best = closest(a, names);
     return "; unknown flag " + a + (best.empty() ? "" : " (did you mean " + best + "?)");
   }
   return "";
@@ -167,7 +160,7 @@ int run_cli(int argc, char** argv, const std::vector<Command>& commands) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     // CLI11's own codes (105, 106, 109...) would hide a usage error: one line and exit 2.
-    std::cerr << "hyper: " << e.what() << usage_hint(argc, argv, commands, given) << " (see hyper --help)\n";
+    std::cerr << "hyper: " << e.what() << usage_hint(argc, argv, app) << " (see hyper --help)\n";
     return kExitUsage;
   }
 

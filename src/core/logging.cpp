@@ -7,6 +7,11 @@
 
 namespace hyper {
 
+void declare_log_settings(Schema& s) {
+  s.add({.key = "log.level", .type = SettingType::String, .def = std::string("info"), .help = "how much to log",
+         .flag = "--log-level", .choices = {"trace", "debug", "info", "warn", "error", "off"}});
+}
+
 void init_logging(std::string_view level) {
   const auto lvl = spdlog::level::from_str(std::string(level));
   // from_str answers "off" for anything it does not know: tell that apart from a real "off".

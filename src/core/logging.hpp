@@ -11,10 +11,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/settings.hpp"
+
 namespace hyper {
 
 // level: trace, debug, info, warn, error, off. Throws std::invalid_argument naming it.
 void init_logging(std::string_view level);
+// Declares log.level (--log-level), the setting init_logging takes.
+void declare_log_settings(Schema& schema);
 // Adds `path` (appended to) as a second sink for the rest of the process.
 void add_log_file(const std::filesystem::path& path);
 
