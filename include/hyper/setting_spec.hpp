@@ -23,6 +23,8 @@ struct SettingSpec {
   std::string flag;   // "--speed" or "" (config only)
   std::optional<double> min, max;    // inclusive range for Int and Float
   std::vector<std::string> choices;  // String: the allowed values; Float: words allowed instead of a number
+  bool required = false;  // String or StringList that the command cannot run without: --help marks it REQUIRED
+  bool existing = false;  // a path (or list of paths) that must exist when given: checked before the command starts
 };
 
 }  // namespace hyper

@@ -1,6 +1,7 @@
 #include "decoders/decoder.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -59,10 +60,17 @@ void save_decoder(const std::filesystem::path& path, const Decoder& d) {
 }
 
 Decoder load_decoder(const std::filesystem::path& path) {
-  const TensorFile f = read_safetensors(path);
+  const std::string not_decoder = path.string() + ": not a decoder file (safetensors written by hyper train)";
+  TensorFile f;
+  try {
+    f = read_safetensors(path);
+  } catch (const std::runtime_error& e) {
+    if (!std::filesystem::exists(path)) throw std::runtime_error("no such file: " + path.string());
+    throw std::runtime_error(not_decoder + ": " + std::string(e.what()).substr(path.string().size() + 2));
+  }
   auto meta = [&](const std::string& key) {
     auto it = f.metadata.find(key);
-    if (it == f.metadata.end()) throw std::runtime_error(path.string() + ": not a HYPER-RT decoder (no '" + key + "')");
+    if (it == f.metadata.end()) throw std::runtime_error(not_decoder + ": no '" + key + "' in its metadata");
     return it->second;
   };
   auto tensor = [&](const std::string& name) -> const Tensor& {
@@ -345,7 +353,12 @@ Decoder train_decoder(Chain& chain, const std::vector<RunFile>& runs, const Eige
   } else {
     progress(fmt::format("cross-validating {} penalties on {} samples x {} voxels, leaving one of {} runs out",
                          o.penalties.size(), n, k, runs.size()));
-    const RidgeFit fit = ridge_cv(X, Y, groups, o.penalties);
+    const auto t0 = std::chrono::steady_clock::now();
+    const RidgeFit fit = ridge_cv(X, Y, groups, o.penalties, [&](size_t i, size_t n) {
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      progress(fmt::format("cross-validation fold {}/{} done ({} penalties each): {:.1f} s, about {:.0f} s left", i, n,
+                           o.penalties.size(), s, s / static_cast<double>(i) * static_cast<double>(n - i)));
+    });
     m = fit.model;
     d.penalties = fit.penalties;
     d.cv_correlation = fit.cv_correlation;

@@ -98,7 +98,7 @@ double mean_row_correlation(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) 
 }
 
 RidgeFit ridge_cv(const Eigen::MatrixXd& X, const Eigen::MatrixXd& Y, const std::vector<int>& groups,
-                  const std::vector<double>& penalties) {
+                  const std::vector<double>& penalties, const std::function<void(size_t, size_t)>& fold_done) {
   if (static_cast<Eigen::Index>(groups.size()) != X.rows()) throw std::invalid_argument("ridge: one group per row");
   const std::set<int> ids(groups.begin(), groups.end());
   if (ids.size() < 2) throw std::invalid_argument("ridge: cross-validation needs at least two runs");
@@ -116,6 +116,7 @@ RidgeFit ridge_cv(const Eigen::MatrixXd& X, const Eigen::MatrixXd& Y, const std:
           multiply(Xte, false, models[p].weights.cast<double>(), false).rowwise() + models[p].intercept.cast<double>().transpose();
       fit.cv_correlation[p] += mean_row_correlation(pred, Yte) / static_cast<double>(ids.size());
     }
+    if (fold_done) fold_done(static_cast<size_t>(std::distance(ids.begin(), ids.find(held))) + 1, ids.size());
   }
   const size_t best = static_cast<size_t>(
       std::max_element(fit.cv_correlation.begin(), fit.cv_correlation.end()) - fit.cv_correlation.begin());

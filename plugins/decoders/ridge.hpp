@@ -4,6 +4,7 @@
 // matrix serves the whole penalty grid. Penalty 0 is ordinary least squares, the
 // minimum-norm solution when there are more features than samples (the pseudo-inverse).
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,9 +31,10 @@ RidgeModel ridge_fit(const Eigen::MatrixXd& X, const Eigen::MatrixXd& Y, double 
 std::vector<RidgeModel> ridge_path(const Eigen::MatrixXd& X, const Eigen::MatrixXd& Y, const std::vector<double>& penalties);
 
 // Chooses the penalty by leave-one-group-out cross-validation (groups: the run of each
-// sample row; at least two groups), then refits on everything with it.
+// sample row; at least two groups), then refits on everything with it. `fold_done(i, n)`
+// is called after each held-out group (every penalty of a fold comes from one SVD).
 RidgeFit ridge_cv(const Eigen::MatrixXd& X, const Eigen::MatrixXd& Y, const std::vector<int>& groups,
-                  const std::vector<double>& penalties);
+                  const std::vector<double>& penalties, const std::function<void(size_t, size_t)>& fold_done = {});
 
 // op(a) * op(b), op transposing when asked (OpenBLAS dgemm).
 Eigen::MatrixXd multiply(const Eigen::MatrixXd& a, bool transpose_a, const Eigen::MatrixXd& b, bool transpose_b);

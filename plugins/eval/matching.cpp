@@ -1,5 +1,6 @@
 #include "eval/matching.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -33,8 +34,17 @@ Rows read_rows(const std::filesystem::path& pred) {
   if (std::filesystem::is_directory(pred)) {
     r.record = true;
     const auto latents = pred / "latents.npy";
-    if (!std::filesystem::exists(latents))
+    if (!std::filesystem::exists(latents)) {
+      // The stream's --out folder instead of one of its run folders: name the run folders inside.
+      std::vector<std::string> runs;
+      for (const auto& e : std::filesystem::directory_iterator(pred))
+        if (std::filesystem::exists(e.path() / "run.json")) runs.push_back(e.path().string());
+      std::sort(runs.begin(), runs.end());
+      if (!runs.empty())
+        throw std::runtime_error(fmt::format("{}: a stream's out folder, not a run record: give one of its run folders ({})",
+                                             pred.string(), fmt::join(runs, ", ")));
       throw std::runtime_error(pred.string() + ": no latents.npy in this run record (was hyper stream given --decoder?)");
+    }
     r.latents = read_npy(latents);
     const auto tsv = pred / "tr.tsv";
     const auto index = read_tsv_column(tsv, "index"), decoded = read_tsv_column(tsv, "decoded");

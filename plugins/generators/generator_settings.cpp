@@ -18,7 +18,7 @@ void declare_generator_settings(Schema& s, const std::vector<std::string>& kinds
          .flag = "--generator", .choices = choices});
   s.add({.key = "generator.weights", .type = T::String, .def = std::string(""),
          .help = "pggan: weights (hyper-pggan/1, from tools/convert_pggan.py); torchscript: the module .pt",
-         .flag = "--weights"});
+         .flag = "--weights", .existing = true});
   s.add({.key = "generator.resolution", .type = T::Int, .def = int64_t{0}, .unit = "pixels",
          .help = "output side, a power of 2 (pggan: that level's toRGB); 0: the largest", .flag = "--resolution",
          .min = 0.0, .max = 4096.0});
@@ -50,6 +50,9 @@ GeneratorOptions generator_options(const Params& s) {
     }
   }
   o.resolution = static_cast<int>(s.get_int("generator.resolution"));
+  if (o.resolution != 0 && (o.resolution < 4 || (o.resolution & (o.resolution - 1)) != 0))  // every kind: PGGAN's levels
+    throw SettingsError(fmt::format("generator.resolution: {} is not a power of 2 from 4 (4, 8, 16, ..., 1024; 0: the "
+                                    "generator's largest)", o.resolution));
   o.device = s.get_string("generator.device");
   o.dtype = s.get_string("generator.dtype");
   o.threads = static_cast<int>(s.get_int("generator.threads"));

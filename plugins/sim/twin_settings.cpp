@@ -31,7 +31,8 @@ const std::map<std::string, Preset>& presets() {
 void declare_twin_settings(Schema& s) {
   using T = SettingType;
   s.add({.key = "twin.preset", .type = T::String, .def = std::string("default"),
-         .help = "small: tests, seconds; default: 64x64x36 at 3 mm, 9 runs; paper: 2 mm slab, 9 runs",
+         .help = "the grid: small 32x32x16 at 6 mm (2 short runs: tests, seconds); default 64x64x36 at 3 mm; paper a 2 mm "
+                 "slab (their runs: twin.runs)",
          .flag = "--preset", .choices = {"small", "default", "paper"}});
   s.add({.key = "twin.seed", .type = T::Int, .def = int64_t{1}, .help = "random seed: the same seed writes the same bytes",
          .flag = "--seed", .min = 0.0});

@@ -38,7 +38,7 @@ std::vector<SettingSpec> display_settings() {
   using T = SettingType;
   return {
       {.key = "display.enabled", .type = T::Bool, .def = false,
-         .help = "show the faces on screen (needs --faces)", .flag = "--display"},
+         .help = "show the faces in a window (display.screen, display.fullscreen)", .flag = "--display"},
       {.key = "display.driver", .type = T::String, .def = std::string(""),
          .help = "SDL video driver: empty for SDL's choice; dummy or offscreen for headless runs"},
       {.key = "display.screen", .type = T::Int, .def = int64_t{0}, .help = "which display (0: the first; the projector's index)",
@@ -65,7 +65,7 @@ std::vector<SettingSpec> display_settings() {
          .min = 2.0, .max = 10000.0},
       {.key = "display.truth", .type = T::String, .def = std::string(""),
          .help = "replaying a twin: its dataset folder; the face presented (the response's peak earlier) is shown "
-                 "left of the decoded one"},
+                 "left of the decoded one", .existing = true},
       {.key = "display.vsync", .type = T::Bool, .def = true, .help = "present in step with the screen's refresh"},
       {.key = "display.capture", .type = T::Bool, .def = false,
          .help = "write each presented screen as <out>/<run>/screen/INDEX.png (tests, documentation)"}};

@@ -128,7 +128,7 @@ void register_nifti_run(Registry& r) {
   using T = SettingType;
   r.add_source({"nifti_run", "a recorded 4D NIfTI run played in this process, paced at its TR",
                 {{.key = "nifti_run.input", .type = T::String, .def = std::string(""),
-                  .help = "the run to play: a 4D NIfTI, or a BIDS folder (its first run)"},
+                  .help = "the run to play: a 4D NIfTI, or a BIDS folder (its first run)", .existing = true},
                  {.key = "nifti_run.speed", .type = T::Float, .def = 1.0, .unit = "x",
                   .help = "x real time (one volume per TR / speed); 0: as fast as the pipeline takes them", .min = 0.0},
                  {.key = "nifti_run.count", .type = T::Int, .def = int64_t{-1}, .unit = "volumes",

@@ -3,28 +3,20 @@
 // transport, each preprocessing stage, the decode stage, the generator, the screen; then
 // summarised per stage and end to end, for one or more variants side by side (the ratios
 // are the claims), as bench.md, bench.json, per-variant timings.tsv and PNG plots.
-//   process = two: `hyper stream` as a second process, the run replayed into it over tcp
-//                  loopback (what runs at a scanner; its run record gives the times)
-//   process = in:  the Session in serial mode: one thread does everything in turn (the
-//                  nifti_run source through the hyper/1 codec, the chain, the faces, the
-//                  screen; no queues, no skipping: the pipeline's own cost)
+// How a variant is measured (two processes or one): bench_variant.hpp.
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "cli/bench_variant.hpp"
 #include "cli/command.hpp"
-#include "cli/stream_child.hpp"
 #include "core/interrupt.hpp"
-#include "core/session.hpp"
+#include "core/progress.hpp"
 #include "core/variants.hpp"
-#include "decoders/decode_stage.hpp"
 #include "generators/generator_settings.hpp"
 #include "io/files.hpp"
-#include "io/run_record.hpp"
 #include "sim/twin.hpp"
-#include "sinks/timings.hpp"
-#include "sources/nifti_run.hpp"
 
 namespace hyper {
 
@@ -35,11 +27,11 @@ void declare(Schema& s) {
   s.add({.key = "bench.out", .type = T::String, .def = std::string("hyper-bench"),
          .help = "folder for bench.md, bench.json, per variant timings.tsv, plots", .flag = "--out"});
   s.add({.key = "bench.input", .type = T::String, .def = std::string(""),
-         .help = "the run to send (4D NIfTI); empty: one twin run simulated with [twin] into OUT/twin", .flag = "--input"});
+         .help = "the run to send (4D NIfTI); empty: one twin run simulated with [twin] into OUT/twin", .flag = "--input", .existing = true});
   s.add({.key = "bench.decoder", .type = T::String, .def = std::string(""),
          .help = "decoder file; empty: a random one of bench.voxels x 512 on the chain's output (latency does not depend on "
                  "its values)",
-         .flag = "--decoder"});
+         .flag = "--decoder", .existing = true});
   s.add({.key = "bench.voxels", .type = T::Int, .def = int64_t{4096}, .unit = "voxels", .help = "the random decoder's size",
          .min = 1.0});
   s.add({.key = "bench.mode", .type = T::String, .def = std::string("paced"),
@@ -65,22 +57,6 @@ void declare(Schema& s) {
          .max = 65535.0});
 }
 
-struct Input {
-  RunFile file;
-  NiftiRun nifti;
-  double tr_s = 0;
-};
-
-// The decoder to time: the user's, or a random one of the paper's size on this variant's
-// chain output (the voxels the chain gives for the run's first volume).
-std::filesystem::path decoder_for(const Settings& st, const PartRegistry& parts, const Input& in, const std::filesystem::path& dir) {
-  if (!st.get_string("bench.decoder").empty()) return st.get_string("bench.decoder");
-  Chain chain(parts, st);
-  const auto file = dir / "decoder-random.safetensors";
-  save_decoder(file, random_decoder(chain, in.file, in.nifti, in.tr_s, st.get_int("bench.voxels"), st.to_toml({"preprocess"})));
-  return file;
-}
-
 // From the settings, so that no generator is built (and its weights loaded) just to be named.
 std::string setup_line(const Settings& st, double tr_s) {
   const GeneratorOptions g = generator_options(st);
@@ -90,48 +66,6 @@ std::string setup_line(const Settings& st, double tr_s) {
                      st.get_string("bench.mode") == "flood" ? "flood (as fast as taken)" : fmt::format("paced at TR {} s / {}", tr_s, st.get_float("bench.speed")),
                      format_value(st.value("preprocess.chain")), st.get_bool("bench.faces") ? generator : "off",
                      st.get_bool("display.enabled") ? "; shown with SDL" : "");
-}
-
-// The stream's settings for this variant: faces as bench.faces says; headless, the
-// screen on SDL's offscreen driver unless one was chosen.
-Settings stream_settings(const Settings& st) {
-  Settings s = st;
-  s.apply_value("stream.faces", st.get_bool("bench.faces"), "bench.faces");
-  if (st.get_bool("display.enabled") && !std::getenv("DISPLAY") && st.origin("display.driver") == "default")
-    s.apply_value("display.driver", std::string("offscreen"), "hyper bench: no DISPLAY");
-  return s;
-}
-
-// process = two: hyper stream as a child, the run replayed into it; times from its record.
-BenchRecord run_two_process(const Settings& st, const PartRegistry& parts, const Input& in, const std::filesystem::path& decoder,
-                            const std::filesystem::path& dir, int64_t count) {
-  write_file_atomic(dir / "stream.toml", stream_settings(st).to_toml(parts.session_sections()));
-  const std::string endpoint = fmt::format("tcp://127.0.0.1:{}", st.get_int("bench.port"));
-  std::filesystem::remove_all(dir / "stream");
-  ReplayOptions ro;
-  ro.speed = st.get_string("bench.mode") == "flood" ? std::numeric_limits<double>::infinity() : st.get_float("bench.speed");
-  ro.count = count;
-  ro.tr_s = in.tr_s;
-  replay_into_stream({"--config", (dir / "stream.toml").string(), "--endpoint", endpoint, "--runs", "1", "--out",
-                      (dir / "stream").string(), "--decoder", decoder.string()},
-                     dir / "stream.log", endpoint, in.file, ro, std::chrono::seconds(120) + std::chrono::milliseconds(count * 50));
-  return read_record_timings(dir / "stream" / in.file.run_id, static_cast<int>(st.get_int("bench.warmup")));
-}
-
-// process = in: the Session in serial mode over the run, with the variant's sinks.
-BenchRecord run_in_process(const Settings& st, const PartRegistry& parts, const Input& in, const std::filesystem::path& decoder,
-                           int64_t count) {
-  Chain chain = decoding_chain(parts, st, std::make_shared<const Decoder>(load_decoder(decoder)), decoder.string());
-  chain.preflight(Spec{});
-  const Settings sinks = stream_settings(st);
-  Session session(chain, {.serial = true, .strict = true, .log_runs = false});
-  add_registered_sinks(session, parts, sinks, "");
-  auto timing = std::make_shared<TimingSink>(static_cast<int>(st.get_int("bench.warmup")));
-  session.add(timing);
-  NiftiRunSource source(in.nifti, in.file.run_id, in.tr_s,
-                        {.speed = st.get_string("bench.mode") == "flood" ? 0.0 : st.get_float("bench.speed"), .count = count, .codec = true});
-  session.run(source);
-  return timing->record();
 }
 
 int run(const Settings& st, const PartRegistry& parts) {
@@ -158,8 +92,11 @@ int run(const Settings& st, const PartRegistry& parts) {
     const auto decoder = decoder_for(v, parts, in, dir);
     spdlog::info("variant {}/{} '{}': {} volumes ({} warm-up) of {}", i + 1, variants.size(), variants[i].name, count,
                  v.get_int("bench.warmup"), in.file.run_id);
-    BenchRecord r = v.get_string("bench.process") == "two" ? run_two_process(v, parts, in, decoder, dir, count)
-                                                           : run_in_process(v, parts, in, decoder, count);
+    ProgressLine progress;
+    auto sent = [&](int64_t k) { progress.update(fmt::format("variant {}/{}: {}/{} volumes", i + 1, variants.size(), k, count)); };
+    BenchRecord r = v.get_string("bench.process") == "two" ? run_two_process(v, parts, in, decoder, dir, count, sent)
+                                                           : run_in_process(v, parts, in, decoder, count, sent);
+    progress.finish();
     r.variant = variants[i].name;
     r.setup = setup_line(v, in.tr_s);
     r.warmup = static_cast<int>(v.get_int("bench.warmup"));
@@ -169,10 +106,15 @@ int run(const Settings& st, const PartRegistry& parts) {
     write_file_atomic(dir / "timings.tsv", timings_tsv(r));
     j.push_back(to_json(r, s));
     report += bench_markdown(r, s);
+    if (st.get_bool("bench.plots"))
+      report += fmt::format("![time per volume by stage]({0}/timeline.png) ![end-to-end latency]({0}/histogram.png)\n\n",
+                            dir.filename().string());
     records.push_back(std::move(r));
     summaries.push_back(s);
   }
-  std::string md = fmt::format("# hyper bench: {} ({}x{}x{}, TR {} s)\n\n", in.file.run_id, dims[0], dims[1], dims[2], in.tr_s);
+  std::string md = fmt::format("# hyper bench: {} ({}x{}x{}, TR {} s)\n\nMeasured {}.\n\n", in.file.run_id, dims[0], dims[1], dims[2],
+                               in.tr_s, bench_provenance(HYPER_SOURCE_DIR));
+  if (st.get_bool("bench.plots")) md += "Every variant's end-to-end latency: ![latency](latency.png)\n\n";
   if (records.size() > 1) md += "## Side by side\n\n" + compare_markdown(records, summaries) + "\n";
   md += "## Per variant\n\n" + report;
   write_file_atomic(out / "bench.md", md);
@@ -193,8 +135,13 @@ int run(const Settings& st, const PartRegistry& parts) {
 }  // namespace
 
 Command bench_command() {
-  return {"bench", "end-to-end latency: per stage and end to end, paced or flooded, variants side by side",
-          {"bench", "twin", "generator", "display"}, declare, run, /*chain=*/true};
+  return {.name = "bench",
+          .help = "end-to-end latency: per stage and end to end, paced or flooded, variants side by side",
+          .sections = {"bench", "twin", "generator", "display"},
+          .declare = declare,
+          .run = run,
+          .chain = true,
+          .example = "hyper bench --preset small --volumes 60 --out bench   (one twin run through hyper stream, paced at its TR)"};
 }
 
 }  // namespace hyper

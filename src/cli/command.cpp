@@ -10,6 +10,7 @@
 
 #include "core/interrupt.hpp"
 #include "core/logging.hpp"
+#include "cli/usage.hpp"
 #include "builtin.hpp"
 #include "generators/generator_settings.hpp"
 
@@ -50,7 +51,8 @@ std::vector<std::string> plugin_paths(int argc, char** argv) {
   return out;
 }
 
-void add_options(CLI::App& sub, const Schema& schema, const std::vector<std::string>& sections, bool chain, Given& g) {
+void add_options(CLI::App& sub, const Schema& schema, const std::vector<std::string>& sections, bool chain,
+                 const std::string& example, Given& g) {
   sub.add_option("--config", g.config, "TOML settings file (flags > --set > --config > defaults)")
       ->check(CLI::ExistingFile);
   if (chain)
@@ -73,11 +75,13 @@ void add_options(CLI::App& sub, const Schema& schema, const std::vector<std::str
       g.options[s->key] = o;
     }
   }
-  if (!footer.empty()) sub.footer("Settings without a flag (give them with --set KEY=VALUE or in --config):\n" + footer);
+  if (!footer.empty()) footer = "Settings without a flag (give them with --set KEY=VALUE or in --config):\n" + footer + "\n";
+  sub.footer(footer + "Example:\n  " + example);
 }
 
-Settings resolve(const Schema& schema, const Given& g) {
+Settings resolve(const Schema& schema, const Command& c, const Given& g) {
   Settings st(schema);
+  if (!c.base_toml.empty()) st.load_text(c.base_toml, c.base_name);
   if (!g.config.empty()) st.load_file(g.config);
   for (const auto& a : g.sets) st.apply_assignment(a);
   for (const auto& [key, opt] : g.options) {
@@ -104,30 +108,14 @@ std::vector<std::string> sections_of(const Command& c, const PartRegistry& parts
   return sections;
 }
 
-// "did you mean" for a mistyped command or flag, as settings keys have; the names are CLI11's own.
-std::string usage_hint(int argc, char** argv, CLI::App& app) {
-  if (argc < 2 || argv[1][0] == '-') return "";
-  const std::string word = argv[1];
-  CLI::App* sub = nullptr;
-  std::vector<std::string> names;
-  for (CLI::App* c : app.get_subcommands([](CLI::App*) { return true; })) {
-    if (c->get_name() == word) sub = c;
-    names.push_back(c->get_name());
+// The command's sections and every other section a value was set in (the demo's train settings).
+std::vector<std::string> printed_sections(std::vector<std::string> sections, const Settings& st) {
+  for (const auto& spec : st.schema().all()) {
+    const std::string section = spec.key.substr(0, spec.key.find('.'));
+    if (st.origin(spec.key) != "default" && std::find(sections.begin(), sections.end(), section) == sections.end())
+      sections.push_back(section);
   }
-  if (!sub) {
-    const std::string best = closest(word, names);
-    return "; unknown command '" + word + "'" + (best.empty() ? "" : " (did you mean '" + best + "'?)");
-  }
-  names.clear();
-  for (const CLI::Option* o : sub->get_options())
-    for (const auto& n : o->get_lnames()) names.push_back("--" + n);
-  for (int i = 2; i < argc; ++i) {
-    const std::string a = std::string(argv[i]).substr(0, std::string(argv[i]).find('='));
-    if (a.rfind("--", 0) != 0 || std::find(names.begin(), names.end(), a) != names.end()) continue;
-    const std::string best = closest(a, names);
-    return "; unknown flag " + a + (best.empty() ? "" : " (did you mean " + best + "?)");
-  }
-  return "";
+  return sections;
 }
 
 }  // namespace
@@ -153,14 +141,15 @@ int run_cli(int argc, char** argv, const std::vector<Command>& commands) {
   std::vector<Given> given(commands.size());
   for (size_t i = 0; i < commands.size(); ++i) {
     CLI::App* sub = app.add_subcommand(commands[i].name, commands[i].help);
-    add_options(*sub, schema, sections_of(commands[i], parts), commands[i].chain || commands[i].session, given[i]);
+    add_options(*sub, schema, sections_of(commands[i], parts), commands[i].chain || commands[i].session, commands[i].example,
+                given[i]);
   }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     // CLI11's own codes (105, 106, 109...) would hide a usage error: one line and exit 2.
-    std::cerr << "hyper: " << e.what() << usage_hint(argc, argv, app) << " (see hyper --help)\n";
+    std::cerr << "hyper: " << usage_error(argc, argv, app, e.what()) << "\n";
     return kExitUsage;
   }
 
@@ -169,18 +158,19 @@ int run_cli(int argc, char** argv, const std::vector<Command>& commands) {
     const Command& cmd = commands[i];
     std::optional<Settings> st;
     try {
-      st.emplace(resolve(schema, given[i]));
+      st.emplace(resolve(schema, cmd, given[i]));
       init_logging(st->get_string("log.level"));
     } catch (const std::exception& e) {
       std::cerr << "hyper " << cmd.name << ": " << e.what() << "\n";
       return kExitUsage;
     }
     if (given[i].print_settings) {
-      std::cout << st->to_toml(sections_of(cmd, parts));
+      std::cout << st->to_toml(printed_sections(sections_of(cmd, parts), *st));
       return 0;
     }
     install_interrupt_handler();
     try {
+      check_given(schema, cmd, sections_of(cmd, parts), *st);
       return cmd.run(*st, parts);
     } catch (const SettingsError& e) {
       spdlog::error("{}", e.what());

@@ -24,6 +24,9 @@ struct Command {
   std::function<int(const Settings&, const PartRegistry&)> run;  // returns the exit code
   bool chain = false;    // builds a preprocessing chain: reads [preprocess], takes --plugin
   bool session = false;  // runs the live pipeline: also reads the settings of every registered source and sink
+  std::string base_toml;  // this command's own defaults, under --config (the demo's embedded configs/demo.toml)
+  std::string base_name;  // where they come from, as settings errors and --print-settings name it
+  std::string example;    // one typical command line, shown at the end of --help
 };
 
 Command replay_command();

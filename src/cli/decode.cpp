@@ -15,13 +15,13 @@ namespace {
 
 void declare(Schema& s) {
   using T = SettingType;
-  s.add({.key = "decode.input", .type = T::String, .def = std::string(""), .help = "4D NIfTI run", .flag = "--input"});
+  s.add({.key = "decode.input", .type = T::String, .def = std::string(""), .help = "4D NIfTI run", .flag = "--input", .required = true, .existing = true});
   s.add({.key = "decode.events", .type = T::String, .def = std::string(""),
-         .help = "its events.tsv (trial-mode decoders); empty: the BIDS file beside the run", .flag = "--events"});
+         .help = "its events.tsv (trial-mode decoders); empty: the BIDS file beside the run", .flag = "--events", .existing = true});
   s.add({.key = "decode.decoder", .type = T::String, .def = std::string(""), .help = "decoder file from hyper train",
-         .flag = "--decoder"});
+         .flag = "--decoder", .required = true, .existing = true});
   s.add({.key = "decode.out", .type = T::String, .def = std::string(""),
-         .help = "latents .npy to write: one row per event (trial mode) or per volume (tr mode)", .flag = "--out"});
+         .help = "latents .npy to write: one row per event (trial mode) or per volume (tr mode)", .flag = "--out", .required = true});
 }
 
 using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -54,8 +54,6 @@ RowMajor decode_per_tr(const Settings& st, const PartRegistry& stages, std::shar
 }
 
 int run(const Settings& st, const PartRegistry& stages) {
-  for (const char* k : {"decode.input", "decode.decoder", "decode.out"})
-    if (st.get_string(k).empty()) throw SettingsError(std::string(k) + ": required (see hyper decode --help)");
   const std::string file = st.get_string("decode.decoder");
   auto d = std::make_shared<const Decoder>(load_decoder(file));
   const RunFile run = find_runs(st.get_string("decode.input")).at(0);
@@ -69,8 +67,13 @@ int run(const Settings& st, const PartRegistry& stages) {
 }  // namespace
 
 Command decode_command() {
-  return {"decode", "predict a run's latents (per trial or per volume) with a trained decoder", {"decode"}, declare, run,
-          /*chain=*/true};
+  return {.name = "decode",
+          .help = "predict a run's latents (per trial or per volume) with a trained decoder",
+          .sections = {"decode"},
+          .declare = declare,
+          .run = run,
+          .chain = true,
+          .example = "hyper decode --input twin/sub-01/func/sub-01_task-faces_run-05_bold.nii.gz --decoder dec.safetensors --out pred.npy"};
 }
 
 }  // namespace hyper

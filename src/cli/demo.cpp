@@ -41,17 +41,7 @@ void declare(Schema& s) {
          .help = "auto: a window when DISPLAY or WAYLAND_DISPLAY is set; on; off", .choices = {"auto", "on", "off"}});
 }
 
-// The embedded demo.toml below whatever the user set (file, --set, flags).
-Settings with_demo_defaults(const Settings& user) {
-  Settings s(user.schema());
-  s.load_text(kDemoToml, "the embedded configs/demo.toml");
-  for (const SettingSpec& spec : user.schema().all())
-    if (user.origin(spec.key) != "default") s.apply_value(spec.key, user.value(spec.key), user.origin(spec.key));
-  return s;
-}
-
-int run(const Settings& user, const PartRegistry& parts) {
-  const Settings st = with_demo_defaults(user);
+int run(const Settings& st, const PartRegistry& parts) {
   const std::filesystem::path out = st.get_string("demo.out");
   std::filesystem::remove_all(out / "stream");
   ensure_dir(out);
@@ -120,8 +110,15 @@ int run(const Settings& user, const PartRegistry& parts) {
 }  // namespace
 
 Command demo_command() {
-  return {"demo", "the whole system on a small twin: simulate, train, stream a test run, report", {"demo", "twin", "generator"},
-          declare, run, /*chain=*/true};
+  return {.name = "demo",
+          .help = "the whole system on a small twin: simulate, train, stream a test run, report",
+          .sections = {"demo", "twin", "generator"},
+          .declare = declare,
+          .run = run,
+          .chain = true,
+          .base_toml = kDemoToml,
+          .base_name = "embedded configs/demo.toml",
+          .example = "hyper demo --out demo   (small twin, procedural faces, a few minutes on 2 cores)"};
 }
 
 }  // namespace hyper

@@ -26,13 +26,13 @@ void declare(Schema& s) {
   using T = SettingType;
   s.add({.key = "eval.pred", .type = T::StringList, .def = std::vector<std::string>{},
          .help = "predicted latents, one per run: a .npy (from hyper decode) or a run record folder (hyper stream --out)",
-         .flag = "--pred"});
+         .flag = "--pred", .required = true, .existing = true});
   s.add({.key = "eval.events", .type = T::StringList, .def = std::vector<std::string>{},
-         .help = "each prediction's events.tsv, in the same order", .flag = "--events"});
+         .help = "each prediction's events.tsv, in the same order", .flag = "--events", .required = true, .existing = true});
   s.add({.key = "eval.latents", .type = T::String, .def = std::string(""),
-         .help = "the stimulus latents .npy that events' stim_index rows point into", .flag = "--latents"});
+         .help = "the stimulus latents .npy that events' stim_index rows point into", .flag = "--latents", .required = true, .existing = true});
   s.add({.key = "eval.out", .type = T::String, .def = std::string(""),
-         .help = "folder for eval.json, eval.md, items.tsv, contact_sheet.png", .flag = "--out"});
+         .help = "folder for eval.json, eval.md, items.tsv, contact_sheet.png", .flag = "--out", .required = true});
   s.add({.key = "eval.per", .type = T::String, .def = std::string("auto"),
          .help = "a .npy's rows: one per event, one per volume, or auto (event when as many rows as events)",
          .choices = {"auto", "event", "volume"}});
@@ -71,12 +71,9 @@ void declare(Schema& s) {
 
 int run(const Settings& st, const PartRegistry& parts) {
   const auto preds = st.get_list("eval.pred"), events = st.get_list("eval.events");
-  if (preds.empty()) throw SettingsError("eval.pred: give the predictions with --pred (a .npy or a run record folder per run)");
   if (events.size() != preds.size())
     throw SettingsError(fmt::format("eval.events: {} events files for {} predictions (one per prediction, same order)",
                                     events.size(), preds.size()));
-  for (const char* k : {"eval.latents", "eval.out"})
-    if (st.get_string(k).empty()) throw SettingsError(std::string(k) + ": required (see hyper eval --help)");
   std::vector<PredictionFile> files;
   for (size_t i = 0; i < preds.size(); ++i) files.push_back({preds[i], events[i]});
   const std::string table = run_evaluation(st, parts, files, st.get_string("eval.latents"), st.get_string("eval.out"));
@@ -151,8 +148,12 @@ std::string run_evaluation(const Settings& st, const PartRegistry& parts, const 
 }
 
 Command eval_command() {
-  return {"eval", "score reconstructions: the paper's measures and more, with chance levels, a table and a contact sheet",
-          {"eval", "generator"}, declare, run};
+  return {.name = "eval",
+          .help = "score reconstructions: the paper's measures and more, with chance levels, a table and a contact sheet",
+          .sections = {"eval", "generator"},
+          .declare = declare,
+          .run = run,
+          .example = "hyper eval --pred out/sub-01_task-faces_run-05_bold --events twin/sub-01/func/sub-01_task-faces_run-05_events.tsv --latents twin/stimuli/latents.npy --out eval"};
 }
 
 }  // namespace hyper

@@ -15,17 +15,15 @@ namespace {
 
 void declare(Schema& s) {
   s.add({.key = "preprocess_io.input", .type = SettingType::String, .def = std::string(""),
-         .help = "4D NIfTI run to preprocess", .flag = "--input"});
+         .help = "4D NIfTI run to preprocess", .flag = "--input", .required = true, .existing = true});
   s.add({.key = "preprocess_io.output", .type = SettingType::String, .def = std::string(""),
-         .help = "4D NIfTI to write (float32)", .flag = "--output"});
+         .help = "4D NIfTI to write (float32)", .flag = "--output", .required = true});
   s.add({.key = "preprocess_io.tr", .type = SettingType::Float, .def = 0.0, .unit = "s",
          .help = "repetition time; 0 takes the BIDS sidecar, then the NIfTI header", .flag = "--tr", .min = 0.0});
 }
 
 int run(const Settings& st, const PartRegistry& stages) {
   const std::string in = st.get_string("preprocess_io.input"), out = st.get_string("preprocess_io.output");
-  if (in.empty()) throw SettingsError("preprocess_io.input: give the run with --input RUN.nii.gz");
-  if (out.empty()) throw SettingsError("preprocess_io.output: give the output file with --output OUT.nii.gz");
   Chain chain(stages, st);
   if (chain.empty()) spdlog::warn("preprocess.chain is empty: the output will equal the input (as float32)");
 
@@ -59,8 +57,13 @@ int run(const Settings& st, const PartRegistry& stages) {
 }  // namespace
 
 Command preprocess_command() {
-  return {"preprocess", "run the preprocessing chain over a recorded 4D run and write what the decoder sees",
-            {"preprocess_io"}, declare, run, /*chain=*/true};
+  return {.name = "preprocess",
+          .help = "run the preprocessing chain over a recorded 4D run and write what the decoder sees",
+          .sections = {"preprocess_io"},
+          .declare = declare,
+          .run = run,
+          .chain = true,
+          .example = "hyper preprocess --input twin/sub-01/func/sub-01_task-faces_run-01_bold.nii.gz --output pre.nii.gz --set preprocess.chain='[\"realign\", \"mask\"]'"};
 }
 
 }  // namespace hyper

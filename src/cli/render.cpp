@@ -17,9 +17,9 @@ namespace {
 void declare(Schema& s) {
   using T = SettingType;
   s.add({.key = "render.latents", .type = T::String, .def = std::string(""), .help = "latents .npy (rows x 512)",
-         .flag = "--latents"});
+         .flag = "--latents", .required = true, .existing = true});
   s.add({.key = "render.out", .type = T::String, .def = std::string(""), .help = "folder for ROW.png (6-digit row numbers)",
-         .flag = "--out"});
+         .flag = "--out", .required = true});
   s.add({.key = "render.first", .type = T::Int, .def = int64_t{0}, .help = "first row to draw", .flag = "--first", .min = 0.0});
   s.add({.key = "render.count", .type = T::Int, .def = int64_t{-1}, .help = "rows to draw; -1: to the end", .flag = "--count",
          .min = -1.0});
@@ -29,8 +29,6 @@ void declare(Schema& s) {
 
 int run(const Settings& st, const PartRegistry& parts) {
   const std::string latents_path = st.get_string("render.latents"), out = st.get_string("render.out");
-  if (latents_path.empty()) throw SettingsError("render.latents: give the latents with --latents L.npy");
-  if (out.empty()) throw SettingsError("render.out: give the output folder with --out DIR");
   const NpyArray lat = read_npy(latents_path);
   if (lat.shape.size() != 2 || lat.shape[1] != kLatentDim)
     throw std::runtime_error(latents_path + fmt::format(": latents must be a 2D array, rows x {}", kLatentDim));
@@ -60,7 +58,12 @@ int run(const Settings& st, const PartRegistry& parts) {
 }  // namespace
 
 Command render_command() {
-  return {"render", "draw the faces of a latents file as PNGs with a generator", {"render", "generator"}, declare, run};
+  return {.name = "render",
+          .help = "draw the faces of a latents file as PNGs with a generator",
+          .sections = {"render", "generator"},
+          .declare = declare,
+          .run = run,
+          .example = "hyper render --latents twin/stimuli/latents.npy --out faces --generator procedural --resolution 128"};
 }
 
 }  // namespace hyper

@@ -18,7 +18,7 @@ namespace {
 void declare(Schema& s) {
   using T = SettingType;
   s.add({.key = "replay.input", .type = T::StringList, .def = std::vector<std::string>{},
-         .help = "4D NIfTI run(s) or BIDS dataset folder(s), played in the order given", .flag = "--input"});
+         .help = "4D NIfTI run(s) or BIDS dataset folder(s), played in the order given", .flag = "--input", .required = true, .existing = true});
   s.add({.key = "replay.endpoint", .type = T::String, .def = std::string("tcp://127.0.0.1:5555"),
          .help = "ZeroMQ endpoint to bind and publish on", .flag = "--endpoint"});
   s.add({.key = "replay.allow_remote", .type = T::Bool, .def = false,
@@ -52,7 +52,6 @@ void declare(Schema& s) {
 
 int run(const Settings& st, const PartRegistry&) {
   const auto inputs = st.get_list("replay.input");
-  if (inputs.empty()) throw SettingsError("replay.input: no input; give --input RUN.nii.gz or a BIDS folder");
   std::vector<RunFile> runs;
   for (const auto& in : inputs) {
     auto found = find_runs(in);
@@ -114,8 +113,12 @@ int run(const Settings& st, const PartRegistry&) {
 }  // namespace
 
 Command replay_command() {
-  return {"replay", "publish recorded 4D NIfTI runs as a simulated scanner stream (hyper/1 over ZeroMQ)",
-          {"replay"}, declare, run};
+  return {.name = "replay",
+          .help = "publish recorded 4D NIfTI runs as a simulated scanner stream (hyper/1 over ZeroMQ)",
+          .sections = {"replay"},
+          .declare = declare,
+          .run = run,
+          .example = "hyper replay --input twin --speed 10   (every run of a BIDS folder, ten times faster than the scanner)"};
 }
 
 }  // namespace hyper

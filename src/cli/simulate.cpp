@@ -12,7 +12,7 @@ namespace {
 
 void declare(Schema& s) {
   s.add({.key = "simulate.out", .type = SettingType::String, .def = std::string(""),
-         .help = "folder to write the BIDS dataset into (created; an existing one must be empty)", .flag = "--out"});
+         .help = "folder to write the BIDS dataset into (created; an existing one must be empty)", .flag = "--out", .required = true});
   s.add({.key = "simulate.force", .type = SettingType::Bool, .def = false,
          .help = "replace what is in --out (its whole content is removed first)", .flag = "--force"});
   declare_twin_settings(s);
@@ -20,7 +20,6 @@ void declare(Schema& s) {
 
 int run(const Settings& st, const PartRegistry&) {
   const std::string out = st.get_string("simulate.out");
-  if (out.empty()) throw SettingsError("simulate.out: give the dataset folder with --out DIR");
   // Two simulations in one folder would mix their runs (and train on the mixture).
   if (std::filesystem::exists(out) && !std::filesystem::is_empty(out)) {
     if (!st.get_bool("simulate.force"))
@@ -47,8 +46,12 @@ int run(const Settings& st, const PartRegistry&) {
 }  // namespace
 
 Command simulate_command() {
-  return {"simulate", "write a digital twin of the HYPER experiment: a BIDS dataset with its ground truth",
-          {"simulate", "twin"}, declare, run};
+  return {.name = "simulate",
+          .help = "write a digital twin of the HYPER experiment: a BIDS dataset with its ground truth",
+          .sections = {"simulate", "twin"},
+          .declare = declare,
+          .run = run,
+          .example = "hyper simulate --out twin --preset small"};
 }
 
 }  // namespace hyper

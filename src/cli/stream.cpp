@@ -28,7 +28,7 @@ void declare(Schema& s) {
   s.add({.key = "stream.decoder", .type = T::String, .def = std::string(""),
          .help = "decoder file (hyper train --mode tr): its own preprocessing, then a latent every TR "
                  "(recorded in <out>/<run>/latents.npy)",
-         .flag = "--decoder"});
+         .flag = "--decoder", .existing = true});
   s.add({.key = "stream.runs", .type = T::Int, .def = int64_t{0}, .unit = "runs",
          .help = "exit after this many runs have ended; 0 runs until Ctrl-C", .flag = "--runs", .min = 0.0});
   s.add({.key = "stream.max_abs_value", .type = T::Float, .def = 1e6,
@@ -67,14 +67,21 @@ int run(const Settings& st, const PartRegistry& parts) {
                   "summary.json's chain_error)");
     return kExitFailure;
   }
-  return interrupted() ? kExitInterrupted : 0;
+  if (session.cut_short() && !interrupted()) spdlog::warn("stopped with a run still open: its record is incomplete");
+  return interrupted() || session.cut_short() ? kExitInterrupted : 0;
 }
 
 }  // namespace
 
 Command stream_command() {
-  return {"stream", "receive volumes from a source, preprocess and decode every one, hand each TR to the outputs",
-          {"stream", "generator"}, declare, run, /*chain=*/true, /*session=*/true};
+  return {.name = "stream",
+          .help = "receive volumes from a source, preprocess and decode every one, hand each TR to the outputs",
+          .sections = {"stream", "generator"},
+          .declare = declare,
+          .run = run,
+          .chain = true,
+          .session = true,
+          .example = "hyper stream --decoder dec.safetensors --faces --display --out out   (then hyper replay --input twin in another terminal)"};
 }
 
 }  // namespace hyper

@@ -33,7 +33,8 @@ void replay_into_stream(const std::vector<std::string>& stream_args, const std::
   const pid_t child = spawn_self(args, log);
   {
     zmq::context_t ctx(1);
-    Publisher pub(ctx, endpoint, {.linger = std::chrono::seconds(120)});  // every volume reaches the stream before we close
+    // linger: every volume reaches the stream before we close.
+    Publisher pub(ctx, endpoint, {.linger = std::chrono::seconds(120), .what = "the port between replay and stream (demo.port, bench.port)"});
     // A child that dies at start (a bad setting, no weights) says why at once, not after 30 s.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (pub.wait_for_subscribers(1, std::chrono::milliseconds(200)) < 1) {

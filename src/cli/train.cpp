@@ -31,10 +31,10 @@ namespace {
 void declare(Schema& s) {
   using T = SettingType;
   s.add({.key = "train.dataset", .type = T::String, .def = std::string(""), .help = "BIDS dataset folder",
-         .flag = "--dataset"});
+         .flag = "--dataset", .required = true, .existing = true});
   s.add({.key = "train.latents", .type = T::String, .def = std::string(""),
-         .help = "stimulus latents .npy (rows = stim_index); empty: DATASET/stimuli/latents.npy", .flag = "--latents"});
-  s.add({.key = "train.out", .type = T::String, .def = std::string(""), .help = "decoder file to write", .flag = "--out"});
+         .help = "stimulus latents .npy (rows = stim_index); empty: DATASET/stimuli/latents.npy", .flag = "--latents", .existing = true});
+  s.add({.key = "train.out", .type = T::String, .def = std::string(""), .help = "decoder file to write", .flag = "--out", .required = true});
   s.add({.key = "train.train_runs", .type = T::StringList, .def = std::vector<std::string>{},
          .help = "run ids to train on; empty: every run whose events are all trial_type train", .flag = "--train-runs"});
   s.add({.key = "train.voxels", .type = T::Int, .def = int64_t{4096}, .unit = "voxels",
@@ -56,8 +56,6 @@ void declare(Schema& s) {
 
 int run(const Settings& st, const PartRegistry& stages) {
   const std::string dataset = st.get_string("train.dataset"), out = st.get_string("train.out");
-  if (dataset.empty()) throw SettingsError("train.dataset: give the BIDS folder with --dataset DIR");
-  if (out.empty()) throw SettingsError("train.out: give the decoder file with --out FILE");
   // The dataset first: "not a dataset" is the likelier mistake than a missing latents file.
   std::vector<RunFile> found;
   try {
@@ -68,10 +66,9 @@ int run(const Settings& st, const PartRegistry& stages) {
   }
   std::string latents_path = st.get_string("train.latents");
   if (latents_path.empty()) latents_path = (std::filesystem::path(dataset) / "stimuli" / "latents.npy").string();
-  if (!std::filesystem::exists(latents_path))
+  if (!std::filesystem::exists(latents_path))  // the default place (a given file was checked before the start)
     throw SettingsError("train.latents: no such file: " + latents_path +
-                        (st.get_string("train.latents").empty() ? " (a twin dataset has it; give the stimulus latents of yours with --latents FILE)"
-                                                                : " (from --latents)"));
+                        " (a twin dataset has it; give the stimulus latents of yours with --latents FILE)");
   const NpyArray lat = read_npy(latents_path);
   if (lat.shape.size() != 2 || lat.shape[1] != kLatentDim)
     throw std::runtime_error(latents_path + fmt::format(": latents must be a 2D array, stimuli x {}", kLatentDim));
@@ -90,6 +87,13 @@ int run(const Settings& st, const PartRegistry& stages) {
     throw SettingsError(wanted.empty() ? "train.train_runs: " + dataset + " has no run whose events are all trial_type train; "
                                              "name the training runs with --train-runs (runs found: " + ids + ")"
                                        : "train.train_runs: none of the runs named is in " + dataset + " (runs found: " + ids + ")");
+  if (runs.size() < 2 && st.get_float("train.penalty") < 0)
+    throw SettingsError(fmt::format("train.penalty: choosing the penalty by cross-validation leaves one run out, and {} has one "
+                                    "training run ({}): give a penalty with --penalty 1000 (0: least squares), or train on more "
+                                    "runs (hyper simulate --set twin.runs=3)", dataset, runs.front().run_id));
+  if (st.get_list("preprocess.chain").empty())
+    spdlog::warn("preprocess.chain is empty: training on the raw volumes (no motion correction, no mask, no detrending); "
+                 "the stream will decode with the same empty chain");
   spdlog::info("training on {} runs of {}", runs.size(), dataset);
 
   Chain chain(stages, st);
@@ -108,8 +112,13 @@ int run(const Settings& st, const PartRegistry& stages) {
 }  // namespace
 
 Command train_command() {
-  return {"train", "fit the HYPER decoder (voxels -> 512-d latent) from recorded runs and their events", {"train"},
-            declare, run, /*chain=*/true};
+  return {.name = "train",
+          .help = "fit the HYPER decoder (voxels -> 512-d latent) from recorded runs and their events",
+          .sections = {"train"},
+          .declare = declare,
+          .run = run,
+          .chain = true,
+          .example = "hyper train --dataset twin --out dec.safetensors"};
 }
 
 }  // namespace hyper

@@ -1,9 +1,14 @@
 #include "core/latency_report.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include <spdlog/fmt/fmt.h>
 
@@ -177,6 +182,28 @@ std::string compare_markdown(const std::vector<BenchRecord>& records, const std:
   row("over the TR", [](const BenchRecord&, const BenchSummary& s) { return std::to_string(s.misses_tr); });
   row("over the budget", [](const BenchRecord&, const BenchSummary& s) { return std::to_string(s.misses_budget); });
   return t + "\n";
+}
+
+std::string bench_provenance(const std::filesystem::path& source_dir) {
+  const std::time_t now = std::time(nullptr);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  std::string cpu = "unknown CPU";
+  std::ifstream info("/proc/cpuinfo");
+  for (std::string line; std::getline(info, line);)
+    if (line.rfind("model name", 0) == 0) {
+      cpu = line.substr(line.find(':') + 2);
+      break;
+    }
+  const double gib = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE)) / (1024.0 * 1024 * 1024);
+  std::string commit = "unknown";
+  if (FILE* git = popen(("git -C '" + source_dir.string() + "' rev-parse --short HEAD 2>/dev/null").c_str(), "r")) {
+    char buf[64] = {};
+    if (std::fgets(buf, sizeof buf, git)) commit = std::string(buf).substr(0, std::string(buf).find('\n'));
+    pclose(git);
+  }
+  return fmt::format("{}; {}, {} cores, {:.0f} GiB; commit {} (HYPER-RT {})", when, cpu, std::thread::hardware_concurrency(), gib,
+                     commit, HYPER_VERSION);
 }
 
 }  // namespace hyper

@@ -61,5 +61,8 @@ std::string timings_tsv(const BenchRecord& r);
 // Variants side by side: p50 and p99 of each end-to-end row and stage, and each variant's
 // ratio to the first (the claims are the ratios; absolute times depend on the machine).
 std::string compare_markdown(const std::vector<BenchRecord>& records, const std::vector<BenchSummary>& summaries);
+// When, where and what was measured: "2026-12-02 19:40 UTC; AMD EPYC 7B13, 2 cores, 24 GiB;
+// commit 9989ae0 (HYPER-RT 0.2.0)". The commit is asked of git in `source_dir` ("unknown" outside a clone).
+std::string bench_provenance(const std::filesystem::path& source_dir);
 
 }  // namespace hyper

@@ -92,6 +92,7 @@ void Session::loop(Source& source) {
   while (true) {
     if (!stopping && (stop_ || interrupted())) {
       if (options_.strict && interrupted()) throw Interrupted();  // half a run is no result
+      cut_short_ = !source_run_.empty();  // e.g. Esc on the subject's window mid-run
       source.stop();  // an open run gets its end; what is queued is still taken
       stopping = true;
     }
@@ -99,7 +100,7 @@ void Session::loop(Source& source) {
     if (!ev) {
       if (source.finished()) break;
       const auto now = SteadyClock::now();
-      if (options_.log_runs && !stopping && run_.empty() && now - last_report >= kWaitReport) {
+      if (options_.log_runs && !stopping && source_run_.empty() && now - last_report >= kWaitReport) {
         last_report = now;
         spdlog::info("waiting for volumes from {} ({:.0f} s without any)", source.describe(),
                      std::chrono::duration<double>(now - last_event).count());

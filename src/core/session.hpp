@@ -60,6 +60,8 @@ class Session {
   void publish_face(std::shared_ptr<const Face> face);  // to every sink's on_face; any thread
   int64_t runs_ended() const { return runs_ended_; }
   int64_t runs_failed() const { return runs_failed_; }  // ended runs the chain could not take
+  // Stopped (Ctrl-C, a main-thread sink closed) while a run was open: the caller exits 130.
+  bool cut_short() const { return cut_short_; }
 
  private:
   void loop(Source& source);
@@ -90,6 +92,7 @@ class Session {
   } counts_;                          // the open run's
   bool chain_started_ = false, chain_ok_ = false;
   int64_t runs_ended_ = 0, runs_failed_ = 0;
+  bool cut_short_ = false;
 };
 
 // Adds every registered sink that its settings turn on, in registration order.

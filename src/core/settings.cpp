@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include <spdlog/fmt/fmt.h>
@@ -67,6 +68,24 @@ std::string describe_node(const toml::node& n) {
   return os.str();
 }
 
+// For a line TOML cannot read: its text, and the fix when it is `key = value` with a bare word
+// (text needs quotes; a switch is true or false, in lower case).
+std::string parse_hint(const std::string& text, size_t line_no) {
+  std::istringstream in(text);
+  std::string line;
+  for (size_t i = 0; i < line_no && std::getline(in, line); ++i) {}
+  static const std::regex assignment(R"(^\s*([A-Za-z0-9_.-]+)\s*=\s*(.*?)\s*$)");
+  std::smatch m;
+  if (!std::regex_match(line, m, assignment)) return " in: " + line;
+  const std::string key = m[1], value = m[2];
+  static const std::regex switch_word("(yes|no|on|off|True|False|TRUE|FALSE)");
+  if (std::regex_match(value, switch_word))
+    return " in: " + line + " (a switch is written true or false: " + key + " = " +
+           (value == "yes" || value == "on" || value[0] == 'T' ? "true" : "false") + ")";
+  if (!value.empty() && value[0] == '[') return " in: " + line + " (each text in a list is in quotes: " + key + " = [\"a\", \"b\"])";
+  return " in: " + line + " (text is written in quotes: " + key + " = \"" + value + "\")";
+}
+
 std::string unknown_key_message(const Schema& schema, const std::string& key) {
   std::vector<std::string> keys;
   for (const auto& s : schema.all()) keys.push_back(s.key);
@@ -82,7 +101,13 @@ SettingValue convert(const SettingSpec& s, const toml::node& n, const std::strin
     throw SettingsError(where + ": key '" + s.key + "' " + why);
   };
   auto wrong_type = [&]() {
-    return fail("must be " + type_word(s) + ", got " + describe_node(n));
+    // The usual slip in a TOML file: text without quotes, or a switch written as text.
+    std::string hint;
+    if (s.type == SettingType::String && !n.is_string() && !n.is_table() && !n.is_array())
+      hint = " (text is written in quotes: " + s.key.substr(s.key.rfind('.') + 1) + " = \"" + describe_node(n) + "\")";
+    else if (s.type == SettingType::Bool && n.is_string())
+      hint = " (a switch is written true or false, without quotes)";
+    return fail("must be " + type_word(s) + ", got " + describe_node(n) + hint);
   };
   auto check_range = [&](double v) {
     if ((s.min && v < *s.min) || (s.max && v > *s.max)) {
@@ -187,7 +212,7 @@ std::string describe(const SettingSpec& s) {
     for (size_t i = 0; i < s.choices.size(); ++i) out += (i ? "|" : "") + s.choices[i];
     out += ")";
   }
-  out += " [default: " + format_value(s.def) + "]";
+  out += s.required ? " REQUIRED" : " [default: " + format_value(s.def) + "]";
   if (!s.unit.empty()) out += " (" + s.unit + ")";
   return out;
 }
@@ -213,7 +238,7 @@ void Settings::load_text(const std::string& text, const std::string& where) {
     root = toml::parse(text, where);
   } catch (const toml::parse_error& e) {
     const auto& b = e.source().begin;
-    throw SettingsError(fmt::format("{}:{}:{}: {}", where, b.line, b.column, e.description()));
+    throw SettingsError(fmt::format("{}:{}:{}: {}{}", where, b.line, b.column, e.description(), parse_hint(text, b.line)));
   }
   // Walk nested tables; a leaf's dotted path is its key.
   std::function<void(const toml::table&, const std::string&)> walk =

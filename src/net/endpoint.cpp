@@ -1,6 +1,9 @@
 #include "net/endpoint.hpp"
 
+#include <cerrno>
 #include <stdexcept>
+
+#include "core/settings.hpp"
 
 namespace hyper {
 
@@ -13,6 +16,17 @@ void check_endpoint(const std::string& endpoint, const std::string& what) {
   if (endpoint.size() == sep + 3) throw std::invalid_argument(what + ": '" + endpoint + "' has no address");
   if (transport == "tcp" && endpoint.rfind(':') <= sep + 2)
     throw std::invalid_argument(what + ": '" + endpoint + "' has no port (tcp://HOST:PORT)");
+}
+
+void bind_endpoint(zmq::socket_t& socket, const std::string& endpoint, const std::string& what) {
+  try {
+    socket.bind(endpoint);
+  } catch (const zmq::error_t& e) {
+    throw SettingsError(what + ": cannot bind " + endpoint + ": " + e.what() +
+                        (e.num() == EADDRINUSE ? " (another program holds this port, perhaps an earlier hyper still running: "
+                                                 "stop it, or give another port)"
+                                               : ""));
+  }
 }
 
 bool is_local_endpoint(const std::string& endpoint) {

@@ -22,16 +22,12 @@ Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, const Pub
     throw std::runtime_error("endpoint " + endpoint +
                              " is not a loopback address: binding it exposes the stream to the "
                              "network; pass --allow-remote if that is intended");
-  socket_.set(zmq::sockopt::xpub_verbose, 1);  // every subscription reaches us, duplicates too
+  socket_.set(zmq::sockopt::xpub_verboser, 1);  // every subscription and unsubscription reaches us (a subscriber leaving)
   socket_.set(zmq::sockopt::xpub_nodrop, options.lossy ? 0 : 1);  // at the high-water mark: drop for that subscriber, or block
   socket_.set(zmq::sockopt::sndhwm, options.send_hwm);
   socket_.set(zmq::sockopt::sndtimeo, kSendTimeoutMs);
   socket_.set(zmq::sockopt::linger, static_cast<int>(options.linger.count()));
-  try {
-    socket_.bind(endpoint);
-  } catch (const zmq::error_t& e) {
-    throw std::runtime_error("cannot bind " + endpoint + ": " + e.what());
-  }
+  bind_endpoint(socket_, endpoint, options.what);
   endpoint_ = socket_.get(zmq::sockopt::last_endpoint);  // resolves a wildcard port
 }
 
@@ -42,9 +38,16 @@ Publisher::~Publisher() {
 void Publisher::drain_subscriptions() {
   zmq::message_t m;
   while (socket_.recv(m, zmq::recv_flags::dontwait)) {
-    if (m.size() >= 1 && static_cast<const uint8_t*>(m.data())[0] == 1) {
+    if (m.size() < 1) continue;
+    if (static_cast<const uint8_t*>(m.data())[0] == 1) {
       ++subscribers_;
+      ++present_;
       spdlog::info("subscriber joined {} ({} so far)", endpoint_, subscribers_);
+    } else if (present_ > 0 && --present_ == 0) {  // ZeroMQ unsubscribes a peer that disconnects
+      spdlog::warn("the last subscriber left {}: what is sent until one subscribes again is lost (is hyper stream still "
+                   "running?)", endpoint_);
+    } else {
+      spdlog::info("a subscriber left {} ({} still subscribed)", endpoint_, present_);
     }
   }
 }

@@ -23,6 +23,7 @@ struct PublisherOptions {
   // gaps) and the publisher keeps its pace; false: send waits for the slowest subscriber.
   bool lossy = false;
   std::chrono::milliseconds linger{5000};  // at close, time allowed to flush what is queued (none after Ctrl-C)
+  std::string what = "replay.endpoint (--endpoint)";  // the setting that chose the endpoint, for errors
 };
 
 class Publisher {
@@ -55,7 +56,8 @@ class Publisher {
 
   zmq::socket_t socket_;
   std::string endpoint_;
-  int subscribers_ = 0;
+  int subscribers_ = 0;  // subscriptions seen, ever
+  int present_ = 0;      // ... less those withdrawn (a subscriber that left)
 };
 
 }  // namespace hyper

@@ -28,7 +28,7 @@ ResultsPublisher::ResultsPublisher(zmq::context_t& ctx, const std::string& endpo
                              " is not a loopback address: binding it exposes the results to the network; set "
                              "stream.results_allow_remote = true if that is intended");
   socket_.set(zmq::sockopt::linger, 200);
-  socket_.bind(endpoint);
+  bind_endpoint(socket_, endpoint, "stream.results (--results)");
 }
 
 void ResultsPublisher::publish(const Tr& tr) {

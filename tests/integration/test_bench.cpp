@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "io/tsv.hpp"
@@ -53,7 +54,32 @@ TEST_CASE("hyper bench in-process: every volume timed through codec, chain and g
   CHECK(share[share.size() / 2] > 0.7);  // the median: a preempted volume may wait between stages
   CHECK(std::filesystem::exists(dir / "timeline.png"));
   CHECK(std::filesystem::exists(d / "b/latency.png"));
-  CHECK(test::read_text(d / "b/bench.md").find("| **sent -> image** | 30 |") != std::string::npos);
+  const std::string md = test::read_text(d / "b/bench.md");
+  CHECK(md.find("| **sent -> image** | 30 |") != std::string::npos);
+  // bench.md says when, where and what, and links its plots.
+  CHECK(md.find("Measured 20") != std::string::npos);
+  CHECK(md.find(" cores, ") != std::string::npos);
+  CHECK(md.find("; commit ") != std::string::npos);
+  CHECK(md.find("](01-preprocess.detrend.mode_glm/timeline.png)") != std::string::npos);
+  CHECK(md.find("](latency.png)") != std::string::npos);
+  // The plots: the TR (1.5 s) and the budget (200 ms) lines inside the axis, one colour per stage in every variant.
+  const auto t1 = nlohmann::json::parse(test::read_text(dir / "timeline.json"));
+  const auto t2 = nlohmann::json::parse(test::read_text(d / "b/02-preprocess.detrend.mode_refit/timeline.json"));
+  for (const auto& t : {t1, t2}) {
+    CHECK(t.at("lines").at("TR").get<double>() == doctest::Approx(1500));
+    CHECK(t.at("lines").at("budget").get<double>() == doctest::Approx(200));
+    for (const auto& [name, y] : t.at("lines").items()) {
+      CAPTURE(name);
+      CHECK(y.get<double>() < t.at("ylim")[1].get<double>());
+      CHECK(y.get<double>() > t.at("ylim")[0].get<double>());
+    }
+    CHECK(t.at("title").get<std::string>().find("(sent -> image), n = 30 volumes") != std::string::npos);
+  }
+  CHECK(t1.at("colours") == t2.at("colours"));
+  std::set<std::string> distinct;
+  for (const auto& [stage, colour] : t1.at("colours").items()) distinct.insert(colour.get<std::string>());
+  CHECK(distinct.size() == t1.at("colours").size());
+  CHECK(t1.at("colours").contains("detrend"));
 }
 
 TEST_CASE("hyper bench with hyper stream as a second process: its run record gives every stage") {

@@ -146,7 +146,7 @@ TEST_CASE("a record is never overwritten: the same run id again, in a later stre
                       d / ("replay" + std::to_string(pass) + ".log")) == 0);
   REQUIRE(stream.wait(60s) == 0);
   const int64_t n = read_nifti_info(file.path).dims[3];
-  for (const std::string run : {file.run_id, file.run_id + ".2"}) {
+  for (const std::string& run : {file.run_id, file.run_id + ".2"}) {
     const auto s = read_json(d / "twice" / run / "summary.json");
     CHECK(s["received"] == n);
     CHECK(s["complete"] == true);

@@ -312,6 +312,7 @@ TEST_CASE("the Session: a failing output is logged and the others go on, strict 
     CHECK(screen->seen < 1000000);   // stopped early: the source was told to stop
     CHECK(screen->ended == screen->seen);  // and the open run still got its end
     CHECK(screen->finished);
+    CHECK(session.cut_short());  // Esc mid-run: hyper stream exits 130, not 0
   }
   SUBCASE("serial: the main-thread sink is pumped after every volume, on this thread") {
     Session session(chain, {.serial = true});
@@ -322,6 +323,7 @@ TEST_CASE("the Session: a failing output is logged and the others go on, strict 
     CHECK(screen->seen == 20);
     CHECK(screen->pumps == 21);  // 20 volumes and the run's end
     CHECK(screen->thread == std::this_thread::get_id());
+    CHECK(!session.cut_short());  // every run ended on its own
   }
 }
 

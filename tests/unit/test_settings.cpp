@@ -99,6 +99,31 @@ TEST_CASE("a TOML syntax error gives file, line and column") {
   CHECK_THROWS_WITH_AS(s.load_file(f), doctest::Contains((f.string() + ":2:").c_str()), SettingsError);
 }
 
+TEST_CASE("the usual TOML slips get their fix: text without quotes, a switch written yes, a number where text goes") {
+  const Schema sc = schema();
+  test::TempDir d;
+  Settings s(sc);
+  CHECK_THROWS_WITH_AS(s.load_file(write(d, "a.toml", "[replay]\nendpoint = tcp://10.0.0.2:5555\n")),
+                       doctest::Contains("(text is written in quotes: endpoint = \"tcp://10.0.0.2:5555\")"), SettingsError);
+  CHECK_THROWS_WITH_AS(s.load_file(write(d, "b.toml", "[replay]\nloop = yes\n")),
+                       doctest::Contains("(a switch is written true or false: loop = true)"), SettingsError);
+  CHECK_THROWS_WITH_AS(s.load_file(write(d, "c.toml", "[replay]\nloop = \"true\"\n")),
+                       doctest::Contains("key 'replay.loop' must be true or false, got string \"true\" (a switch is written true or false, without quotes)"),
+                       SettingsError);
+  CHECK_THROWS_WITH_AS(s.load_file(write(d, "e.toml", "[replay]\nendpoint = 5555\n")),
+                       doctest::Contains("key 'replay.endpoint' must be"), SettingsError);
+  CHECK_THROWS_WITH_AS(s.load_file(write(d, "f.toml", "[replay]\nendpoint = 5555\n")),
+                       doctest::Contains("(text is written in quotes: endpoint = \"5555\")"), SettingsError);
+  CHECK_THROWS_WITH_AS(s.load_file(write(d, "g.toml", "[replay]\ninput = [a.nii]\n")),
+                       doctest::Contains("(each text in a list is in quotes: input = [\"a\", \"b\"])"), SettingsError);
+}
+
+TEST_CASE("a required setting shows REQUIRED in --help instead of a default") {
+  SettingSpec spec{.key = "train.out", .type = SettingType::String, .def = std::string(""), .help = "decoder file", .flag = "--out",
+                   .required = true};
+  CHECK(describe(spec) == "decoder file REQUIRED");
+}
+
 TEST_CASE("the resolved settings written as TOML read back to the same values") {
   const Schema sc = schema();
   test::TempDir d;
