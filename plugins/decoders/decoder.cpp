@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <numeric>
 #include <stdexcept>
@@ -61,13 +62,15 @@ void save_decoder(const std::filesystem::path& path, const Decoder& d) {
 
 Decoder load_decoder(const std::filesystem::path& path) {
   const std::string not_decoder = path.string() + ": not a decoder file (safetensors written by hyper train)";
-  TensorFile f;
-  try {
-    f = read_safetensors(path);
-  } catch (const std::runtime_error& e) {
-    if (!std::filesystem::exists(path)) throw std::runtime_error("no such file: " + path.string());
-    throw std::runtime_error(not_decoder + ": " + std::string(e.what()).substr(path.string().size() + 2));
-  }
+  if (!std::filesystem::exists(path)) throw std::runtime_error("no such file: " + path.string());
+  // A safetensors file opens with its header's length (8 bytes, little endian) and the header's "{".
+  std::ifstream in(path, std::ios::binary);
+  unsigned char head[9] = {};
+  in.read(reinterpret_cast<char*>(head), 9);
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | head[i];
+  if (in.gcount() < 9 || head[8] != '{' || n + 8 > std::filesystem::file_size(path)) throw std::runtime_error(not_decoder);
+  const TensorFile f = read_safetensors(path);
   auto meta = [&](const std::string& key) {
     auto it = f.metadata.find(key);
     if (it == f.metadata.end()) throw std::runtime_error(not_decoder + ": no '" + key + "' in its metadata");
@@ -228,7 +231,7 @@ RunFeatures preprocess_run(Chain& chain, const RunFile& run) {
 
 Decoder train_decoder(Chain& chain, const std::vector<RunFile>& runs, const Eigen::MatrixXf& latents,
                       const TrainOptions& o, const std::function<void(const std::string&)>& progress) {
-  if (runs.size() < 2) throw std::runtime_error("training needs at least two runs (cross-validation leaves one out)");
+  if (runs.empty()) throw std::runtime_error("training needs at least one run");
   if (o.mode != "trial" && o.mode != "tr") throw std::invalid_argument("mode: '" + o.mode + "' is not trial or tr");
   const bool per_tr = o.mode == "tr";
   // Pass 1, every run: the trial GLM's t for voxel selection, and in trial mode the betas.

@@ -18,9 +18,18 @@ nlohmann::json to_json(const EvalResult& r, const EvalItems& items);
 std::string markdown_table(const EvalResult& r, const EvalItems& items);
 std::string items_tsv(const EvalResult& r, const EvalItems& items);
 
+// What a reader needs to read a contact sheet without the README.
+struct SheetText {
+  std::string title;                    // e.g. "RUN: presented faces over their reconstructions"
+  std::string subtitle;                 // a smaller line under it: items, generator, what the captions are
+  std::vector<std::string> item_ids;    // above each pair ("#3 stim 17": item 3, stimulus row 17)
+  std::vector<std::string> captions;    // under each pair ("r 0.42": its latent r)
+};
+
 // Pairs of square RGB images (`side` pixels) in blocks of `columns`: each block a row of
-// `top` over the row of `bottom` below it. Writes a PNG; throws naming the file.
+// `top` (labelled "presented") over the row of `bottom` ("reconstructed"), a title above.
+// Writes a PNG; throws naming the file.
 void write_contact_sheet(const std::filesystem::path& png, const std::vector<std::vector<uint8_t>>& top,
-                         const std::vector<std::vector<uint8_t>>& bottom, int side, int columns);
+                         const std::vector<std::vector<uint8_t>>& bottom, int side, int columns, const SheetText& text);
 
 }  // namespace hyper

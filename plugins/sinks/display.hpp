@@ -1,6 +1,7 @@
 #pragma once
 // The participant's screen (SDL2), run on the main thread: the newest face scaled to a set
-// size on a set background, a fixation cross over it, and an experimenter HUD (H). Keys:
+// size on a set background, a fixation cross over it, and an experimenter HUD (H), on the
+// subject's window or, with display.experimenter_screen, on a window of its own. Keys:
 // Esc or Q quits, F toggles fullscreen, H the HUD. Presented with vsync; t_present is
 // stamped when SDL_RenderPresent returns. Headless runs use SDL's dummy or offscreen
 // driver (display.driver) and can capture each presented screen as PNG. The screen sink
@@ -40,6 +41,7 @@ struct DisplayOptions {
   bool vsync = true;
   std::string label_text;    // under the face, e.g. "procedural stand-in"
   std::string truth;         // a BIDS twin dataset: show the face presented beside the decoded one
+  int experimenter_screen = -1;  // a second window on this display carries the HUD and the truth view; -1: none
   bool capture = false;      // each presented screen as PNG in <out>/<run>/screen/
   std::filesystem::path out;
 };
@@ -84,21 +86,32 @@ class Display {
   Display(const Display&) = delete;
   Display& operator=(const Display&) = delete;
 
-  // Handles events and, with a new face, shows it (`t_present` gets the time it was on
-  // screen, CLOCK_REALTIME ns). False once the user quit (Esc, Q, close).
+  // Handles events and, with a new face, shows it (`t_present` gets the time it was on the
+  // subject's screen, CLOCK_REALTIME ns). False once the user quit (Esc, Q, closing the
+  // subject's window).
   bool step(const Face* face, const HudFeed& hud, int64_t* t_present = nullptr);
 
  private:
-  void draw(const HudFeed& hud);
-  void text(int x, int y, const std::string& s);
+  // One window: the subject's (the face and the fixation cross; with no experimenter
+  // window also the HUD and the truth view) or the experimenter's (both faces and the HUD).
+  struct Surface {
+    SDL_Window* window = nullptr;
+    SDL_Renderer* renderer = nullptr;
+    SDL_Texture* face = nullptr;
+    SDL_Texture* truth = nullptr;  // the face presented, shown beside the reconstruction
+    int tex_w = 0, tex_h = 0;
+    bool experimenter = false;
+  };
+  Surface open(const std::string& title, int screen, bool fullscreen, bool vsync, bool experimenter);
+  void close(Surface& s);
+  void upload(Surface& s, const Face& face);
+  void draw(Surface& s, const HudFeed& hud);
+  void draw_hud(SDL_Renderer* r, const HudFeed& hud);
+  void capture(Surface& s, const Face& face, const char* folder);
   void record(const Face& f, int64_t t_present);
 
   DisplayOptions o_;
-  SDL_Window* window_ = nullptr;
-  SDL_Renderer* renderer_ = nullptr;
-  SDL_Texture* texture_ = nullptr;
-  SDL_Texture* truth_ = nullptr;  // shown beside the reconstruction when the stimulus is known
-  int tex_w_ = 0, tex_h_ = 0;
+  Surface subject_, experimenter_;  // experimenter_.window == nullptr: none
   bool have_face_ = false, have_truth_ = false;
   std::deque<double> present_ms_;  // sent -> present, for the HUD
   std::string run_;

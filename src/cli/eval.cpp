@@ -140,9 +140,17 @@ std::string run_evaluation(const Settings& st, const PartRegistry& parts, const 
   write_file_atomic(out / "settings.toml", st.to_toml({"eval", "generator"}));
   if (!r.stimulus_thumbs.empty()) {
     const auto n = static_cast<std::ptrdiff_t>(std::min<int64_t>(st.get_int("eval.sheet_items"), static_cast<int64_t>(r.stimulus_thumbs.size())));
+    SheetText text{files.front().pred.filename().string() + (files.size() > 1 ? " and others" : "") +
+                       ": presented faces over their reconstructions",
+                   fmt::format("{} of {} items, drawn by {}; under each pair its latent r", n, r.items, r.images), {}, {}};
+    const Metric* latent_r = r.find("latent_r");
+    for (std::ptrdiff_t i = 0; i < n; ++i) {
+      text.item_ids.push_back(fmt::format("#{} stim {}", i, items.stimulus[static_cast<size_t>(i)]));
+      if (latent_r) text.captions.push_back(fmt::format("r {:.2f}", latent_r->items.at(static_cast<size_t>(i))));
+    }
     write_contact_sheet(out / "contact_sheet.png", {r.stimulus_thumbs.begin(), r.stimulus_thumbs.begin() + n},
                         {r.reconstruction_thumbs.begin(), r.reconstruction_thumbs.begin() + n}, r.thumbnail,
-                        static_cast<int>(st.get_int("eval.sheet_columns")));
+                        static_cast<int>(st.get_int("eval.sheet_columns")), text);
   }
   return table;
 }

@@ -87,7 +87,7 @@ int run(const Settings& st, const PartRegistry& stages) {
     throw SettingsError(wanted.empty() ? "train.train_runs: " + dataset + " has no run whose events are all trial_type train; "
                                              "name the training runs with --train-runs (runs found: " + ids + ")"
                                        : "train.train_runs: none of the runs named is in " + dataset + " (runs found: " + ids + ")");
-  if (runs.size() < 2 && st.get_float("train.penalty") < 0)
+  if (runs.size() < 2 && st.get_float("train.penalty") < 0)  // decoder.cpp: one run trains with a given penalty
     throw SettingsError(fmt::format("train.penalty: choosing the penalty by cross-validation leaves one run out, and {} has one "
                                     "training run ({}): give a penalty with --penalty 1000 (0: least squares), or train on more "
                                     "runs (hyper simulate --set twin.runs=3)", dataset, runs.front().run_id));

@@ -54,8 +54,9 @@ TEST_CASE("bad settings fail before anything starts, naming the key and the file
         std::string::npos);
   CHECK(test::run(test::hyper_cmd({"replay", "--set", "replay.count=lots", "--input", "x.nii"}), d / "c.log") == 2);
   CHECK(test::read_text(d / "c.log").find("'replay.count' must be an integer") != std::string::npos);
-  CHECK(test::run(test::hyper_cmd({"replay", "--input", (d / "missing.nii.gz").string()}), d / "d.log") == 1);
-  CHECK(test::read_text(d / "d.log").find("missing.nii.gz: no such file or folder") != std::string::npos);
+  CHECK(test::run(test::hyper_cmd({"replay", "--input", (d / "missing.nii.gz").string()}), d / "d.log") == 2);
+  CHECK(test::read_text(d / "d.log").find("replay.input: no such file: " + (d / "missing.nii.gz").string() + " (from --input)") !=
+        std::string::npos);
 }
 
 TEST_CASE("replay refuses a network address unless told, and gives up on no subscriber with advice") {

@@ -167,16 +167,18 @@ TEST_CASE("online per-TR decoding of a replayed run equals hyper decode of the f
     CHECK(w == 480);
     CHECK(h == 240);
     auto at = [&](int x, int y) { return std::array<int, 3>{px[(y * w + x) * 3], px[(y * w + x) * 3 + 1], px[(y * w + x) * 3 + 2]}; };
-    CHECK(at(240, 120) == std::array<int, 3>{255, 0, 0});  // the cross at the centre
+    // The layout at 480x240 with the truth view: shown x 104-231, decoded x 248-375, y 56-183.
+    CHECK(at(312, 120) == std::array<int, 3>{255, 0, 0});  // the cross on the decoded face's centre
     CHECK(at(5, 235) == std::array<int, 3>{128, 128, 128});  // background
-    CHECK(at(240 - 40, 120 + 40) != std::array<int, 3>{128, 128, 128});  // inside the face
+    CHECK(at(240, 120) == std::array<int, 3>{128, 128, 128});  // between the two faces
+    CHECK(at(312 - 40, 120 + 40) != std::array<int, 3>{128, 128, 128});  // inside the decoded face
     stbi_image_free(px);
     // With display.truth, the face shown at the time is drawn left of the decoded one.
     int with_truth = 0;
     for (const auto& e : std::filesystem::directory_iterator(dir / "screen")) {
       unsigned char* p = stbi_load(e.path().c_str(), &w, &h, &channels, 3);
       REQUIRE(p != nullptr);
-      with_truth += p[(120 * w + 96) * 3] != 128 || p[(120 * w + 96) * 3 + 1] != 128;
+      with_truth += p[(120 * w + 168) * 3] != 128 || p[(120 * w + 168) * 3 + 1] != 128;
       stbi_image_free(p);
     }
     CHECK(with_truth >= 1);

@@ -63,12 +63,18 @@ TEST_CASE("a decoder file round-trips exactly, and corrupted or foreign files ar
   std::ofstream(dir / "cut.safetensors", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
   CHECK_THROWS_WITH_AS(load_decoder(dir / "cut.safetensors"), doctest::Contains("cut.safetensors: "), std::runtime_error);
   std::ofstream(dir / "junk.safetensors", std::ios::binary) << "not a decoder at all";
-  CHECK_THROWS_WITH_AS(load_decoder(dir / "junk.safetensors"), doctest::Contains("junk.safetensors: "), std::runtime_error);
+  CHECK_THROWS_WITH_AS(load_decoder(dir / "junk.safetensors"),
+                       doctest::Contains("junk.safetensors: not a decoder file (safetensors written by hyper train)"), std::runtime_error);
+  // Another kind of file given as --decoder (a NIfTI run, a latents .npy): named as such, not as a header length.
+  std::ofstream(dir / "run.npy", std::ios::binary) << std::string("\x93NUMPY\x01\x00v\x00{'descr': '<f4'}") + std::string(200, ' ');
+  CHECK_THROWS_WITH_AS(load_decoder(dir / "run.npy"), doctest::Contains("run.npy: not a decoder file (safetensors written by hyper train)"),
+                       std::runtime_error);
   TensorFile other;
   const float x = 1;
   other.tensors["x"] = tensor_f32({1}, &x);
   write_safetensors(dir / "other.safetensors", other);
-  CHECK_THROWS_WITH_AS(load_decoder(dir / "other.safetensors"), doctest::Contains("not a HYPER-RT decoder"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(load_decoder(dir / "other.safetensors"), doctest::Contains("not a decoder file (safetensors written by hyper train): no 'format'"),
+                       std::runtime_error);
 }
 
 TEST_CASE("hyper train and hyper decode recover the test faces of a high-SNR twin (r > 0.95)") {

@@ -5,11 +5,13 @@
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <stb_image.h>
 
 #include "core/hrf.hpp"
 #include "core/rng.hpp"
 #include "eval/latent_metrics.hpp"
 #include "eval/evaluation.hpp"
+#include "io/text.hpp"
 #include "eval/feature_net.hpp"
 #include "eval/report.hpp"
 #include "generators/generator.hpp"
@@ -333,12 +335,34 @@ TEST_CASE("hyper eval writes the table, JSON, per-item values and a contact shee
   const std::string items = test::read_text(d / "out/items.tsv");
   CHECK(std::count(items.begin(), items.end(), '\n') == 15);
   CHECK(items.rfind("item\tstimulus\tpresentations\tlatent_similarity_mse", 0) == 0);
-  // The contact sheet: 12 columns of 128-pixel faces with 4-pixel gaps, two blocks.
-  std::ifstream png(d / "out/contact_sheet.png", std::ios::binary);
-  unsigned char h[24];
-  png.read(reinterpret_cast<char*>(h), 24);
-  CHECK((h[16] << 24 | h[17] << 16 | h[18] << 8 | h[19]) == 12 * 132 + 4);
-  CHECK((h[20] << 24 | h[21] << 16 | h[22] << 8 | h[23]) == 2 * (2 * 128 + 4 + 12) - 12 + 8);
+  // The contact sheet: 12 columns of 128-pixel faces with 4-pixel gaps after a margin for the
+  // row labels; two blocks (14 items), each an id line, two faces and a caption line; a title.
+  int w = 0, h = 0, channels = 0;
+  unsigned char* px = stbi_load((d / "out/contact_sheet.png").c_str(), &w, &h, &channels, 3);
+  REQUIRE(px != nullptr);
+  const int left = text_width("reconstructed") + 8, title = 3 * 14 + 4, block = 14 + 2 * 128 + 4 + 14;
+  CHECK(w == left + 12 * 132 + 4);
+  CHECK(h == title + 2 * block + 12 + 8);
+  // Ink (dark pixels) in a box: where the title, the labels, the ids and the captions are.
+  auto ink = [&](int x0, int y0, int x1, int y1) {
+    int n = 0;
+    for (int y = y0; y < y1; ++y)
+      for (int x = x0; x < x1; ++x) n += px[(y * w + x) * 3] < 128;
+    return n;
+  };
+  CHECK(ink(4, 4, w, 28) > 100);                                             // the title
+  CHECK(ink(4, 30, w, title) > 100);                                         // the line under it
+  CHECK(ink(4, title + 4 + 14 + 50, left - 4, title + 4 + 14 + 78) > 20);   // "presented", beside the top row
+  CHECK(ink(4, title + 4 + 14 + 182, left - 4, title + 4 + 14 + 210) > 20); // "reconstructed", beside the bottom row
+  CHECK(ink(0, title + block + 12, left - 4, title + block + 12 + 14) == 0);  // no label in the gap between blocks
+  for (int i = 0; i < 14; ++i) {
+    CAPTURE(i);
+    const int x0 = left + (i % 12) * 132, yb = title + 4 + (i / 12) * (block + 12);
+    CHECK(ink(x0, yb, x0 + 128, yb + 13) > 10);                          // "#i stim s"
+    CHECK(ink(x0, yb + 14 + 260, x0 + 128, yb + 14 + 260 + 13) > 10);  // "r 0.xx"
+  }
+  stbi_image_free(px);
+  CHECK(items.find("\t") != std::string::npos);
 
   // What is wrong is named.
   CHECK(test::run(test::hyper_cmd({"eval", "--pred", (d / "pred.npy").string(), "--events", (d / "ev.tsv").string(), "--out",

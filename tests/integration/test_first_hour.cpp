@@ -150,7 +150,9 @@ TEST_CASE("hyper train names a folder that is not a dataset, a missing latents f
 
 TEST_CASE("a chain written as a comma list is answered with the list syntax") {
   test::TempDir d;
-  CHECK(test::run(test::hyper_cmd({"preprocess", "--set", "preprocess.chain=realign,mask", "--input", "x.nii", "--output", "y.nii"}),
+  std::ofstream(d / "x.nii") << "";  // there, so that the chain is what is wrong
+  CHECK(test::run(test::hyper_cmd({"preprocess", "--set", "preprocess.chain=realign,mask", "--input", (d / "x.nii").string(), "--output",
+                                   (d / "y.nii").string()}),
                   d / "chain.log") == 2);
   CHECK(test::read_text(d / "chain.log").find("a list is written as TOML: preprocess.chain=[\"realign\", \"mask\"]") != std::string::npos);
 }
