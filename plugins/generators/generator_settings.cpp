@@ -49,6 +49,10 @@ GeneratorOptions generator_options(const Params& s) {
       o.kind = o.weights.ends_with(".pt") ? "torchscript" : "pggan";
     }
   }
+  if (o.kind == "pggan" && o.weights.empty())  // every command that draws: a settings error, before anything starts
+    throw SettingsError("generator.weights: the pggan generator needs a weights file: convert the network with "
+                        "tools/convert_pggan.py and pass --weights FILE, or draw the stand-in with --generator procedural "
+                        "(generator.kind = \"auto\" does so when no weights are given)");
   o.resolution = static_cast<int>(s.get_int("generator.resolution"));
   if (o.resolution != 0 && (o.resolution < 4 || (o.resolution & (o.resolution - 1)) != 0))  // every kind: PGGAN's levels
     throw SettingsError(fmt::format("generator.resolution: {} is not a power of 2 from 4 (4, 8, 16, ..., 1024; 0: the "

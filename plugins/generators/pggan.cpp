@@ -79,10 +79,7 @@ std::vector<int64_t> parse_ints(const std::string& s, const std::string& what) {
 class Pggan : public Generator {
  public:
   explicit Pggan(const GeneratorOptions& o) : device_(o.device) {
-    if (o.weights.empty())
-      throw std::runtime_error("generator.weights: the pggan generator needs a weights file: convert the network with "
-                               "tools/convert_pggan.py and pass --weights FILE, or draw the stand-in with --generator procedural "
-                               "(generator.kind = \"auto\" does so when no weights are given)");
+    if (o.weights.empty()) throw std::runtime_error("generator.weights: the pggan generator needs a weights file");  // see generator_options
     dtype_ = torch_dtype(o.dtype, device_);
     threads_ = std::max(1, o.threads);
     torch::set_num_threads(threads_);

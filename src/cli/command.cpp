@@ -30,10 +30,10 @@ struct Given {
   std::map<std::string, CLI::Option*> options;                   // key -> option (to ask count())
 };
 
-std::string type_name(SettingType t) {
-  switch (t) {
+std::string type_name(const SettingSpec& s) {
+  switch (s.type) {
     case SettingType::Int: return "INT";
-    case SettingType::Float: return "NUMBER";
+    case SettingType::Float: return s.choices.empty() ? "NUMBER" : "NUMBER|" + s.choices.front();  // --speed NUMBER|max
     case SettingType::StringList: return "PATH...";
     default: return "TEXT";
   }
@@ -71,7 +71,7 @@ void add_options(CLI::App& sub, const Schema& schema, const std::vector<std::str
       const std::string help = describe(*s) + "  {" + s->key + "}";
       if (s->type == SettingType::Bool) o = sub.add_flag(s->flag, g.switches[s->key], help);
       else if (s->type == SettingType::StringList) o = sub.add_option(s->flag, g.lists[s->key], help);
-      else o = sub.add_option(s->flag, g.text[s->key], help)->type_name(type_name(s->type));
+      else o = sub.add_option(s->flag, g.text[s->key], help)->type_name(type_name(*s));
       g.options[s->key] = o;
     }
   }

@@ -115,10 +115,10 @@ std::string run_evaluation(const Settings& st, const PartRegistry& parts, const 
   std::unique_ptr<Generator> gen;
   std::unique_ptr<FeatureNet> net;
   if (images) {
-    const GeneratorOptions go = generator_options(st);
-    if (go.kind == "pggan" && go.weights.empty())
+    if (st.get_string("generator.kind") == "pggan" && st.get_string("generator.weights").empty())
       throw SettingsError("generator.weights: hyper eval draws both faces for the image measures: give the GAN with --weights, "
                           "or --generator procedural, or --set eval.images=false for the latent measures alone");
+    const GeneratorOptions go = generator_options(st);
     gen = parts.make_generator(go);
     if (!st.get_string("eval.features").empty()) net = std::make_unique<FeatureNet>(st.get_string("eval.features"), go.device, eo.image_size);
   }

@@ -63,7 +63,7 @@ Command preprocess_command() {
           .declare = declare,
           .run = run,
           .chain = true,
-          .example = "hyper preprocess --input twin/sub-01/func/sub-01_task-faces_run-01_bold.nii.gz --output pre.nii.gz --set preprocess.chain='[\"realign\", \"mask\"]'"};
+          .example = "hyper preprocess --input twin/sub-01/func/sub-01_task-faces_run-01_bold.nii.gz --output pre.nii.gz --set preprocess.chain='[\"realign\",\"mask\"]'"};
 }
 
 }  // namespace hyper

@@ -3,7 +3,12 @@
 // a missing GAN each get their error and their fix, or the stand-in with one warning.
 #include <doctest/doctest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -74,7 +79,7 @@ TEST_CASE("hyper simulate refuses a used folder unless --force, and no weights m
   CHECK(std::filesystem::exists(d / "faces" / "000001.png"));
   // Asked for the PGGAN without weights: the error offers the ways out.
   CHECK(test::run(test::hyper_cmd({"render", "--latents", z.string(), "--out", (d / "f2").string(), "--generator", "pggan"}),
-                  d / "pggan.log") == 1);
+                  d / "pggan.log") == 2);
   CHECK(test::read_text(d / "pggan.log").find("tools/convert_pggan.py and pass --weights FILE, or draw the stand-in with --generator procedural") != std::string::npos);
 }
 
@@ -155,4 +160,104 @@ TEST_CASE("a chain written as a comma list is answered with the list syntax") {
                                    (d / "y.nii").string()}),
                   d / "chain.log") == 2);
   CHECK(test::read_text(d / "chain.log").find("a list is written as TOML: preprocess.chain=[\"realign\", \"mask\"]") != std::string::npos);
+}
+
+// Every mistake answered with its fix: command -> exit code -> message (README, "Exit codes").
+TEST_CASE("the CLI table: each mistake gets exit 2 (usage, settings) or 1 (a failure), one line naming it, and the fix") {
+  test::TempDir d;
+  const RunFile file = test::small_twin(d);
+  test::random_decoder_file(file, "[\"mask\"]", d / "dec.safetensors");
+  const std::string dec = (d / "dec.safetensors").string(), twin = (d / "twin").string(), run = file.path.string();
+  REQUIRE(test::run(test::hyper_cmd({"stream", "--source", "nifti_run", "--set", "nifti_run.input=" + run, "--set", "nifti_run.speed=0",
+                                     "--set", "nifti_run.count=5", "--decoder", dec, "--out", (d / "out").string(), "--runs", "1"}),
+                    d / "record.log") == 0);
+  std::ofstream(d / "slip.toml") << "[stream]\nendpoint = tcp://127.0.0.1:5555\n";
+  std::ofstream(d / "switch.toml") << "[display]\nenabled = yes\n";
+  // A port held by another program (a listening socket of this test).
+  const int holder = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  REQUIRE(bind(holder, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(listen(holder, 1) == 0);
+  socklen_t len = sizeof a;
+  getsockname(holder, reinterpret_cast<sockaddr*>(&a), &len);
+  const std::string held = "tcp://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+
+  struct Row {
+    std::vector<std::string> args;
+    int code;
+    std::string message;
+  };
+  const std::vector<Row> table{
+      {{}, 2, "give a command: simulate, replay, stream"},
+      {{"frobnicate"}, 2, "unknown command 'frobnicate'; the commands: simulate"},
+      {{"simulat"}, 2, "unknown command 'simulat' (did you mean 'simulate'?)"},
+      {{"replay", "--sped", "10"}, 2, "unknown flag --sped (did you mean --speed?) for hyper replay"},
+      {{"replay", "--input"}, 2, "--input"},
+      {{"replay", "--config", "missing.toml"}, 2, "missing.toml"},
+      {{"replay"}, 2, "replay.input: required: give it with --input"},
+      {{"train", "--dataset", twin}, 2, "train.out: required: give it with --out"},
+      {{"stream", "--endpoint", "127.0.0.1:5555"}, 2, "stream.endpoint: '127.0.0.1:5555' is not a ZeroMQ endpoint"},
+      {{"stream", "--config", (d / "slip.toml").string()}, 2, "(text is written in quotes: endpoint = \"tcp://127.0.0.1:5555\")"},
+      {{"stream", "--config", (d / "switch.toml").string()}, 2, "(a switch is written true or false: enabled = true)"},
+      {{"stream", "--decoder", dec, "--faces", "--generator", "pggan"}, 2, "tools/convert_pggan.py and pass --weights FILE"},
+      {{"render", "--latents", twin + "/stimuli/latents.npy", "--out", (d / "r").string(), "--resolution", "100"}, 2,
+       "generator.resolution: 100 is not a power of 2"},
+      {{"train", "--dataset", twin, "--out", (d / "t.safetensors").string()}, 2, "give a penalty with --penalty 1000"},
+      {{"train", "--dataset", (d / "nosuch").string(), "--out", "x"}, 2,
+       "train.dataset: no such file: " + (d / "nosuch").string() + " (from --dataset)"},
+      {{"stream", "--decoder", (d / "nosuch.safetensors").string()}, 2, "no such file: " + (d / "nosuch.safetensors").string() + " (from --decoder)"},
+      {{"stream", "--decoder", twin + "/stimuli/latents.npy"}, 1, "latents.npy: not a decoder file (safetensors written by hyper train)"},
+      {{"stream", "--decoder", dec, "--results", held}, 2, "stream.results (--results): cannot bind " + held + ": Address already in use"},
+      {{"eval", "--pred", (d / "out").string(), "--events", events_path(file.path).string(), "--latents", twin + "/stimuli/latents.npy",
+        "--out", (d / "e").string(), "--set", "eval.images=false"},
+       1, "a stream's out folder, not a run record: give one of its run folders (" + (d / "out" / file.run_id).string() + ")"},
+      {{"stream", "--decoder", dec, "--display"}, 2, "display.enabled: the screen shows faces: add --faces"},
+      {{"train", "--help"}, 0, "BIDS dataset folder REQUIRED"},
+      {{"replay", "--help"}, 0, "Example:\n  hyper replay --input twin"},
+      {{"replay", "--help"}, 0, "--speed NUMBER|max"},
+  };
+  for (size_t i = 0; i < table.size(); ++i) {
+    const Row& row = table[i];
+    std::vector<std::string> cmd = test::hyper_cmd({});
+    cmd.insert(cmd.end(), row.args.begin(), row.args.end());
+    const auto log = d / ("row" + std::to_string(i) + ".log");
+    const int rc = test::run(cmd, log, 60s);
+    const std::string text = test::read_text(log);
+    CAPTURE(i);
+    CAPTURE(text);
+    CHECK(rc == row.code);
+    CHECK(text.find(row.message) != std::string::npos);
+    if (row.code == 2) CHECK(std::count(text.begin(), text.end(), '\n') <= 2);  // one line, not a wall
+  }
+  close(holder);
+}
+
+TEST_CASE("every --help ends with an example that parses, and hyper demo --print-settings shows what the demo runs") {
+  test::TempDir d;
+  for (const std::string c : {"simulate", "replay", "stream", "preprocess", "train", "decode", "render", "eval", "bench", "demo"}) {
+    CAPTURE(c);
+    REQUIRE(test::run(test::hyper_cmd({c, "--help"}), d / "help.log") == 0);
+    const std::string help = test::read_text(d / "help.log");
+    const auto at = help.find("Example:\n  hyper ");
+    REQUIRE(at != std::string::npos);
+    // The example's own flags, with --print-settings: it must parse (exit 0).
+    std::string line = help.substr(at + 12, help.find('\n', at + 12) - at - 12);
+    line = line.substr(0, line.find("   ("));  // a comment after the command
+    std::vector<std::string> words;
+    std::istringstream in(line);
+    for (std::string w; in >> w;) words.push_back(w.front() == '\'' ? w.substr(1, w.size() - 2) : w);
+    std::vector<std::string> cmd = test::hyper_cmd({});
+    cmd.insert(cmd.end(), words.begin() + 1, words.end());
+    cmd.push_back("--print-settings");
+    CHECK(test::run(cmd, d / "example.log") == 0);
+  }
+  REQUIRE(test::run(test::hyper_cmd({"demo", "--print-settings"}), d / "demo.log") == 0);
+  const std::string demo = test::read_text(d / "demo.log");
+  CHECK(demo.find("chain = [ 'realign', 'mask' ]  # file embedded configs/demo.toml") != std::string::npos);
+  CHECK(demo.find("kind = 'procedural'  # file embedded configs/demo.toml") != std::string::npos);
+  CHECK(demo.find("preset = 'small'") != std::string::npos);
+  CHECK(demo.find("mode = 'tr'  # file embedded configs/demo.toml") != std::string::npos);
 }
