@@ -231,6 +231,10 @@ TEST_CASE("the CLI table: each mistake gets exit 2 (usage, settings) or 1 (a fai
     CHECK(rc == row.code);
     CHECK(text.find(row.message) != std::string::npos);
     if (row.code == 2) CHECK(std::count(text.begin(), text.end(), '\n') <= 2);  // one line, not a wall
+    if (i < 6) {  // refused by the command line itself, whatever CLI11 would have said: "hyper: ..." and nothing else
+      CHECK(text.rfind("hyper: ", 0) == 0);
+      CHECK(std::count(text.begin(), text.end(), '\n') == 1);
+    }
   }
   close(holder);
 }
@@ -260,4 +264,28 @@ TEST_CASE("every --help ends with an example that parses, and hyper demo --print
   CHECK(demo.find("kind = 'procedural'  # file embedded configs/demo.toml") != std::string::npos);
   CHECK(demo.find("preset = 'small'") != std::string::npos);
   CHECK(demo.find("mode = 'tr'  # file embedded configs/demo.toml") != std::string::npos);
+}
+
+TEST_CASE("a replay whose only subscriber left says so, and goes on at its pace") {
+  test::TempDir d;
+  const RunFile file = test::small_twin(d);
+  const int port = test::free_tcp_port();
+  test::Process replay(test::hyper_cmd({"replay", "--input", file.path.string(), "--endpoint", test::loopback(port), "--speed", "10",
+                                        "--count", "20"}),
+                       d / "replay.log");
+  // A subscriber that reads three messages and leaves.
+  REQUIRE(test::run({test::python(), "-c",
+                     "import zmq\n"
+                     "s = zmq.Context().socket(zmq.SUB)\n"
+                     "s.connect('" + test::loopback(port) + "')\n"
+                     "s.setsockopt(zmq.SUBSCRIBE, b'')\n"
+                     "for _ in range(3): s.recv_multipart()\n"
+                     "s.close(0)\n"},
+                    d / "sub.log", 60s) == 0);
+  CHECK(replay.wait(60s) == 0);
+  const std::string log = test::read_text(d / "replay.log");
+  INFO(log);
+  CHECK(log.find("subscriber joined") != std::string::npos);
+  CHECK(log.find("the last subscriber left " + test::loopback(port) + ": what is sent until one subscribes again is lost") !=
+        std::string::npos);
 }

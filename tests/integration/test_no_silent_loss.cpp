@@ -153,28 +153,6 @@ TEST_CASE("a record is never overwritten: the same run id again, in a later stre
   }
 }
 
-TEST_CASE("usage errors exit 2 with one line, whatever CLI11 would have said") {
-  test::TempDir d;
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {}, {"nosuch"}, {"stream", "--config", "missing.toml"}, {"replay", "--sped", "10"}, {"replay", "--input"}}) {
-    std::vector<std::string> cmd{test::hyper_binary().string()};
-    cmd.insert(cmd.end(), args.begin(), args.end());
-    INFO((cmd.size() > 1 ? cmd[1] : std::string("hyper")));
-    CHECK(test::run(cmd, d / "usage.log") == 2);
-    const std::string out = test::read_text(d / "usage.log");
-    CHECK(out.find("hyper: ") == 0);
-    CHECK(std::count(out.begin(), out.end(), '\n') == 1);
-  }
-  CHECK(test::run(test::hyper_cmd({"--help"}), d / "help.log") == 0);
-  // A typo gets a "did you mean", as settings keys do; a malformed endpoint is a setting: 2.
-  CHECK(test::run(test::hyper_cmd({"strem"}), d / "typo.log") == 2);
-  CHECK(test::read_text(d / "typo.log").find("unknown command 'strem' (did you mean 'stream'?)") != std::string::npos);
-  CHECK(test::run(test::hyper_cmd({"replay", "--sped", "10"}), d / "flag.log") == 2);
-  CHECK(test::read_text(d / "flag.log").find("unknown flag --sped (did you mean --speed?)") != std::string::npos);
-  CHECK(test::run(test::hyper_cmd({"stream", "--endpoint", "127.0.0.1:5555"}), d / "endpoint.log") == 2);
-  CHECK(test::read_text(d / "endpoint.log").find("stream.endpoint: '127.0.0.1:5555' is not a ZeroMQ endpoint") != std::string::npos);
-}
-
 TEST_CASE("a subscriber that never reads does not hold up a paced replay, and the stream says when it falls behind") {
   test::TempDir d;
   // 60 volumes of 576 KiB: far more than the kernel's socket buffers hold.
