@@ -7,7 +7,6 @@
 // time stamp: the run id is stream.run_id or a time stamp, and "sent" is when it arrived.
 #include <atomic>
 #include <ctime>
-#include <map>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -15,13 +14,12 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
-#include "core/bounded_queue.hpp"
 #include "core/clock.hpp"
-#include "core/reorder_window.hpp"
 #include "core/settings.hpp"
 #include "hyper/registry.hpp"
 #include "net/endpoint.hpp"
 #include "sources/pyneal_message.hpp"
+#include "sources/run_feed.hpp"
 
 namespace hyper {
 
@@ -40,8 +38,8 @@ struct PynealOptions {
 class PynealSource : public Source {
  public:
   explicit PynealSource(PynealOptions o)
-      : o_(std::move(o)), socket_(ctx_, zmq::socket_type::pair), queue_(o_.queue_capacity),
-        window_(o_.reorder, std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(0.5 * o_.tr_s))) {
+      : o_(std::move(o)), socket_(ctx_, zmq::socket_type::pair),
+        feed_({.protocol = "pyneal", .queue_capacity = o_.queue_capacity, .reorder = o_.reorder, .tr_s = o_.tr_s, .count = o_.count}) {
     socket_.set(zmq::sockopt::linger, 0);
     bind_endpoint(socket_, o_.endpoint, "stream.endpoint (--endpoint)");
   }
@@ -49,13 +47,13 @@ class PynealSource : public Source {
 
   std::string describe() const override { return "Pyneal Scanner on " + o_.endpoint + " (PAIR, bound)"; }
   void start() override { thread_ = std::thread([this] { loop(); }); }
-  bool finished() const override { return queue_.closed() && queue_.size() == 0; }
-  int64_t dropped() const override { return dropped_total_; }
+  bool finished() const override { return feed_.finished(); }
+  int64_t dropped() const override { return feed_.dropped(); }
   void stop() override {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
   }
-  std::optional<SourceEvent> next(std::chrono::milliseconds timeout) override { return queue_.pop(timeout); }
+  std::optional<SourceEvent> next(std::chrono::milliseconds timeout) override { return feed_.next(timeout); }
 
  private:
   void loop() {
@@ -72,18 +70,16 @@ class PynealSource : public Source {
       }
       const auto now = std::chrono::steady_clock::now();
       if (msg.empty()) {
-        std::vector<std::unique_ptr<Tr>> due;
-        window_.flush_due(due);
-        deliver(due);
-        if (!run_.empty() && now - last_message > o_.run_timeout) end_run("timeout");
+        feed_.flush_due();
+        if (feed_.open() && now - last_message > o_.run_timeout) feed_.end_run("timeout");
         continue;
       }
       last_message = now;
       if (msg.size() == 1) hello(msg.at(0).to_string());
       else volume(msg);
     }
-    end_run("shutdown");
-    queue_.close();
+    feed_.end_run("shutdown");
+    feed_.close();
   }
 
   void reply(const std::string& text) {
@@ -97,137 +93,62 @@ class PynealSource : public Source {
   // The sender's handshake: its string back, verbatim. A hello mid-run starts a new session.
   void hello(const std::string& text) {
     reply(text);
-    end_run("new_session");
+    feed_.end_run("new_session");
     spdlog::info("pyneal: a sender connected ('{}')", text);
   }
 
   void volume(zmq::multipart_t& msg) {
     const int64_t t_recv = realtime_ns();
-    if (msg.size() != 2) return refuse("frames", fmt::format("{} frames, a volume has 2 (header, voxels)", msg.size()), "?");
+    if (msg.size() != 2) return refuse("frames", fmt::format("{} frames, a volume has 2 (header, voxels)", msg.size()));
     const zmq::message_t& payload = msg.at(1);
     auto decoded = decode_pyneal(msg.at(0).to_string_view(), {static_cast<const std::byte*>(payload.data()), payload.size()});
-    if (auto* why = std::get_if<std::string>(&decoded)) return refuse(why->substr(0, why->find(':')), *why, "?");
+    if (auto* why = std::get_if<std::string>(&decoded)) return refuse(why->substr(0, why->find(':')), *why);
     PynealVolume& v = std::get<PynealVolume>(decoded);
     // The reply first: the sender waits for it before it reads the next volume.
     const bool last = o_.count > 0 && v.index >= o_.count - 1;
     reply(fmt::format("received volIdx {}{}", v.index, last ? " STOP" : ""));
-    if (run_.empty()) open_run();
+    if (!feed_.open()) {
+      feed_.open_run(o_.run_id.empty() ? utc_run_id() : o_.run_id);
+      tr_checked_ = false;
+    }
     if (!tr_checked_ && !v.tr.empty()) {
       tr_checked_ = true;
       const double header_s = pyneal_tr_seconds(v.tr, o_.tr_s);
       if (std::fabs(header_s - o_.tr_s) > 0.01 * o_.tr_s)
         spdlog::warn("run {}: the sender's TR is '{}', stream.tr is {} s: using {} s (Pyneal's TR field is not to be trusted; "
-                     "check --tr)", run_, v.tr, o_.tr_s, o_.tr_s);
+                     "check --tr)", feed_.run(), v.tr, o_.tr_s, o_.tr_s);
     }
     auto tr = std::make_unique<Tr>();
-    tr->run = run_;
+    tr->run = feed_.run();
     tr->index = v.index;
     tr->n_volumes = o_.count > 0 ? o_.count : -1;
     tr->tr_s = o_.tr_s;
     tr->volume = std::move(v.volume);
     tr->t.t_recv = tr->t.t_sent = t_recv;  // Pyneal sends no time: latency counts from arrival
-    std::vector<std::unique_ptr<Tr>> ready;
-    switch (window_.add(v.index, std::move(tr), ready)) {
-      case ReorderWindow<std::unique_ptr<Tr>>::Added::Late: count_drop("out_of_order", fmt::format("volume {} after the run went past it", v.index)); break;
-      case ReorderWindow<std::unique_ptr<Tr>>::Added::Duplicate: count_drop("duplicate", fmt::format("volume {} twice", v.index)); break;
-      default: break;
-    }
-    deliver(ready);
-    if (last) end_run("count");
+    feed_.add(std::move(tr));
+    if (last) feed_.end_run("count");
   }
 
-  void refuse(const std::string& reason, const std::string& what, const std::string& index) {
-    reply("received volIdx " + index + " (refused: " + reason + ")");
-    count_drop(reason, what);
+  // A message that cannot be read still gets its reply: the sender must not hang.
+  void refuse(const std::string& reason, const std::string& what) {
+    reply("received volIdx ? (refused: " + reason + ")");
+    feed_.drop(reason, what);
   }
 
-  void count_drop(const std::string& reason, const std::string& what) {
-    ++dropped_[reason];
-    ++dropped_total_;
-    spdlog::warn("pyneal: message refused ({}): {}", reason, what);
-  }
-
-  void open_run() {
-    run_ = o_.run_id;
-    if (run_.empty()) {
-      const std::time_t now = std::time(nullptr);
-      char buf[32];
-      std::strftime(buf, sizeof buf, "pyneal-%Y%m%dT%H%M%S", std::gmtime(&now));
-      run_ = buf;
-    }
-    window_.reset(0);
-    received_ = 0;
-    dropped_.clear();
-    tr_checked_ = false;
-    SourceEvent ev;
-    ev.kind = SourceEvent::Kind::RunStart;
-    ev.run = run_;
-    ev.count = o_.count > 0 ? o_.count : -1;
-    ev.tr_s = o_.tr_s;
-    queue_.push_always(std::move(ev));
-  }
-
-  void deliver(std::vector<std::unique_ptr<Tr>>& ready) {
-    for (auto& tr : ready) {
-      SourceEvent ev;
-      ev.kind = SourceEvent::Kind::Volume;
-      ev.run = run_;
-      ev.tr = std::move(tr);
-      if (queue_.push(std::move(ev), std::chrono::milliseconds(2000))) ++received_;
-      else count_drop("queue_full", "processing did not take a volume in time");
-    }
-    ready.clear();
-  }
-
-  void end_run(const char* why) {
-    if (run_.empty()) return;
-    std::vector<std::unique_ptr<Tr>> rest;
-    window_.flush_all(rest);
-    deliver(rest);
-    int64_t dropped = 0;
-    nlohmann::json by = nlohmann::json::object();
-    for (const auto& [reason, n] : dropped_) {
-      by[reason] = n;
-      dropped += n;
-    }
-    const int64_t missing = window_.missing() + (o_.count > 0 ? std::max<int64_t>(0, o_.count - window_.next()) : 0);
-    SourceEvent ev;
-    ev.kind = SourceEvent::Kind::RunEnd;
-    ev.run = run_;
-    ev.end = RunEnd{.run = run_,
-                    .ended_by = why,
-                    .received = received_,
-                    .missing = missing,
-                    .dropped = dropped,
-                    .report = fmt::format("run {}: {} volumes from Pyneal Scanner, {} missing, {} refused, {} put back in order; "
-                                          "ended by {}", run_, received_, missing, dropped, window_.reordered(), why),
-                    .summary_json = nlohmann::json{{"run", run_},
-                                                   {"protocol", "pyneal"},
-                                                   {"ended_by", why},
-                                                   {"received", received_},
-                                                   {"missing", missing},
-                                                   {"reordered", window_.reordered()},
-                                                   {"dropped", by},
-                                                   {"dropped_total", dropped},
-                                                   {"complete", missing == 0 && dropped == 0 && (o_.count <= 0 || received_ == o_.count)}}
-                                        .dump(2)};
-    queue_.push_always(std::move(ev));
-    run_.clear();
+  static std::string utc_run_id() {
+    const std::time_t now = std::time(nullptr);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "pyneal-%Y%m%dT%H%M%S", std::gmtime(&now));
+    return buf;
   }
 
   PynealOptions o_;
   zmq::context_t ctx_{1};
   zmq::socket_t socket_;
-  BoundedQueue<SourceEvent> queue_;
-  ReorderWindow<std::unique_ptr<Tr>> window_;
+  RunFeed feed_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
-  std::atomic<int64_t> dropped_total_{0};
-  // The receiving thread's own:
-  std::string run_;
-  int64_t received_ = 0;
-  std::map<std::string, int64_t> dropped_;
-  bool tr_checked_ = false;
+  bool tr_checked_ = false;  // the receiving thread's
 };
 
 }  // namespace
