@@ -3,7 +3,7 @@
 // `void register_NAME(Registry&)`, and one X(NAME) here.
 #include "hyper/registry.hpp"
 
-#define HYPER_SOURCES(X) X(hyper1) X(nifti_run) X(pyneal)
+#define HYPER_SOURCES(X) X(hyper1) X(nifti_run) X(pyneal) X(watch)
 
 namespace hyper {
 HYPER_SOURCES(HYPER_DECLARE_PART)

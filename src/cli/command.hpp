@@ -39,6 +39,7 @@ Command render_command();
 Command eval_command();
 Command bench_command();
 Command demo_command();
+Command bridge_command();
 
 // Runs `hyper` with the given commands: parses flags, resolves settings (flags > --set >
 // --config > defaults), starts logging, runs the chosen command. Returns the exit code:

@@ -19,7 +19,8 @@ void declare(Schema& s) {
   using T = SettingType;
   s.add({.key = "stream.source", .type = T::String, .def = std::string("auto"),
          .help = "where volumes come from: a registered source (hyper1: a hyper/1 stream; pyneal: Pyneal Scanner; "
-                 "nifti_run: a recorded run in this process); auto: --protocol's",
+                 "watch: an export folder; nifti_run: a recorded run in this process); auto: watch with --watch, else "
+                 "--protocol's",
          .flag = "--source"});
   s.add({.key = "stream.protocol", .type = T::String, .def = std::string("hyper1"),
          .help = "what speaks at --endpoint: hyper1 (hyper replay, a bridge; connected to) or pyneal (Pyneal Scanner; bound)",
@@ -51,7 +52,9 @@ int run(const Settings& st, const PartRegistry& parts) {
                     ? Chain(parts, st)
                     : decoding_chain(parts, st, std::make_shared<const Decoder>(load_decoder(decoder_file)), decoder_file);
   chain.preflight(Spec{});
-  const std::string source_name = st.get_string("stream.source") == "auto" ? st.get_string("stream.protocol") : st.get_string("stream.source");
+  const std::string source_name = st.get_string("stream.source") != "auto" ? st.get_string("stream.source")
+                                  : !st.get_string("watch.dir").empty() ? "watch"
+                                                                        : st.get_string("stream.protocol");
   const SourceInfo& source_info = parts.source(source_name);
   const std::string out = st.get_string("stream.out");
   if (!out.empty()) {

@@ -2,7 +2,9 @@
 // protocol spoken by a client written from its documentation (pyneal_scanner_client.py).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -13,6 +15,7 @@
 #include "core/session.hpp"
 #include "io/nifti.hpp"
 #include "io/npy.hpp"
+#include "sources/siemens_mosaic.hpp"
 #include "stream_support.hpp"
 #include "support.hpp"
 #include "twin_support.hpp"
@@ -142,4 +145,195 @@ TEST_CASE("hyper stream --protocol pyneal --tr: the run record of a Pyneal sessi
   CHECK(test::run(test::hyper_cmd({"stream", "--protocol", "pyneal", "--endpoint", "tcp://0.0.0.0:" + std::to_string(port), "--tr", "1.5"}),
                   d / "remote.log") == 2);
   CHECK(test::read_text(d / "remote.log").find("pass --allow-remote") != std::string::npos);
+}
+
+namespace {
+
+// `make_mosaic.py RUN OUT --series S --count C`: Siemens real-time export files of a run.
+void make_mosaics(const test::TempDir& d, const std::filesystem::path& run, const std::filesystem::path& out, int series, int count) {
+  REQUIRE(test::run({test::python(), (test::source_dir() / "tests/integration/make_mosaic.py").string(), run.string(), out.string(),
+                     "--series", std::to_string(series), "--count", std::to_string(count)},
+                    d / "mosaic.log", 120s) == 0);
+}
+
+std::filesystem::path mosaic_name(const std::filesystem::path& dir, int series, int volume) {
+  return dir / fmt::format("001_{:06d}_{:06d}.dcm", series, volume);
+}
+
+// The NIfTI's volume t as the export stores it: rounded and clipped to uint16.
+std::vector<float> as_exported(const NiftiRun& run, int64_t t) {
+  std::vector<float> v = run.volume(t).data;
+  for (float& x : v) x = std::clamp(std::nearbyint(x), 0.0f, 65535.0f);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("a Siemens mosaic reads as the voxels and the affine that dcm2niix and nibabel find: axial and oblique left-handed") {
+  test::TempDir d;
+  const RunFile file = test::small_twin(d);
+  // An oblique, left-handed grid with 13 slices (not a square number of tiles) and non-square voxels.
+  REQUIRE(test::run({test::python(), "-c",
+                     "import nibabel as nib, numpy as np\n"
+                     "a, b = np.radians(10), np.radians(5)\n"
+                     "rx = np.array([[1,0,0],[0,np.cos(a),-np.sin(a)],[0,np.sin(a),np.cos(a)]])\n"
+                     "rz = np.array([[np.cos(b),-np.sin(b),0],[np.sin(b),np.cos(b),0],[0,0,1]])\n"
+                     "A = np.eye(4); A[:3,:3] = rz @ rx @ np.diag([-2.5, 3.0, 3.5]); A[:3,3] = [40, -60, -20]\n"
+                     "x = np.random.default_rng(3).integers(0, 4000, (40, 36, 13, 2)).astype(np.int16)\n"
+                     "nib.save(nib.Nifti1Image(x, A), '" + (d / "oblique.nii.gz").string() + "')\n"},
+                    d / "oblique.log") == 0);
+  for (const auto& [run, tag] : {std::pair{file.path, std::string("axial")}, std::pair{d / "oblique.nii.gz", std::string("oblique")}}) {
+    CAPTURE(tag);
+    make_mosaics(d, run, d / tag, 1, 2);
+    const auto got = read_siemens_mosaic(mosaic_name(d / tag, 1, 2));
+    REQUIRE(std::holds_alternative<DicomVolume>(got));
+    const DicomVolume& v = std::get<DicomVolume>(got);
+    const NiftiRun nifti = read_nifti(run);
+    CHECK(v.series == 1);
+    CHECK(v.instance == 2);
+    CHECK(v.volume.dims == std::array<int64_t, 3>{nifti.info.dims[0], nifti.info.dims[1], nifti.info.dims[2]});
+    CHECK(v.volume.data == as_exported(nifti, 1));
+    // Against the reference readers on the same file: every voxel's world position within 1e-3 mm.
+    std::vector<float> affine(v.volume.affine.begin(), v.volume.affine.end());
+    write_npy(d / "aff.npy", {4, 4}, affine);
+    write_npy(d / "data.npy", {static_cast<int64_t>(v.volume.data.size())}, v.volume.data);
+    const auto& dims = v.volume.dims;
+    REQUIRE(test::run({test::python(), (test::source_dir() / "tests/integration/check_dicom_geometry.py").string(),
+                       mosaic_name(d / tag, 1, 2).string(), (d / "aff.npy").string(), (d / "data.npy").string(), std::to_string(dims[0]),
+                       std::to_string(dims[1]), std::to_string(dims[2])},
+                      d / "check.log", 120s) == 0);
+    const std::string out = test::read_text(d / "check.log");
+    INFO(out);
+    const auto j = nlohmann::json::parse(out.substr(out.find('{')));
+    CHECK(j["dcm2niix_mm"].get<double>() < 1e-3);
+    CHECK(j["nibabel_mm"].get<double>() < 1e-3);
+    CHECK(j["dcm2niix_values_equal"] == true);
+    CHECK(j["nibabel_values_equal"] == true);
+  }
+  // What is not a mosaic, or not yet whole, is named.
+  std::ofstream(d / "text.dcm") << "not a DICOM file";
+  CHECK(std::get<std::string>(read_siemens_mosaic(d / "text.dcm")).rfind("incomplete", 0) == 0);
+  const std::string whole = test::read_text(mosaic_name(d / "axial", 1, 1));
+  std::ofstream(d / "cut.dcm", std::ios::binary) << whole.substr(0, whole.size() * 2 / 3);
+  CHECK(std::get<std::string>(read_siemens_mosaic(d / "cut.dcm")).rfind("incomplete", 0) == 0);
+}
+
+TEST_CASE("a watched export folder: slow and renamed files, an old series and a text file, a file that never completes, two out of order") {
+  test::TempDir d;
+  const RunFile file = test::small_twin(d);
+  const NiftiRun nifti = read_nifti(file.path);
+  make_mosaics(d, file.path, d / "stage2", 2, 12);
+  make_mosaics(d, file.path, d / "stage1", 1, 1);
+  const auto w = d / "export";
+  std::filesystem::create_directories(w);
+  std::filesystem::copy_file(mosaic_name(d / "stage1", 1, 1), mosaic_name(w, 1, 1));  // an earlier series, there before the start
+  std::ofstream(w / "notes.txt") << "left by the console";
+
+  PartRegistry parts;
+  register_builtin_parts(parts);
+  Schema schema;
+  parts.declare(schema);
+  Settings st(schema);
+  st.apply_assignment("watch.dir=" + w.string());
+  st.apply_assignment("stream.tr=1.5");
+  st.apply_assignment("stream.run_volumes=12");
+  st.apply_assignment("watch.complete_ms=600");
+  Chain chain(parts, st);
+  Session session(chain, {.max_runs = 1});
+  Received r;
+  session.add(std::make_shared<KeepSink>(r));
+  const auto source = parts.source("watch").make(st);
+  std::thread loop([&] { session.run(*source); });
+
+  auto bytes = [&](int v) { return test::read_text(mosaic_name(d / "stage2", 2, v)); };
+  auto pause = [] { std::this_thread::sleep_for(60ms); };
+  // 1: renamed into place; 2: written in three chunks, as over a share; 4 before 3; 9 cut short for good.
+  std::ofstream(w / "incoming.part", std::ios::binary) << bytes(1);
+  std::filesystem::rename(w / "incoming.part", mosaic_name(w, 2, 1));
+  pause();
+  {
+    const std::string b = bytes(2);
+    std::ofstream out(mosaic_name(w, 2, 2), std::ios::binary);
+    for (int c = 0; c < 3; ++c) {
+      out << b.substr(b.size() * c / 3, b.size() * (c + 1) / 3 - b.size() * c / 3) << std::flush;
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  for (int v : {4, 3, 5, 6, 7, 8}) {
+    std::ofstream(mosaic_name(w, 2, v), std::ios::binary) << bytes(v);
+    pause();
+  }
+  std::ofstream(mosaic_name(w, 2, 9), std::ios::binary) << bytes(9).substr(0, bytes(9).size() / 2);
+  std::ofstream(w / "scanner.log") << "a text file mid-run";
+  std::this_thread::sleep_for(800ms);  // past watch.complete_ms: 9 is given up within the run
+  for (int v : {10, 11, 12}) {
+    std::ofstream(mosaic_name(w, 2, v), std::ios::binary) << bytes(v);
+    pause();
+  }
+  loop.join();
+
+  REQUIRE(r.by_run.size() == 1);
+  REQUIRE(r.by_run.count("series-2") == 1);
+  const auto& got = r.by_run["series-2"];
+  std::vector<int64_t> indices;
+  for (const Tr* tr : got) indices.push_back(tr->index);
+  CHECK(indices == std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11});
+  for (const Tr* tr : got) {
+    CAPTURE(tr->index);
+    CHECK(tr->volume.data == as_exported(nifti, tr->index));
+    CHECK(tr->tr_s == 1.5);
+  }
+  REQUIRE(r.ends.size() == 1);
+  CHECK(r.ends[0].ended_by == "count");
+  CHECK(r.ends[0].missing == 1);
+  const auto s = nlohmann::json::parse(r.ends[0].summary_json);
+  CHECK(s["dropped"]["incomplete"] == 1);
+  CHECK(s["reordered"].get<int64_t>() >= 1);
+  CHECK(s["complete"] == false);
+}
+
+TEST_CASE("hyper bridge -> hyper stream over tcp loopback gives the record hyper stream --watch gives") {
+  test::TempDir d;
+  const RunFile file = test::small_twin(d);
+  make_mosaics(d, file.path, d / "stage", 5, 8);
+  test::random_decoder_file(file, "[\"mask\"]", d / "dec.safetensors");
+  auto deliver = [&](const std::filesystem::path& w) {
+    std::this_thread::sleep_for(500ms);
+    for (int v = 1; v <= 8; ++v) {
+      std::filesystem::copy_file(mosaic_name(d / "stage", 5, v), mosaic_name(w, 5, v));
+      std::this_thread::sleep_for(50ms);
+    }
+  };
+  std::filesystem::create_directories(d / "wa");
+  std::filesystem::create_directories(d / "wb");
+  const std::string dec = (d / "dec.safetensors").string();
+  {
+    test::Process watch(test::hyper_cmd({"stream", "--watch", (d / "wa").string(), "--tr", "1.5", "--run-volumes", "8", "--decoder", dec,
+                                         "--out", (d / "a").string(), "--runs", "1"}),
+                        d / "a.log");
+    deliver(d / "wa");
+    CHECK(watch.wait(60s) == 0);
+  }
+  {
+    const int port = test::free_tcp_port();
+    test::Process stream(test::hyper_cmd({"stream", "--endpoint", test::loopback(port), "--decoder", dec, "--out", (d / "b").string(),
+                                          "--runs", "1"}),
+                         d / "b.log");
+    test::Process bridge(test::hyper_cmd({"bridge", "--watch", (d / "wb").string(), "--tr", "1.5", "--run-volumes", "8", "--endpoint",
+                                          test::loopback(port), "--runs", "1"}),
+                         d / "bridge.log");
+    deliver(d / "wb");
+    CHECK(bridge.wait(60s) == 0);
+    CHECK(stream.wait(60s) == 0);
+  }
+  const std::string logs = test::read_text(d / "a.log") + test::read_text(d / "b.log") + test::read_text(d / "bridge.log");
+  INFO(logs);
+  const auto a = nlohmann::json::parse(test::read_text(d / "a/series-5/summary.json"));
+  const auto b = nlohmann::json::parse(test::read_text(d / "b/series-5/summary.json"));
+  CHECK(a["received"] == 8);
+  CHECK(b["received"] == 8);
+  CHECK(a["complete"] == true);
+  CHECK(b["complete"] == true);
+  CHECK(a["decoded"] == 8);
+  CHECK(test::read_text(d / "a/series-5/latents.npy") == test::read_text(d / "b/series-5/latents.npy"));  // the same volumes, bit for bit
 }
