@@ -7,6 +7,7 @@
 
 #include <gdcmAttribute.h>
 #include <gdcmImageReader.h>
+#include <gdcmTrace.h>
 #include <gdcmSplitMosaicFilter.h>
 #include <spdlog/fmt/fmt.h>
 
@@ -49,6 +50,13 @@ std::optional<std::string> short_of_pixel_data(const std::filesystem::path& path
 }  // namespace
 
 std::variant<DicomVolume, std::string> read_siemens_mosaic(const std::filesystem::path& path) {
+  // GDCM's warnings go to stderr by the line ("Incomplete Pixel Data", a left-handed slice
+  // normal): what matters is in the result, and said in our log.
+  static const bool quiet = [] {
+    gdcm::Trace::WarningOff();
+    return true;
+  }();
+  (void)quiet;
   gdcm::ImageReader reader;
   reader.SetFileName(path.c_str());
   // A file being written (a share, a slow copy) does not parse yet, or its pixels are short.

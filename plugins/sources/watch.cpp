@@ -36,6 +36,7 @@ struct WatchOptions {
   int64_t series = -1;       // -1: the newest series
   std::chrono::milliseconds poll{10}, complete{5000}, run_timeout{30000};
   size_t reorder = 2, queue_capacity = 64;
+  bool inotify = true;       // off: polling alone, as over a share (for measuring it)
 };
 
 // What a file's name says: the Siemens export's series and volume (1-based), or a NIfTI's trailing number.
@@ -66,7 +67,7 @@ class WatchSource : public Source {
       const Name n = parse_name(e.path().filename().string());
       if (o_.series < 0 || n.series != o_.series) done_.insert(e.path().filename().string());
     }
-    inotify_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    inotify_ = o_.inotify ? inotify_init1(IN_NONBLOCK | IN_CLOEXEC) : -1;
     if (inotify_ >= 0 && inotify_add_watch(inotify_, o_.dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_MODIFY) < 0) {
       ::close(inotify_);
       inotify_ = -1;
@@ -257,6 +258,8 @@ void register_watch(Registry& r) {
          .min = 1.0, .max = 10000.0},
         {.key = "watch.complete_ms", .type = T::Float, .def = 5000.0, .unit = "ms",
          .help = "a file that does not read whole within this long after it appeared is given up (incomplete)", .min = 1.0},
+        {.key = "watch.inotify", .type = T::Bool, .def = true,
+         .help = "also wake on inotify (local writes; a network share's writes from another host show none)"},
         {.key = "watch.reorder", .type = T::Int, .def = int64_t{2}, .unit = "volumes",
          .help = "volumes held behind a missing one before it is given up (also after half a TR)", .min = 0.0, .max = 1000.0}},
        [](const Params& p) -> std::unique_ptr<Source> {
@@ -271,6 +274,7 @@ void register_watch(Registry& r) {
          o.complete = std::chrono::milliseconds(static_cast<int64_t>(p.get_float("watch.complete_ms")));
          o.run_timeout = std::chrono::milliseconds(static_cast<int64_t>(p.get_float("stream.run_timeout") * 1000));
          o.reorder = static_cast<size_t>(p.get_int("watch.reorder"));
+         o.inotify = p.get_bool("watch.inotify");
          o.queue_capacity = static_cast<size_t>(p.get_int("stream.queue_capacity"));
          return std::make_unique<WatchSource>(std::move(o));
        }});
