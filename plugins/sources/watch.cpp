@@ -92,9 +92,10 @@ class WatchSource : public Source {
 
  private:
   struct Pending {
-    std::chrono::steady_clock::time_point first_seen;
+    std::chrono::steady_clock::time_point first_seen, tried_at{};
     int64_t t_seen = 0;            // realtime, for the record
     std::uintmax_t tried_size = ~std::uintmax_t{0};
+    std::filesystem::file_time_type tried_mtime{};
   };
 
   void loop() {
@@ -128,18 +129,26 @@ class WatchSource : public Source {
         done_.insert(name);
         continue;
       }
-      auto it = pending_.try_emplace(name, Pending{std::chrono::steady_clock::now(), realtime_ns()}).first;
+      const auto now = std::chrono::steady_clock::now();
+      auto it = pending_.try_emplace(name, Pending{now, {}, realtime_ns()}).first;
+      Pending& p = it->second;
       const std::uintmax_t size = e.file_size(ec);
-      if (ec || size == it->second.tried_size) {
-        give_up_if_late(name, it->second);
+      const auto mtime = e.last_write_time(ec);
+      // Tried again when it changed (a writer may set the full size first and fill it in
+      // later), and every 50 ms whatever the file system says.
+      if (ec || (size == p.tried_size && mtime == p.tried_mtime && now - p.tried_at < std::chrono::milliseconds(50))) {
+        give_up_if_late(name, p);
         continue;
       }
-      it->second.tried_size = size;  // tried again only when it has grown
-      if (take(e.path(), n, it->second)) {
+      p.tried_size = size;
+      p.tried_mtime = mtime;
+      p.tried_at = now;
+      spdlog::debug("watch: trying {} ({} bytes)", name, size);
+      if (take(e.path(), n, p)) {
         done_.insert(name);
         pending_.erase(it);
       } else {
-        give_up_if_late(name, it->second);
+        give_up_if_late(name, p);
       }
     }
   }
@@ -160,7 +169,10 @@ class WatchSource : public Source {
     if (n.kind == Name::Kind::Dicom) {
       auto r = read_siemens_mosaic(path);
       if (auto* why = std::get_if<std::string>(&r)) {
-        if (why->rfind("incomplete", 0) == 0) return false;
+        if (why->rfind("incomplete", 0) == 0) {
+          spdlog::debug("watch: {} {}", path.filename().string(), *why);
+          return false;
+        }
         feed_.drop("unreadable", path.filename().string() + ": " + *why);
         return true;
       }

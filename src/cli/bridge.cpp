@@ -17,11 +17,17 @@ namespace {
 class PublishSink : public Sink {
  public:
   PublishSink(const std::string& endpoint, bool allow_remote)
-      : pub_(ctx_, endpoint, {.allow_remote = allow_remote, .linger = std::chrono::seconds(10), .what = "bridge.endpoint (--endpoint)"}) {}
+      : endpoint_(endpoint),
+        pub_(ctx_, endpoint, {.allow_remote = allow_remote, .linger = std::chrono::seconds(10), .what = "bridge.endpoint (--endpoint)"}) {}
 
   void on_run_start(const RunStart& r) override {
     sent_ = 0;
     run_ = r.source_run;
+    // Nothing is sent before a stream listens: a run's start and first volumes would be lost
+    // (ZeroMQ drops what a subscriber that has not yet joined would get). The watch source
+    // queues the volumes meanwhile.
+    while (pub_.wait_for_subscribers(1, std::chrono::seconds(5)) < 1 && !interrupted())
+      spdlog::info("bridge: run {} waits for hyper stream to subscribe to {}", run_, endpoint_);
     pub_.send_control({.type = ControlType::RunStart, .run = run_, .first_index = r.first_index, .count = r.count});
   }
   void on_tr(const Tr& tr) override {
@@ -44,6 +50,7 @@ class PublishSink : public Sink {
   }
 
  private:
+  std::string endpoint_;
   zmq::context_t ctx_{1};
   Publisher pub_;
   std::string run_;  // as the watch source named it

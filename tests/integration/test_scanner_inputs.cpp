@@ -297,8 +297,9 @@ TEST_CASE("hyper bridge -> hyper stream over tcp loopback gives the record hyper
   const RunFile file = test::small_twin(d);
   make_mosaics(d, file.path, d / "stage", 5, 8);
   test::random_decoder_file(file, "[\"mask\"]", d / "dec.safetensors");
-  auto deliver = [&](const std::filesystem::path& w) {
-    std::this_thread::sleep_for(500ms);
+  // Files there before the watcher's first listing belong to an earlier series: deliver once it listens.
+  auto deliver = [&](const std::filesystem::path& w, const std::filesystem::path& log, const std::string& ready) {
+    for (int i = 0; i < 600 && test::read_text(log).find(ready) == std::string::npos; ++i) std::this_thread::sleep_for(50ms);
     for (int v = 1; v <= 8; ++v) {
       std::filesystem::copy_file(mosaic_name(d / "stage", 5, v), mosaic_name(w, 5, v));
       std::this_thread::sleep_for(50ms);
@@ -311,7 +312,7 @@ TEST_CASE("hyper bridge -> hyper stream over tcp loopback gives the record hyper
     test::Process watch(test::hyper_cmd({"stream", "--watch", (d / "wa").string(), "--tr", "1.5", "--run-volumes", "8", "--decoder", dec,
                                          "--out", (d / "a").string(), "--runs", "1"}),
                         d / "a.log");
-    deliver(d / "wa");
+    deliver(d / "wa", d / "a.log", "listening to the export folder");
     CHECK(watch.wait(60s) == 0);
   }
   {
@@ -322,7 +323,7 @@ TEST_CASE("hyper bridge -> hyper stream over tcp loopback gives the record hyper
     test::Process bridge(test::hyper_cmd({"bridge", "--watch", (d / "wb").string(), "--tr", "1.5", "--run-volumes", "8", "--endpoint",
                                           test::loopback(port), "--runs", "1"}),
                          d / "bridge.log");
-    deliver(d / "wb");
+    deliver(d / "wb", d / "bridge.log", "bridge: the export folder");
     CHECK(bridge.wait(60s) == 0);
     CHECK(stream.wait(60s) == 0);
   }

@@ -223,7 +223,7 @@ TEST_CASE("a test-only source and sink, registered through the public registry, 
   }
 
   // An unknown source is refused naming the setting and the known ones.
-  CHECK_THROWS_WITH_AS(parts.source("pyneal"), doctest::Contains("stream.source: unknown source 'pyneal' (known: hyper1, nifti_run, twin_file)"),
+  CHECK_THROWS_WITH_AS(parts.source("gelink"), doctest::Contains("stream.source: unknown source 'gelink' (known: hyper1, nifti_run, pyneal, watch, twin_file)"),
                        SettingsError);
 }
 
