@@ -22,7 +22,7 @@
 #include "hyper/registry.hpp"
 #include "io/nifti.hpp"
 #include "sources/run_feed.hpp"
-#include "sources/siemens_mosaic.hpp"
+#include "sources/siemens_dicom.hpp"
 
 namespace hyper {
 
@@ -167,7 +167,7 @@ class WatchSource : public Source {
     int64_t series = n.series, number = n.number;
     double tr_s = 0;
     if (n.kind == Name::Kind::Dicom) {
-      auto r = read_siemens_mosaic(path);
+      auto r = read_siemens_dicom(path);
       if (auto* why = std::get_if<std::string>(&r)) {
         if (why->rfind("incomplete", 0) == 0) {
           spdlog::debug("watch: {} {}", path.filename().string(), *why);

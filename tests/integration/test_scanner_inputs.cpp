@@ -15,7 +15,7 @@
 #include "core/session.hpp"
 #include "io/nifti.hpp"
 #include "io/npy.hpp"
-#include "sources/siemens_mosaic.hpp"
+#include "sources/siemens_dicom.hpp"
 #include "stream_support.hpp"
 #include "support.hpp"
 #include "twin_support.hpp"
@@ -185,7 +185,7 @@ TEST_CASE("a Siemens mosaic reads as the voxels and the affine that dcm2niix and
   for (const auto& [run, tag] : {std::pair{file.path, std::string("axial")}, std::pair{d / "oblique.nii.gz", std::string("oblique")}}) {
     CAPTURE(tag);
     make_mosaics(d, run, d / tag, 1, 2);
-    const auto got = read_siemens_mosaic(mosaic_name(d / tag, 1, 2));
+    const auto got = read_siemens_dicom(mosaic_name(d / tag, 1, 2));
     REQUIRE(std::holds_alternative<DicomVolume>(got));
     const DicomVolume& v = std::get<DicomVolume>(got);
     const NiftiRun nifti = read_nifti(run);
@@ -212,10 +212,10 @@ TEST_CASE("a Siemens mosaic reads as the voxels and the affine that dcm2niix and
   }
   // What is not a mosaic, or not yet whole, is named.
   std::ofstream(d / "text.dcm") << "not a DICOM file";
-  CHECK(std::get<std::string>(read_siemens_mosaic(d / "text.dcm")).rfind("incomplete", 0) == 0);
+  CHECK(std::get<std::string>(read_siemens_dicom(d / "text.dcm")).rfind("incomplete", 0) == 0);
   const std::string whole = test::read_text(mosaic_name(d / "axial", 1, 1));
   std::ofstream(d / "cut.dcm", std::ios::binary) << whole.substr(0, whole.size() * 2 / 3);
-  CHECK(std::get<std::string>(read_siemens_mosaic(d / "cut.dcm")).rfind("incomplete", 0) == 0);
+  CHECK(std::get<std::string>(read_siemens_dicom(d / "cut.dcm")).rfind("incomplete", 0) == 0);
 }
 
 TEST_CASE("a watched export folder: slow and renamed files, an old series and a text file, a file that never completes, two out of order") {

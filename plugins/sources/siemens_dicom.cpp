@@ -1,0 +1,215 @@
+#include "sources/siemens_dicom.hpp"
+
+#include <cmath>
+#include <array>
+#include <cstring>
+#include <fstream>
+#include <optional>
+
+#include <gdcmAttribute.h>
+#include <gdcmImageReader.h>
+#include <gdcmSequenceOfItems.h>
+#include <gdcmTrace.h>
+#include <gdcmSplitMosaicFilter.h>
+#include <spdlog/fmt/fmt.h>
+
+namespace hyper {
+
+namespace {
+
+// A single-valued numeric attribute, if the file has it.
+template <uint16_t G, uint16_t E>
+std::optional<double> number(const gdcm::DataSet& ds) {
+  if (!ds.FindDataElement(gdcm::Tag(G, E)) || ds.GetDataElement(gdcm::Tag(G, E)).IsEmpty()) return std::nullopt;
+  gdcm::Attribute<G, E> a;
+  a.Set(ds);
+  return static_cast<double>(a.GetValue());
+}
+
+// "incomplete: ..." when the file ends before its Pixel Data element (tag 7FE0,0010 with the
+// declared length `vl`, explicit VR: "OW"/"OB", 2 reserved bytes, 4 length bytes; implicit: 4
+// length bytes) does; nothing when it is whole.
+std::optional<std::string> short_of_pixel_data(const std::filesystem::path& path, uint32_t vl) {
+  if (vl == 0xffffffffu) return std::nullopt;  // encapsulated (compressed): GDCM fails on a cut one
+  std::ifstream in(path, std::ios::binary);
+  const std::string b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto u32 = [&](size_t at) {
+    uint32_t v = 0;
+    std::memcpy(&v, b.data() + at, 4);
+    return v;
+  };
+  const std::string_view tag("\xE0\x7F\x10\x00", 4);
+  for (size_t at = b.find(tag); at != std::string::npos && at + 12 <= b.size(); at = b.find(tag, at + 1)) {
+    const bool explicit_vr = (b.compare(at + 4, 2, "OW") == 0 || b.compare(at + 4, 2, "OB") == 0) && u32(at + 8) == vl;
+    if (!explicit_vr && u32(at + 4) != vl) continue;
+    const size_t need = at + (explicit_vr ? 12 : 8) + vl;
+    if (b.size() < need) return fmt::format("incomplete: {} of {} bytes", b.size(), need);
+    return std::nullopt;
+  }
+  return std::string("incomplete: no Pixel Data element yet");
+}
+
+// Where voxel (i, j, k) lies (LPS) and where its pixel is.
+struct Layout {
+  int64_t nx = 0, ny = 0, nz = 0;
+  int64_t tiles = 0;                 // a mosaic's tiles per side; 0: one frame per slice
+  double row[3]{}, col[3]{};         // directions of i and j
+  double step[3]{};                  // from one slice to the next, mm
+  double pos0[3]{};                  // voxel (0, 0, 0)
+  double dc = 0, dr = 0, dz = 0;     // between columns, rows, slices
+  double tr_ms = 0;
+};
+
+template <uint16_t G, uint16_t E, class A = gdcm::Attribute<G, E>>
+std::optional<A> attribute(const gdcm::DataSet& ds) {
+  if (!ds.FindDataElement(gdcm::Tag(G, E)) || ds.GetDataElement(gdcm::Tag(G, E)).IsEmpty()) return std::nullopt;
+  A a;
+  a.Set(ds);
+  return a;
+}
+
+// Siemens VB/VD/VE: one image of ceil(sqrt(n)) x ceil(sqrt(n)) tiles.
+std::variant<Layout, std::string> mosaic_layout(const gdcm::File& file, int64_t rows, int64_t cols) {
+  const gdcm::DataSet& ds = file.GetDataSet();
+  const auto ipp = attribute<0x0020, 0x0032>(ds);
+  const auto iop = attribute<0x0020, 0x0037>(ds);
+  const auto spacing = attribute<0x0028, 0x0030>(ds);
+  if (!ipp || !iop || !spacing) return std::string("unreadable: no ImagePositionPatient, ImageOrientationPatient or PixelSpacing");
+  const unsigned n_slices = gdcm::SplitMosaicFilter::GetNumberOfImagesInMosaic(file);
+  if (n_slices == 0) return std::string("not a mosaic: no NumberOfImagesInMosaic (CSA header) and no acquisition matrix");
+  Layout g;
+  g.tiles = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(n_slices))));
+  if (rows % g.tiles || cols % g.tiles) return fmt::format("not a mosaic: {} x {} pixels do not hold {} x {} tiles", rows, cols, g.tiles, g.tiles);
+  g.nx = cols / g.tiles, g.ny = rows / g.tiles, g.nz = n_slices;
+  for (unsigned a = 0; a < 3; ++a) g.row[a] = iop->GetValue(a), g.col[a] = iop->GetValue(a + 3);
+  g.dr = spacing->GetValue(0), g.dc = spacing->GetValue(1);
+  // The slice direction: the CSA header's SliceNormalVector (its sign orders the slices), else row x col.
+  double n[3] = {g.row[1] * g.col[2] - g.row[2] * g.col[1], g.row[2] * g.col[0] - g.row[0] * g.col[2], g.row[0] * g.col[1] - g.row[1] * g.col[0]};
+  gdcm::SplitMosaicFilter filter;
+  filter.SetFile(file);
+  bool inverted = false;
+  double csa_normal[3];
+  if (filter.ComputeMOSAICSliceNormal(csa_normal, inverted)) std::memcpy(n, csa_normal, sizeof n);
+  g.dz = number<0x0018, 0x0088>(ds).value_or(number<0x0018, 0x0050>(ds).value_or(0));
+  if (!(g.dz > 0)) return std::string("unreadable: neither SpacingBetweenSlices nor SliceThickness");
+  // ImagePositionPatient is the mosaic's top-left pixel: slice 0 lies (mosaic - tile) / 2 further.
+  for (unsigned a = 0; a < 3; ++a) {
+    g.step[a] = n[a] * g.dz;
+    g.pos0[a] = ipp->GetValue(a) + g.row[a] * g.dc * static_cast<double>(cols - g.nx) / 2 +
+                g.col[a] * g.dr * static_cast<double>(rows - g.ny) / 2;
+  }
+  g.tr_ms = number<0x0018, 0x0080>(ds).value_or(0);
+  return g;
+}
+
+// The first item of sequence `tag` in `ds` (or in its shared functional groups), if any.
+const gdcm::DataSet* item(const gdcm::DataSet& ds, const gdcm::Tag& tag, unsigned index = 1) {
+  if (!ds.FindDataElement(tag)) return nullptr;
+  const gdcm::SmartPointer<gdcm::SequenceOfItems> sq = ds.GetDataElement(tag).GetValueAsSQ();
+  if (!sq || sq->GetNumberOfItems() < index) return nullptr;
+  return &sq->GetItem(index).GetNestedDataSet();
+}
+
+// Siemens XA: enhanced MR, one frame per slice; the geometry in the functional groups.
+std::variant<Layout, std::string> enhanced_layout(const gdcm::DataSet& ds, int64_t rows, int64_t cols, int64_t frames) {
+  const gdcm::DataSet* shared = item(ds, gdcm::Tag(0x5200, 0x9229));
+  const gdcm::DataSet* measures = shared ? item(*shared, gdcm::Tag(0x0028, 0x9110)) : nullptr;
+  const gdcm::DataSet* orientation = shared ? item(*shared, gdcm::Tag(0x0020, 0x9116)) : nullptr;
+  const auto iop = orientation ? attribute<0x0020, 0x0037>(*orientation) : std::nullopt;
+  const auto spacing = measures ? attribute<0x0028, 0x0030>(*measures) : std::nullopt;
+  if (!iop || !spacing) return std::string("unreadable: an enhanced file without PlaneOrientation or PixelMeasures (shared groups)");
+  Layout g;
+  g.nx = cols, g.ny = rows, g.nz = frames;
+  for (unsigned a = 0; a < 3; ++a) g.row[a] = iop->GetValue(a), g.col[a] = iop->GetValue(a + 3);
+  g.dr = spacing->GetValue(0), g.dc = spacing->GetValue(1);
+  // Each frame's position; the slices must step evenly (one volume, in order).
+  std::vector<std::array<double, 3>> pos;
+  for (unsigned f = 1; f <= static_cast<unsigned>(frames); ++f) {
+    const gdcm::DataSet* frame = item(ds, gdcm::Tag(0x5200, 0x9230), f);
+    const gdcm::DataSet* plane = frame ? item(*frame, gdcm::Tag(0x0020, 0x9113)) : nullptr;
+    const auto ipp = plane ? attribute<0x0020, 0x0032>(*plane) : std::nullopt;
+    if (!ipp) return fmt::format("unreadable: frame {} has no PlanePosition", f);
+    pos.push_back({ipp->GetValue(0), ipp->GetValue(1), ipp->GetValue(2)});
+  }
+  for (unsigned a = 0; a < 3; ++a) {
+    g.pos0[a] = pos[0][a];
+    g.step[a] = (pos.back()[a] - pos[0][a]) / static_cast<double>(frames - 1);
+  }
+  g.dz = std::hypot(g.step[0], g.step[1], g.step[2]);
+  for (size_t f = 0; f < pos.size(); ++f)
+    for (unsigned a = 0; a < 3; ++a)
+      if (std::fabs(pos[f][a] - (g.pos0[a] + static_cast<double>(f) * g.step[a])) > 1e-3 * std::max(1.0, g.dz))
+        return fmt::format("unreadable: frame {} is not one slice step from the one before (not one volume in order)", f + 1);
+  const gdcm::DataSet* timing = shared ? item(*shared, gdcm::Tag(0x0018, 0x9112)) : nullptr;
+  g.tr_ms = timing ? number<0x0018, 0x0080>(*timing).value_or(0) : number<0x0018, 0x0080>(ds).value_or(0);
+  return g;
+}
+
+}  // namespace
+
+std::variant<DicomVolume, std::string> read_siemens_dicom(const std::filesystem::path& path) {
+  // GDCM's warnings go to stderr by the line ("Incomplete Pixel Data", a left-handed slice
+  // normal): what matters is in the result, and said in our log.
+  static const bool quiet = [] {
+    gdcm::Trace::WarningOff();
+    return true;
+  }();
+  (void)quiet;
+  gdcm::ImageReader reader;
+  reader.SetFileName(path.c_str());
+  // A file being written (a share, a slow copy) does not parse yet, or its pixels are short.
+  if (!reader.Read()) return std::string("incomplete: GDCM cannot read it (yet)");
+  const gdcm::File& file = reader.GetFile();
+  const gdcm::DataSet& ds = file.GetDataSet();
+  const gdcm::Image& image = reader.GetImage();
+  const gdcm::PixelFormat pf = image.GetPixelFormat();
+  if (pf.GetSamplesPerPixel() != 1 || (pf.GetScalarType() != gdcm::PixelFormat::UINT16 && pf.GetScalarType() != gdcm::PixelFormat::INT16))
+    return std::string("unreadable: pixels are not 16-bit grey values");
+  const auto rows = static_cast<int64_t>(number<0x0028, 0x0010>(ds).value_or(0)), cols = static_cast<int64_t>(number<0x0028, 0x0011>(ds).value_or(0));
+  const auto frames = static_cast<int64_t>(number<0x0028, 0x0008>(ds).value_or(1));
+  // GDCM reads a file cut short without complaint (the missing pixels come back as whatever):
+  // the file must reach the end of its Pixel Data as declared.
+  if (const auto why = short_of_pixel_data(path, ds.GetDataElement(gdcm::Tag(0x7fe0, 0x0010)).GetVL())) return *why;
+  std::vector<char> pixels(image.GetBufferLength());
+  if (static_cast<int64_t>(pixels.size()) != rows * cols * frames * 2 || !image.GetBuffer(pixels.data()))
+    return fmt::format("incomplete: {} bytes of pixels, {} x {} x {} x 2 expected", pixels.size(), rows, cols, frames);
+  auto geometry = frames > 1 ? enhanced_layout(ds, rows, cols, frames) : mosaic_layout(file, rows, cols);
+  if (auto* why = std::get_if<std::string>(&geometry)) return *why;
+  const Layout& g = std::get<Layout>(geometry);
+
+  DicomVolume out;
+  Volume& v = out.volume;
+  v.dims = {g.nx, g.ny, g.nz};
+  v.voxel_mm = {g.dc, g.dr, g.dz};
+  // LPS: voxel (i, j, k) -> pos0 + i dc row + j dr col + k step; RAS+ flips x and y.
+  for (int a = 0; a < 3; ++a) {
+    const double flip = a < 2 ? -1.0 : 1.0;
+    v.affine[static_cast<size_t>(a * 4 + 0)] = flip * g.row[a] * g.dc;
+    v.affine[static_cast<size_t>(a * 4 + 1)] = flip * g.col[a] * g.dr;
+    v.affine[static_cast<size_t>(a * 4 + 2)] = flip * g.step[a];
+    v.affine[static_cast<size_t>(a * 4 + 3)] = flip * g.pos0[a];
+  }
+  v.affine[15] = 1;
+  const double slope = number<0x0028, 0x1053>(ds).value_or(1), inter = number<0x0028, 0x1052>(ds).value_or(0);
+  const bool is_signed = pf.GetScalarType() == gdcm::PixelFormat::INT16;
+  const int64_t nx = g.nx, ny = g.ny, nz = g.nz;
+  v.data.resize(static_cast<size_t>(nx * ny * nz));
+  for (int64_t k = 0; k < nz; ++k) {
+    // A mosaic's slice k is tile (k / tiles, k % tiles) of the one image; an enhanced file's is frame k.
+    const int64_t row0 = g.tiles ? (k / g.tiles) * ny : k * ny, col0 = g.tiles ? (k % g.tiles) * nx : 0;
+    for (int64_t j = 0; j < ny; ++j)
+      for (int64_t i = 0; i < nx; ++i) {
+        const size_t at = static_cast<size_t>(((row0 + j) * (g.tiles ? cols : nx) + col0 + i) * 2);
+        uint16_t raw;
+        std::memcpy(&raw, pixels.data() + at, 2);  // GDCM hands pixels in this machine's byte order
+        const double x = is_signed ? static_cast<double>(static_cast<int16_t>(raw)) : static_cast<double>(raw);
+        v.data[static_cast<size_t>(i + nx * (j + ny * k))] = static_cast<float>(x * slope + inter);
+      }
+  }
+  out.series = static_cast<int64_t>(number<0x0020, 0x0011>(ds).value_or(0));
+  out.instance = static_cast<int64_t>(number<0x0020, 0x0013>(ds).value_or(0));
+  out.tr_s = g.tr_ms / 1000.0;
+  return out;
+}
+
+}  // namespace hyper
