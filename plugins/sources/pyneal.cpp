@@ -35,28 +35,20 @@ struct PynealOptions {
   size_t queue_capacity = 64;
 };
 
-class PynealSource : public Source {
+class PynealSource : public FeedSource {
  public:
   explicit PynealSource(PynealOptions o)
-      : o_(std::move(o)), socket_(ctx_, zmq::socket_type::pair),
-        feed_({.protocol = "pyneal", .queue_capacity = o_.queue_capacity, .reorder = o_.reorder, .tr_s = o_.tr_s, .count = o_.count}) {
+      : FeedSource({.protocol = "pyneal", .queue_capacity = o.queue_capacity, .reorder = o.reorder, .tr_s = o.tr_s, .count = o.count}),
+        o_(std::move(o)), socket_(ctx_, zmq::socket_type::pair) {
     socket_.set(zmq::sockopt::linger, 0);
     bind_endpoint(socket_, o_.endpoint, "stream.endpoint (--endpoint)");
   }
   ~PynealSource() override { stop(); }
 
   std::string describe() const override { return "Pyneal Scanner on " + o_.endpoint + " (PAIR, bound)"; }
-  void start() override { thread_ = std::thread([this] { loop(); }); }
-  bool finished() const override { return feed_.finished(); }
-  int64_t dropped() const override { return feed_.dropped(); }
-  void stop() override {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  std::optional<SourceEvent> next(std::chrono::milliseconds timeout) override { return feed_.next(timeout); }
 
  private:
-  void loop() {
+  void receive() override {
     auto last_message = std::chrono::steady_clock::now();
     while (!stop_) {
       zmq::multipart_t msg;
@@ -78,8 +70,6 @@ class PynealSource : public Source {
       if (msg.size() == 1) hello(msg.at(0).to_string());
       else volume(msg);
     }
-    feed_.end_run("shutdown");
-    feed_.close();
   }
 
   void reply(const std::string& text) {
@@ -145,9 +135,6 @@ class PynealSource : public Source {
   PynealOptions o_;
   zmq::context_t ctx_{1};
   zmq::socket_t socket_;
-  RunFeed feed_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
   bool tr_checked_ = false;  // the receiving thread's
 };
 

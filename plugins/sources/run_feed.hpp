@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -57,6 +58,35 @@ class RunFeed {
   std::string run_;
   int64_t received_ = 0;
   std::map<std::string, int64_t> dropped_;
+};
+
+// A source that receives on a thread of its own (receive(), until stop_) and hands runs to
+// the Session through a RunFeed; an open run gets its end when it stops.
+class FeedSource : public Source {
+ public:
+  explicit FeedSource(RunFeedOptions o) : feed_(std::move(o)) {}
+  void start() override {
+    thread_ = std::thread([this] {
+      receive();
+      feed_.end_run("shutdown");
+      feed_.close();
+    });
+  }
+  bool finished() const override { return feed_.finished(); }
+  int64_t dropped() const override { return feed_.dropped(); }
+  void stop() override {  // a derived source calls it in its destructor, before its members go
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  std::optional<SourceEvent> next(std::chrono::milliseconds timeout) override { return feed_.next(timeout); }
+
+ protected:
+  virtual void receive() = 0;
+  RunFeed feed_;
+  std::atomic<bool> stop_{false};
+
+ private:
+  std::thread thread_;
 };
 
 }  // namespace hyper

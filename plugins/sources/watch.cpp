@@ -55,12 +55,12 @@ Name parse_name(const std::string& name) {
   return {};
 }
 
-class WatchSource : public Source {
+class WatchSource : public FeedSource {
  public:
   explicit WatchSource(WatchOptions o)
-      : o_(std::move(o)),
-        feed_({.protocol = "watch", .queue_capacity = o_.queue_capacity, .reorder = o_.reorder, .tr_s = o_.tr_s > 0 ? o_.tr_s : 1.0,
-               .count = o_.count}) {
+      : FeedSource({.protocol = "watch", .queue_capacity = o.queue_capacity, .reorder = o.reorder, .tr_s = o.tr_s > 0 ? o.tr_s : 1.0,
+                    .count = o.count}),
+        o_(std::move(o)) {
     if (!std::filesystem::is_directory(o_.dir)) throw SettingsError("watch.dir: no such folder: " + o_.dir.string() + " (from --watch)");
     // What is there already is an earlier series: ignored, unless --series picks it.
     for (const auto& e : std::filesystem::directory_iterator(o_.dir)) {
@@ -81,15 +81,6 @@ class WatchSource : public Source {
   std::string describe() const override {
     return fmt::format("the export folder {} (polled every {} ms{})", o_.dir.string(), o_.poll.count(), inotify_ >= 0 ? ", and inotify" : "");
   }
-  void start() override { thread_ = std::thread([this] { loop(); }); }
-  bool finished() const override { return feed_.finished(); }
-  int64_t dropped() const override { return feed_.dropped(); }
-  void stop() override {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  std::optional<SourceEvent> next(std::chrono::milliseconds timeout) override { return feed_.next(timeout); }
-
  private:
   struct Pending {
     std::chrono::steady_clock::time_point first_seen, tried_at{};
@@ -98,7 +89,7 @@ class WatchSource : public Source {
     std::filesystem::file_time_type tried_mtime{};
   };
 
-  void loop() {
+  void receive() override {
     last_file_ = std::chrono::steady_clock::now();
     while (!stop_) {
       if (inotify_ >= 0) {  // a local write wakes the poll at once; its events themselves are not needed
@@ -114,8 +105,6 @@ class WatchSource : public Source {
       feed_.flush_due();
       if (feed_.open() && std::chrono::steady_clock::now() - last_file_ > o_.run_timeout) feed_.end_run("timeout");
     }
-    feed_.end_run("shutdown");
-    feed_.close();
   }
 
   void scan() {
@@ -241,10 +230,7 @@ class WatchSource : public Source {
   }
 
   WatchOptions o_;
-  RunFeed feed_;
   int inotify_ = -1;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
   // The watching thread's:
   std::set<std::string> done_;               // taken, ignored or given up
   std::map<std::string, Pending> pending_;   // seen, not yet whole

@@ -148,7 +148,6 @@ def main():
                     FrameReferenceDateTime=ts, FrameAcquisitionDateTime=ts,
                     FrameAcquisitionDuration=tr / nz,
                     StackID="1", InStackPositionNumber=k + 1,
-                    TemporalPositionIndex=1,
                     DimensionIndexValues=[1, k + 1])]),
                 PlanePositionSequence=Sequence([item(
                     ImagePositionPatient=ds(positions[k]))]),
