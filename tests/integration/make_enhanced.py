@@ -20,17 +20,16 @@ Geometry (DICOM LPS = diag(-1,-1,1) @ NIfTI RAS, A = NIfTI affine):
 """
 import argparse
 import os
-import sys
 
 import nibabel as nib
 import numpy as np
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-from pydicom.valuerep import format_number_as_ds
+
+from make_mosaic import LPS, as_uint16, ds, fail, grid, header_tr_ms, series_uids, tm  # noqa: E402 (this folder)
 
 ENHANCED_MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4.1"
-LPS = np.diag([-1.0, -1.0, 1.0])
 
 # Attribute tags used as dimension indices
 STACK_ID = 0x00209056
@@ -38,25 +37,11 @@ IN_STACK_POS = 0x00209057
 FRAME_CONTENT_SEQ = 0x00209111
 
 
-def ds(values):
-    # DS is limited to 16 characters; pydicom picks the most precise form that fits
-    return [format_number_as_ds(float(v)) for v in values]
-
-
-def tm(seconds):
-    h, rest = divmod(seconds, 3600)
-    return "%02d%02d%09.6f" % (h % 24, rest // 60, rest % 60)
-
-
 def item(**kw):
     d = Dataset()
     for k, v in kw.items():
         setattr(d, k, v)
     return d
-
-
-def fail(msg):
-    sys.exit("make_enhanced.py: error: " + msg)
 
 
 def main():
@@ -84,32 +69,18 @@ def main():
         fail("slice too large")
 
     # TR: pixdim[4] in the header's time unit (BIDS: seconds)
-    scale = {"msec": 1.0, "usec": 1e-3}.get(img.header.get_xyzt_units()[1], 1000.0)
-    tr = float(img.header["pixdim"][4]) * scale
-    if not tr > 0:
-        tr = 2000.0
+    tr = header_tr_ms(img) or 2000.0
     te = 30.0
 
     A = img.affine
-    m = LPS @ A[:3, :3]
-    vox = np.linalg.norm(m, axis=0)
-    if not np.all(vox > 0):
-        fail("affine has a zero-length axis")
-    rot = m / vox
-    if np.abs(rot.T @ rot - np.eye(3)).max() > 1e-4:
-        fail("affine is sheared (axes not orthogonal); DICOM cannot represent it")
-    rowcos, colcos = rot[:, 0], rot[:, 1]
+    vox, (rowcos, colcos, _) = grid(A)
     positions = [LPS @ (A @ [0.0, 0.0, k, 1.0])[:3] for k in range(nz)]
 
     data = np.asanyarray(img.dataobj).reshape(shape)[..., :count]
-    data = np.clip(np.rint(np.nan_to_num(data)), 0, 65535).astype("<u2")
+    data = as_uint16(data)
     bits = 12 if data.max() < 4096 else 16
-
-    src = os.path.abspath(a.nifti)
-    study_uid = generate_uid(entropy_srcs=[src, "study"])
-    series_uid = generate_uid(entropy_srcs=[src, "series", str(a.series)])
-    frame_uid = generate_uid(entropy_srcs=[src, "frame"])
-    dim_uid = generate_uid(entropy_srcs=[src, "dimension"])
+    study_uid, series_uid, frame_uid = series_uids(a.nifti, a.series)
+    dim_uid = generate_uid(entropy_srcs=[os.path.abspath(a.nifti), "dimension"])
 
     # Shared functional groups (same for all frames and volumes)
     shared = item(
@@ -161,7 +132,7 @@ def main():
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID = ENHANCED_MR_IMAGE_STORAGE
         meta.MediaStorageSOPInstanceUID = generate_uid(
-            entropy_srcs=[src, "sop", str(a.series), str(vol)])
+            entropy_srcs=[os.path.abspath(a.nifti), "sop", str(a.series), str(vol)])
         meta.TransferSyntaxUID = ExplicitVRLittleEndian
         d = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
         d.is_little_endian, d.is_implicit_VR = True, False

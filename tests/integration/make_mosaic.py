@@ -62,7 +62,36 @@ def tm(seconds):
 
 
 def fail(msg):
-    sys.exit("make_mosaic.py: error: " + msg)
+    sys.exit(os.path.basename(sys.argv[0]) + ": error: " + msg)
+
+
+def header_tr_ms(img):
+    """pixdim[4] in the header's time unit (BIDS: seconds), in ms; 0 when absent."""
+    scale = {"msec": 1.0, "usec": 1e-3}.get(img.header.get_xyzt_units()[1], 1000.0)
+    return float(img.header["pixdim"][4]) * scale
+
+
+def grid(affine):
+    """Voxel sizes and the LPS directions of i, j, k (DICOM carries only an orthogonal grid)."""
+    m = LPS @ affine[:3, :3]
+    vox = np.linalg.norm(m, axis=0)
+    if not np.all(vox > 0):
+        fail("affine has a zero-length axis")
+    rot = m / vox
+    if np.abs(rot.T @ rot - np.eye(3)).max() > 1e-4:
+        fail("affine is sheared (axes not orthogonal); DICOM cannot represent it")
+    return vox, rot.T
+
+
+def as_uint16(data):
+    return np.clip(np.rint(np.nan_to_num(data)), 0, 65535).astype("<u2")
+
+
+def series_uids(nifti, series):
+    """Deterministic UIDs, so that several calls form one series: study, series, frame of reference."""
+    src = os.path.abspath(nifti)
+    return (generate_uid(entropy_srcs=[src, "study"]), generate_uid(entropy_srcs=[src, "series", str(series)]),
+            generate_uid(entropy_srcs=[src, "frame"]))
 
 
 def main():
@@ -92,10 +121,7 @@ def main():
         fail("--series must be in 1..999999")
 
     # TR: pixdim[4] in the header's time unit (BIDS: seconds)
-    tr = a.tr_ms
-    if tr is None:
-        scale = {"msec": 1.0, "usec": 1e-3}.get(img.header.get_xyzt_units()[1], 1000.0)
-        tr = float(img.header["pixdim"][4]) * scale
+    tr = a.tr_ms if a.tr_ms is not None else header_tr_ms(img)
     if not tr > 0:
         fail("no TR in the NIfTI header (pixdim[4]); pass --tr-ms")
     sidecar = {}
@@ -109,14 +135,7 @@ def main():
         fail(f"sidecar SliceTiming has {len(slice_times)} entries for {nz} slices")
 
     # A mosaic can only carry an orthogonal grid: 3 spacings + 3 orthonormal directions
-    m = LPS @ img.affine[:3, :3]
-    vox = np.linalg.norm(m, axis=0)
-    if not np.all(vox > 0):
-        fail("affine has a zero-length axis")
-    rot = m / vox
-    if np.abs(rot.T @ rot - np.eye(3)).max() > 1e-4:
-        fail("affine is sheared (axes not orthogonal); a DICOM mosaic cannot represent it")
-    rowcos, colcos, normal = rot.T
+    vox, (rowcos, colcos, normal) = grid(img.affine)
     tiles = math.ceil(math.sqrt(nz))
     rows, cols = tiles * ny, tiles * nx
     if rows > 65535 or cols > 65535:
@@ -125,14 +144,9 @@ def main():
            - colcos * vox[1] * (rows - ny) / 2)
 
     data = np.asanyarray(img.dataobj).reshape(shape)[..., a.first:a.first + count]
-    data = np.clip(np.rint(np.nan_to_num(data)), 0, 65535).astype("<u2")
+    data = as_uint16(data)
     bits = 12 if data.max() < 4096 else 16  # Siemens stores 12 bits when values allow
-
-    # Deterministic UIDs, so that several calls (--first/--count chunks) form one series
-    src = os.path.abspath(a.nifti)
-    study_uid = generate_uid(entropy_srcs=[src, "study"])
-    series_uid = generate_uid(entropy_srcs=[src, "series", str(a.series)])
-    frame_uid = generate_uid(entropy_srcs=[src, "frame"])
+    study_uid, series_uid, frame_uid = series_uids(a.nifti, a.series)
 
     csa_tags = [
         ("NumberOfImagesInMosaic", "US", 10, 1, ["%-8d" % nz]),
@@ -163,7 +177,7 @@ def main():
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID = MR_IMAGE_STORAGE
         meta.MediaStorageSOPInstanceUID = generate_uid(
-            entropy_srcs=[src, "sop", str(a.series), str(vol)])
+            entropy_srcs=[os.path.abspath(a.nifti), "sop", str(a.series), str(vol)])
         meta.TransferSyntaxUID = ExplicitVRLittleEndian
         d = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
         d.is_little_endian, d.is_implicit_VR = True, False

@@ -169,7 +169,7 @@ std::vector<float> as_exported(const NiftiRun& run, int64_t t) {
 
 }  // namespace
 
-TEST_CASE("a Siemens mosaic reads as the voxels and the affine that dcm2niix and nibabel find: axial and oblique left-handed") {
+TEST_CASE("Siemens mosaics and XA enhanced files read as the voxels and the affine that dcm2niix and nibabel find: axial and oblique left-handed") {
   test::TempDir d;
   const RunFile file = test::small_twin(d);
   // An oblique, left-handed grid with 13 slices (not a square number of tiles) and non-square voxels.
@@ -182,9 +182,17 @@ TEST_CASE("a Siemens mosaic reads as the voxels and the affine that dcm2niix and
                      "x = np.random.default_rng(3).integers(0, 4000, (40, 36, 13, 2)).astype(np.int16)\n"
                      "nib.save(nib.Nifti1Image(x, A), '" + (d / "oblique.nii.gz").string() + "')\n"},
                     d / "oblique.log") == 0);
-  for (const auto& [run, tag] : {std::pair{file.path, std::string("axial")}, std::pair{d / "oblique.nii.gz", std::string("oblique")}}) {
+  // Mosaics (VB/VD/VE) and enhanced multi-frame files (XA), each axial and oblique left-handed.
+  for (const auto& [run, tag] : {std::pair{file.path, std::string("axial")}, std::pair{d / "oblique.nii.gz", std::string("oblique")},
+                                 std::pair{file.path, std::string("xa-axial")}, std::pair{d / "oblique.nii.gz", std::string("xa-oblique")}}) {
     CAPTURE(tag);
-    make_mosaics(d, run, d / tag, 1, 2);
+    const bool xa = tag.rfind("xa-", 0) == 0;
+    if (xa)
+      REQUIRE(test::run({test::python(), (test::source_dir() / "tests/integration/make_enhanced.py").string(), run.string(), (d / tag).string(),
+                         "--series", "1", "--count", "2"},
+                        d / "enhanced.log", 120s) == 0);
+    else
+      make_mosaics(d, run, d / tag, 1, 2);
     const auto got = read_siemens_dicom(mosaic_name(d / tag, 1, 2));
     REQUIRE(std::holds_alternative<DicomVolume>(got));
     const DicomVolume& v = std::get<DicomVolume>(got);
@@ -206,9 +214,11 @@ TEST_CASE("a Siemens mosaic reads as the voxels and the affine that dcm2niix and
     INFO(out);
     const auto j = nlohmann::json::parse(out.substr(out.find('{')));
     CHECK(j["dcm2niix_mm"].get<double>() < 1e-3);
-    CHECK(j["nibabel_mm"].get<double>() < 1e-3);
     CHECK(j["dcm2niix_values_equal"] == true);
-    CHECK(j["nibabel_values_equal"] == true);
+    if (!xa) {  // Debian's nibabel 5.0 misplaces the slices of enhanced files (fixed upstream in nibabel PR #1340)
+      CHECK(j["nibabel_mm"].get<double>() < 1e-3);
+      CHECK(j["nibabel_values_equal"] == true);
+    }
   }
   // What is not a mosaic, or not yet whole, is named.
   std::ofstream(d / "text.dcm") << "not a DICOM file";
