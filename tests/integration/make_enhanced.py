@@ -21,13 +21,12 @@ Geometry (DICOM LPS = diag(-1,-1,1) @ NIfTI RAS, A = NIfTI affine):
 import argparse
 import os
 
-import nibabel as nib
 import numpy as np
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from make_mosaic import LPS, as_uint16, ds, fail, grid, header_tr_ms, series_uids, tm  # noqa: E402 (this folder)
+from make_mosaic import LPS, as_uint16, ds, fail, grid, header_tr_ms, load_run, series_uids, tm  # noqa: E402 (this folder)
 
 ENHANCED_MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4.1"
 
@@ -52,13 +51,7 @@ def main():
     p.add_argument("--count", type=int)
     a = p.parse_args()
 
-    try:
-        img = nib.load(a.nifti)
-    except Exception as e:  # nibabel raises several types for missing/corrupt files
-        fail(f"cannot read {a.nifti}: {e}")
-    shape = img.shape + (1,) * (4 - len(img.shape))
-    if len(shape) != 4:
-        fail(f"{a.nifti} has shape {img.shape}; need 3D or 4D")
+    img, shape = load_run(a.nifti)
     nx, ny, nz, nt = shape
     count = nt if a.count is None else a.count
     if not 1 <= count <= nt:

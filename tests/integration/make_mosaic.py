@@ -65,6 +65,18 @@ def fail(msg):
     sys.exit(os.path.basename(sys.argv[0]) + ": error: " + msg)
 
 
+def load_run(path):
+    """The NIfTI and its shape as 4D (a 3D file is one volume)."""
+    try:
+        img = nib.load(path)
+    except Exception as e:  # nibabel raises several types for missing/corrupt files
+        fail(f"cannot read {path}: {e}")
+    shape = img.shape + (1,) * (4 - len(img.shape))
+    if len(shape) != 4:
+        fail(f"{path} has shape {img.shape}; need 3D or 4D")
+    return img, shape
+
+
 def header_tr_ms(img):
     """pixdim[4] in the header's time unit (BIDS: seconds), in ms; 0 when absent."""
     scale = {"msec": 1.0, "usec": 1e-3}.get(img.header.get_xyzt_units()[1], 1000.0)
@@ -104,13 +116,7 @@ def main():
     p.add_argument("--tr-ms", type=float)
     a = p.parse_args()
 
-    try:
-        img = nib.load(a.nifti)
-    except Exception as e:  # nibabel raises several types for missing/corrupt files
-        fail(f"cannot read {a.nifti}: {e}")
-    shape = img.shape + (1,) * (4 - len(img.shape))
-    if len(shape) != 4:
-        fail(f"{a.nifti} has shape {img.shape}; need 3D or 4D")
+    img, shape = load_run(a.nifti)
     nx, ny, nz, nt = shape
     count = nt - a.first if a.count is None else a.count
     if nz < 2:
