@@ -348,3 +348,54 @@ TEST_CASE("hyper bridge -> hyper stream over tcp loopback gives the record hyper
   CHECK(a["decoded"] == 8);
   CHECK(test::read_text(d / "a/series-5/latents.npy") == test::read_text(d / "b/series-5/latents.npy"));  // the same volumes, bit for bit
 }
+
+TEST_CASE("a watched folder of 3D NIfTI files, one a volume: numbered in order, gzipped or not, values and affine kept") {
+  test::TempDir d;
+  const RunFile file = test::small_twin(d);
+  const NiftiRun nifti = read_nifti(file.path);
+  // Written by nibabel, one 3D file a volume (as some export tools do), into a staging folder.
+  REQUIRE(test::run({test::python(), "-c",
+                     "import nibabel as nib, numpy as np, os\n"
+                     "img = nib.load('" + file.path.string() + "')\n"
+                     "d = np.asanyarray(img.dataobj)\n"
+                     "os.makedirs('" + (d / "stage").string() + "')\n"
+                     "for t in range(6):\n"
+                     "    ext = '.nii.gz' if t % 2 else '.nii'\n"
+                     "    nib.save(nib.Nifti1Image(d[..., t], img.affine, img.header), '" + (d / "stage").string() + "/vol%04d%s' % (t + 1, ext))\n"},
+                    d / "nii.log") == 0);
+  const auto w = d / "export";
+  std::filesystem::create_directories(w);
+  PartRegistry parts;
+  register_builtin_parts(parts);
+  Schema schema;
+  parts.declare(schema);
+  Settings st(schema);
+  st.apply_assignment("watch.dir=" + w.string());
+  st.apply_assignment("stream.run_volumes=6");
+  st.apply_assignment("stream.tr=1.5");  // a 3D file has no TR of its own
+  Chain chain(parts, st);
+  Session session(chain, {.max_runs = 1});
+  Received r;
+  session.add(std::make_shared<KeepSink>(r));
+  const auto source = parts.source("watch").make(st);
+  std::thread loop([&] { session.run(*source); });
+  for (int t = 1; t <= 6; ++t) {
+    const std::string name = fmt::format("vol{:04d}{}", t, (t - 1) % 2 ? ".nii.gz" : ".nii");
+    std::filesystem::copy_file(d / "stage" / name, w / name);
+    std::this_thread::sleep_for(40ms);
+  }
+  loop.join();
+  REQUIRE(r.by_run.count("nifti") == 1);
+  const auto& got = r.by_run["nifti"];
+  REQUIRE(got.size() == 6);
+  for (size_t k = 0; k < got.size(); ++k) {
+    CAPTURE(k);
+    CHECK(got[k]->index == static_cast<int64_t>(k));
+    // The file's own values (nibabel chose each file's scaling when it wrote it).
+    const NiftiRun one = read_nifti(d / "stage" / fmt::format("vol{:04d}{}", k + 1, k % 2 ? ".nii.gz" : ".nii"));
+    CHECK(got[k]->volume.data == one.volume(0).data);
+    for (size_t i = 0; i < 16; ++i) CHECK(got[k]->volume.affine[i] == doctest::Approx(nifti.info.affine[i]));
+    CHECK(got[k]->tr_s == doctest::Approx(1.5));
+  }
+  CHECK(r.ends.at(0).ended_by == "count");
+}
