@@ -68,6 +68,9 @@ class Sink {
   virtual ~Sink() = default;
   virtual Threading threading() const { return Threading::Inline; }
   virtual void on_run_start(const RunStart& /*run*/) {}
+  // Each volume as it arrived, before the chain changes it (realign and smooth work in place):
+  // for recording the raw BOLD data. Then on_tr with the chain's results.
+  virtual void on_received(const Tr& /*tr*/) {}
   virtual void on_tr(const Tr& tr) = 0;
   virtual void on_face(const std::shared_ptr<const Face>& /*face*/) {}
   virtual void on_run_end(const RunEnd& /*end*/) {}

@@ -191,6 +191,7 @@ void Session::process(Tr& tr) {
       spdlog::error("run {}: the preprocessing chain cannot process it: {}", tr.run, e.what());
     }
   }
+  each_sink("recording", [&](Sink& s) { s.on_received(tr); });
   if (chain_ok_ && !chain_.empty()) chain_.process(tr);
   tr.t.t_ready = realtime_ns();
   if (chain_ok_) ++counts_.processed;

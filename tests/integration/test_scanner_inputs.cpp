@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -398,4 +400,72 @@ TEST_CASE("a watched folder of 3D NIfTI files, one a volume: numbered in order, 
     CHECK(got[k]->tr_s == doctest::Approx(1.5));
   }
   CHECK(r.ends.at(0).ended_by == "count");
+}
+
+TEST_CASE("hyper stream --out records every volume as received as a BIDS run: nibabel reads it during the run, after a kill, and at the end") {
+  test::TempDir d;
+  const RunFile file = test::small_twin(d);
+  // What nibabel reads of a recording, compared with the replayed run's first volumes:
+  // "VOLUMES MAXDIFF AFFINE_MAXDIFF".
+  auto check = [&](const std::filesystem::path& recording) {
+    REQUIRE(test::run({test::python(), "-c",
+                       "import nibabel as nib, numpy as np, sys\n"
+                       "r = nib.load('" + recording.string() + "'); s = nib.load('" + file.path.string() + "')\n"
+                       "a = np.asarray(r.dataobj, dtype=np.float32)\n"
+                       "a = a[..., None] if a.ndim == 3 else a\n"
+                       "n = a.shape[3]\n"
+                       "b = s.get_fdata()[..., :n].astype(np.float32)\n"
+                       "print(n, float(np.abs(a - b).max()), float(np.abs(r.affine - s.affine).max()))\n"},
+                      d / "nib.log") == 0);
+    std::istringstream in(test::read_text(d / "nib.log"));
+    int64_t n = 0;
+    double diff = 1, affine = 1;
+    in >> n >> diff >> affine;
+    CHECK(diff == 0.0);
+    CHECK(affine < 1e-4);
+    return n;
+  };
+  const auto func = d / "out/sub-01/func";
+  const int port = test::free_tcp_port();
+  // Killed mid-run: what is on disk is a valid NIfTI of the volumes received so far.
+  {
+    test::Process stream(test::hyper_cmd({"stream", "--endpoint", test::loopback(port), "--out", (d / "out").string(), "--set",
+                                          "preprocess.chain=[\"realign\"]"}),  // realign changes volumes in place: the recording must not see it
+                         d / "stream.log");
+    test::Process replay(test::hyper_cmd({"replay", "--input", file.path.string(), "--endpoint", test::loopback(port), "--speed", "10",
+                                          "--count", "40"}),
+                         d / "replay.log");
+    const auto nii = func / "sub-01_task-faces_run-01_bold.nii";
+    for (int i = 0; i < 400 && !(std::filesystem::exists(nii) && std::filesystem::file_size(nii) > 352 + 5 * 32 * 32 * 16 * 4); ++i)
+      std::this_thread::sleep_for(25ms);
+    const int64_t during = check(nii);  // while it grows
+    CHECK(during >= 5);
+    stream.signal(SIGKILL);
+    stream.wait(10s);
+    replay.signal(SIGINT);
+    replay.wait(30s);
+    const int64_t after_kill = check(nii);
+    CHECK(after_kill >= during);
+    CHECK(after_kill < 40);
+  }
+  // A whole run: gzipped at its end, the sidecar complete, the next run number.
+  {
+    const int port2 = test::free_tcp_port();
+    test::Process stream(test::hyper_cmd({"stream", "--endpoint", test::loopback(port2), "--out", (d / "out").string(), "--runs", "1",
+                                          "--set", "preprocess.chain=[\"realign\"]"}),
+                         d / "stream2.log");
+    REQUIRE(test::run(test::hyper_cmd({"replay", "--input", file.path.string(), "--endpoint", test::loopback(port2), "--speed", "max",
+                                       "--count", "20"}),
+                      d / "replay2.log") == 0);
+    REQUIRE(stream.wait(60s) == 0);
+  }
+  CHECK(std::filesystem::exists(func / "sub-01_task-faces_run-01_bold.nii"));  // the killed one stays as it was
+  CHECK(check(func / "sub-01_task-faces_run-02_bold.nii.gz") == 20);
+  CHECK(!std::filesystem::exists(func / "sub-01_task-faces_run-02_bold.nii"));
+  const auto side = nlohmann::json::parse(test::read_text(func / "sub-01_task-faces_run-02_bold.json"));
+  CHECK(side["RepetitionTime"] == 1.5);
+  CHECK(side["TaskName"] == "faces");
+  CHECK(side["HyperRT"]["recording_complete"] == true);
+  CHECK(side["HyperRT"]["t_recv_ns"].size() == 20);
+  CHECK(side["HyperRT"]["missing_volumes"].empty());
 }

@@ -1,0 +1,151 @@
+// The BOLD recording (on with --out; README, "Run records and faces"): every volume as it
+// arrived, before the chain, appended to a BIDS run file
+//   OUT/sub-S/[ses-X/]func/sub-S_[ses-X_]task-T_run-N_bold.nii
+// whose header is rewritten after each volume (readable at any moment, also after a kill),
+// with its sidecar _bold.json (RepetitionTime, TaskName, each volume's receive time); gzipped
+// at the run's end. `hyper train --dataset OUT` then trains on what the stream acquired.
+#include <regex>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "hyper/registry.hpp"
+#include "core/settings.hpp"
+#include "io/files.hpp"
+#include "io/nifti_appender.hpp"
+
+namespace hyper {
+
+namespace {
+
+struct BoldOptions {
+  std::filesystem::path out;
+  std::string subject, session, task;
+};
+
+class BoldSink : public Sink {
+ public:
+  explicit BoldSink(BoldOptions o) : o_(std::move(o)) {}
+
+  void on_run_start(const RunStart& run) override {
+    close();
+    run_ = run.run;
+    failed_ = false;
+  }
+
+  void on_received(const Tr& tr) override {
+    if (failed_) return;
+    try {
+      if (!file_) open(tr);
+      if (tr.volume.dims != dims_) {
+        spdlog::warn("run {}: volume {} is {}x{}x{}, the recording's {}x{}x{}: not recorded", run_, tr.index, tr.volume.dims[0],
+                     tr.volume.dims[1], tr.volume.dims[2], dims_[0], dims_[1], dims_[2]);
+        return;
+      }
+      // A volume that never came (or was refused) keeps its place: zeros, listed in the sidecar.
+      const std::vector<float> zeros(tr.volume.data.size(), 0.0f);
+      while (first_ + file_->volumes() < tr.index) {
+        missing_.push_back(first_ + file_->volumes());
+        t_recv_.push_back(-1);
+        file_->append(zeros);
+      }
+      if (tr.index < first_ + file_->volumes()) return;  // out of order: its place is taken
+      file_->append(tr.volume.data);
+      t_recv_.push_back(tr.t.t_recv);
+    } catch (const std::exception& e) {  // the stream goes on; what is written stays
+      spdlog::error("run {}: BOLD recording stopped: {}", run_, e.what());
+      failed_ = true;
+    }
+  }
+  void on_tr(const Tr&) override {}
+  void on_run_end(const RunEnd&) override { close(); }
+  void finish() override { close(); }
+
+ private:
+  void open(const Tr& tr) {
+    auto dir = o_.out / ("sub-" + o_.subject);
+    std::string prefix = "sub-" + o_.subject;
+    if (!o_.session.empty()) {
+      dir /= "ses-" + o_.session;
+      prefix += "_ses-" + o_.session;
+    }
+    dir /= "func";
+    ensure_dir(dir);
+    // The next free run number: a recording is never overwritten.
+    const std::regex taken(prefix + "_task-" + o_.task + R"(_run-(\d+)_bold\.(nii|nii\.gz|json)$)");
+    int number = 1;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      std::smatch m;
+      const std::string name = e.path().filename().string();
+      if (std::regex_match(name, m, taken)) number = std::max(number, std::stoi(m[1]) + 1);
+    }
+    base_ = dir / fmt::format("{}_task-{}_run-{:02d}_bold", prefix, o_.task, number);
+    tr_s_ = tr.tr_s;
+    dims_ = tr.volume.dims;
+    first_ = tr.index;
+    missing_.clear();
+    t_recv_ = {tr.t.t_recv};
+    sidecar(false);
+    file_ = std::make_unique<NiftiAppender>(base_.string() + ".nii", tr.volume, tr.tr_s);
+    spdlog::info("run {}: recording the volumes as received into {}.nii", run_, base_.string());
+  }
+
+  void sidecar(bool complete) {
+    nlohmann::json j{{"RepetitionTime", tr_s_},
+                     {"TaskName", o_.task},
+                     {"HyperRT",
+                      {{"run", run_},
+                       {"first_index", first_},
+                       {"recording_complete", complete},
+                       {"missing_volumes", missing_},
+                       {"t_recv_ns", t_recv_}}}};
+    write_file_atomic(base_.string() + ".json", j.dump(2) + "\n");
+  }
+
+  void close() {
+    if (!file_) return;
+    const auto nii = file_->path();
+    const int64_t n = file_->volumes();
+    file_.reset();
+    try {
+      sidecar(true);
+      gzip_file(nii);
+      spdlog::info("run {}: {} volumes recorded in {}.nii.gz{}", run_, n, base_.string(),
+                   missing_.empty() ? "" : fmt::format(" ({} missing, zeros in their place)", missing_.size()));
+    } catch (const std::exception& e) {
+      spdlog::error("run {}: {} (the uncompressed recording stays)", run_, e.what());
+    }
+  }
+
+  BoldOptions o_;
+  std::unique_ptr<NiftiAppender> file_;
+  std::filesystem::path base_;
+  std::string run_;
+  std::array<int64_t, 3> dims_{};
+  double tr_s_ = 0;
+  int64_t first_ = 0;
+  std::vector<int64_t> missing_, t_recv_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+void register_bold(Registry& r) {
+  using T = SettingType;
+  r.add_sink({"bold", "the volumes as received, as a BIDS run (sub-S/func/..._bold.nii[.gz] and .json), with --out",
+              {{.key = "bold.enabled", .type = T::Bool, .def = true, .help = "record the BOLD volumes when there is an --out folder"},
+               {.key = "bold.subject", .type = T::String, .def = std::string("01"), .help = "BIDS subject label (sub-...)",
+                .flag = "--subject"},
+               {.key = "bold.session", .type = T::String, .def = std::string(""), .help = "BIDS session label (ses-...); empty: none"},
+               {.key = "bold.task", .type = T::String, .def = std::string("faces"), .help = "BIDS task label (task-...)"}},
+              [](const SinkContext& ctx) -> std::unique_ptr<Sink> {
+                if (ctx.out.empty() || !ctx.settings.get_bool("bold.enabled")) return nullptr;
+                for (const char* key : {"bold.subject", "bold.task"})
+                  if (!std::regex_match(ctx.settings.get_string(key), std::regex("[A-Za-z0-9]+")))
+                    throw SettingsError(std::string(key) + ": '" + ctx.settings.get_string(key) + "' is not a BIDS label (letters and digits)");
+                return std::make_unique<BoldSink>(BoldOptions{ctx.out, ctx.settings.get_string("bold.subject"),
+                                                              ctx.settings.get_string("bold.session"), ctx.settings.get_string("bold.task")});
+              }});
+}
+
+}  // namespace hyper

@@ -1,0 +1,93 @@
+#include "io/nifti_appender.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "io/nifti.hpp"
+
+namespace hyper {
+
+namespace {
+
+// NIfTI-1: dim[0..7] are int16 at byte 40; the voxels start at vox_offset (352 for .nii).
+constexpr off_t kDimOffset = 40;
+
+[[noreturn]] void fail(const std::filesystem::path& p, const std::string& why) {
+  throw std::runtime_error(p.string() + ": " + why + " (" + std::strerror(errno) + ")");
+}
+
+void write_all(int fd, const void* data, size_t n, off_t at, const std::filesystem::path& p) {
+  const auto* c = static_cast<const char*>(data);
+  while (n > 0) {
+    const ssize_t w = pwrite(fd, c, n, at);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      fail(p, "write failed");
+    }
+    c += w, n -= static_cast<size_t>(w), at += w;
+  }
+}
+
+}  // namespace
+
+NiftiAppender::NiftiAppender(const std::filesystem::path& path, const Volume& first, double tr_s)
+    : path_(path), voxels_(first.voxel_count()) {
+  NiftiInfo info;
+  info.dims = {first.dims[0], first.dims[1], first.dims[2], 1};
+  info.voxel_mm = first.voxel_mm;
+  info.affine = first.affine;
+  info.dtype = DType::Float32;
+  info.tr_s = tr_s;
+  write_nifti(path, info, std::as_bytes(std::span(first.data)));  // a 3D file of one volume; 4D from the second
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd_ < 0) fail(path, "cannot reopen to append");
+  volumes_ = 1;
+}
+
+NiftiAppender::~NiftiAppender() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void NiftiAppender::append(const std::vector<float>& voxels) {
+  if (static_cast<int64_t>(voxels.size()) != voxels_)
+    throw std::runtime_error(path_.string() + ": a volume of " + std::to_string(voxels.size()) + " voxels, the file's hold " +
+                             std::to_string(voxels_));
+  const off_t end = lseek(fd_, 0, SEEK_END);
+  if (end < 0) fail(path_, "cannot seek");
+  write_all(fd_, voxels.data(), voxels.size() * sizeof(float), end, path_);
+  // Only now does the header claim it: dim[0] = 4, dim[4] = volumes (little-endian int16, as written).
+  ++volumes_;
+  const int16_t dims[5] = {4, 0, 0, 0, static_cast<int16_t>(volumes_)};
+  write_all(fd_, &dims[0], 2, kDimOffset, path_);
+  write_all(fd_, &dims[4], 2, kDimOffset + 8, path_);
+}
+
+void gzip_file(const std::filesystem::path& nii) {
+  const std::filesystem::path gz = nii.string() + ".gz", part = nii.string() + ".gz.part";
+  const int in = ::open(nii.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) fail(nii, "cannot open to compress");
+  gzFile out = gzopen(part.c_str(), "wb1");  // level 1: fast, and fMRI noise hardly compresses further
+  if (!out) {
+    ::close(in);
+    fail(part, "cannot write");
+  }
+  std::vector<char> buf(1 << 20);
+  ssize_t n;
+  bool ok = true;
+  while ((n = read(in, buf.data(), buf.size())) > 0) ok &= gzwrite(out, buf.data(), static_cast<unsigned>(n)) == n;
+  ok &= n == 0;
+  ok &= gzclose(out) == Z_OK;
+  ::close(in);
+  if (!ok) {
+    std::filesystem::remove(part);
+    fail(gz, "compressing failed");
+  }
+  std::filesystem::rename(part, gz);
+  std::filesystem::remove(nii);
+}
+
+}  // namespace hyper
