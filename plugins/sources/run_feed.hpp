@@ -13,6 +13,7 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "core/bounded_queue.hpp"
 #include "core/reorder_window.hpp"
@@ -67,7 +68,12 @@ class FeedSource : public Source {
   explicit FeedSource(RunFeedOptions o) : feed_(std::move(o)) {}
   void start() override {
     thread_ = std::thread([this] {
-      receive();
+      try {
+        receive();
+      } catch (const std::exception& e) {  // never std::terminate: the run ends, the Session is told
+        spdlog::error("{}: receiving stopped: {}", describe(), e.what());
+        feed_.end_run("error");
+      }
       feed_.end_run("shutdown");
       feed_.close();
     });

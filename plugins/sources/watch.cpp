@@ -46,7 +46,8 @@ struct Name {
 };
 
 Name parse_name(const std::string& name) {
-  static const std::regex siemens(R"(^\d+_(\d+)_(\d+)\.dcm$)"), number(R"((\d+)\.nii(\.gz)?$)");
+  // At most 9 digits a number: a name cannot overflow them.
+  static const std::regex siemens(R"(^\d+_(\d{1,9})_(\d{1,9})\.dcm$)"), number(R"((\d{1,9})\.nii(\.gz)?$)");
   std::smatch m;
   if (std::regex_match(name, m, siemens)) return {Name::Kind::Dicom, std::stoll(m[1]), std::stoll(m[2])};
   if (name.ends_with(".dcm") || name.ends_with(".IMA")) return {Name::Kind::Dicom, -1, -1};
