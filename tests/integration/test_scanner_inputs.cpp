@@ -83,7 +83,7 @@ TEST_CASE("Pyneal Scanner's protocol: hello echoed, every volume in order and ex
   st.apply_assignment("stream.endpoint=" + test::loopback(port));
   st.apply_assignment("stream.tr=1.5");
   st.apply_assignment("stream.run_id=pyn");
-  st.apply_assignment("stream.run_timeout=1");
+  st.apply_assignment("stream.run_timeout=3");  // ends session 2; generous for a loaded machine
   Chain chain(parts, st);  // empty: the volumes as received
   Session session(chain, {.max_runs = 2});
   Received r;
