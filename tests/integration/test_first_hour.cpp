@@ -241,7 +241,7 @@ TEST_CASE("the CLI table: each mistake gets exit 2 (usage, settings) or 1 (a fai
 
 TEST_CASE("every --help ends with an example that parses, and hyper demo --print-settings shows what the demo runs") {
   test::TempDir d;
-  for (const std::string c : {"simulate", "replay", "stream", "preprocess", "train", "decode", "render", "eval", "bench", "demo"}) {
+  for (const std::string c : {"simulate", "replay", "stream", "preprocess", "train", "decode", "render", "eval", "bench", "demo", "bridge"}) {
     CAPTURE(c);
     REQUIRE(test::run(test::hyper_cmd({c, "--help"}), d / "help.log") == 0);
     const std::string help = test::read_text(d / "help.log");
