@@ -5,6 +5,7 @@
 // with its sidecar _bold.json (RepetitionTime, TaskName, each volume's receive time); gzipped
 // at the run's end. `hyper train --dataset OUT` then trains on what the stream acquired.
 #include <regex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -43,6 +44,12 @@ class BoldSink : public Sink {
         return;
       }
       // A volume that never came (or was refused) keeps its place: zeros, listed in the sidecar.
+      // NIfTI-1 counts volumes in an int16; a jump of more than a few hundred is no gap but a bad index.
+      if (tr.index >= first_ + 32767 || tr.index - (first_ + file_->volumes()) > 1000) {
+        spdlog::warn("run {}: volume {} not recorded: {} volumes after the last one recorded", run_, tr.index,
+                     tr.index - (first_ + file_->volumes()));
+        return;
+      }
       const std::vector<float> zeros(tr.volume.data.size(), 0.0f);
       while (first_ + file_->volumes() < tr.index) {
         missing_.push_back(first_ + file_->volumes());
@@ -59,7 +66,10 @@ class BoldSink : public Sink {
   }
   void on_tr(const Tr&) override {}
   void on_run_end(const RunEnd&) override { close(); }
-  void finish() override { close(); }
+  void finish() override {
+    close();
+    compressing_.clear();  // joins: every recording is compressed before the stream exits
+  }
 
  private:
   void open(const Tr& tr) {
@@ -109,12 +119,19 @@ class BoldSink : public Sink {
     file_.reset();
     try {
       sidecar(true);
-      gzip_file(nii);
-      spdlog::info("run {}: {} volumes recorded in {}.nii.gz{}", run_, n, base_.string(),
-                   missing_.empty() ? "" : fmt::format(" ({} missing, zeros in their place)", missing_.size()));
     } catch (const std::exception& e) {
-      spdlog::error("run {}: {} (the uncompressed recording stays)", run_, e.what());
+      spdlog::error("run {}: {}", run_, e.what());
     }
+    // Compressing a long run takes seconds: not on the loop's thread, where the next run's volumes arrive.
+    compressing_.emplace_back([nii, n, run = run_, base = base_, missing = missing_.size()] {
+      try {
+        gzip_file(nii);
+        spdlog::info("run {}: {} volumes recorded in {}.nii.gz{}", run, n, base.string(),
+                     missing ? fmt::format(" ({} missing, zeros in their place)", missing) : "");
+      } catch (const std::exception& e) {
+        spdlog::error("run {}: {} (the uncompressed recording stays)", run, e.what());
+      }
+    });
   }
 
   BoldOptions o_;
@@ -126,6 +143,7 @@ class BoldSink : public Sink {
   int64_t first_ = 0;
   std::vector<int64_t> missing_, t_recv_;
   bool failed_ = false;
+  std::vector<std::jthread> compressing_;  // declared last: joined first
 };
 
 }  // namespace

@@ -187,7 +187,7 @@ void Display::draw(Surface& sf, const HudFeed& hud) {
   int w = 0, h = 0;
   SDL_GetRendererOutputSize(r, &w, &h);
   // With an experimenter window the subject's shows the face and the cross only.
-  const bool aids = sf.experimenter || !experimenter_.window;
+  const bool aids = sf.experimenter || o_.experimenter_screen < 0;  // closed or not, never on the subject's once asked
   // The truth view keeps its place when no face was on screen at the time (an ISI): no jumping.
   const bool truth = aids && !o_.truth.empty(), hud_on = aids && (o_.hud || sf.experimenter);
   const ScreenLayout l = layout_screen(w, h, o_.face_px, truth, hud_on, o_.label_text);

@@ -17,6 +17,7 @@
 #include "core/clock.hpp"
 #include "core/settings.hpp"
 #include "hyper/registry.hpp"
+#include "net/protocol.hpp"
 #include "net/endpoint.hpp"
 #include "sources/pyneal_message.hpp"
 #include "sources/run_feed.hpp"
@@ -33,6 +34,7 @@ struct PynealOptions {
   size_t reorder = 2;            // volumes held behind a gap
   std::chrono::milliseconds run_timeout{30000};
   size_t queue_capacity = 64;
+  int64_t max_message_bytes = int64_t{1} << 30;
 };
 
 class PynealSource : public FeedSource {
@@ -41,6 +43,7 @@ class PynealSource : public FeedSource {
       : FeedSource({.protocol = "pyneal", .queue_capacity = o.queue_capacity, .reorder = o.reorder, .tr_s = o.tr_s, .count = o.count}),
         o_(std::move(o)), socket_(ctx_, zmq::socket_type::pair) {
     socket_.set(zmq::sockopt::linger, 0);
+    socket_.set(zmq::sockopt::maxmsgsize, o_.max_message_bytes);  // a remote peer cannot make us hold any size
     bind_endpoint(socket_, o_.endpoint, "stream.endpoint (--endpoint)");
   }
   ~PynealSource() override { stop(); }
@@ -173,10 +176,13 @@ void register_pyneal(Registry& r) {
            throw SettingsError("stream.endpoint: " + o.endpoint + " is not a loopback address: binding it lets any host send volumes; "
                                "pass --allow-remote if the scanner-side PC is to connect (Pyneal Scanner runs there)");
          o.run_id = p.get_string("stream.run_id");
+         if (!o.run_id.empty() && !valid_run_id(o.run_id))
+           throw SettingsError("stream.run_id: '" + o.run_id + "' is not a run id (letters, digits, - _ . ; no path)");
          o.count = p.get_int("stream.run_volumes");
          o.reorder = static_cast<size_t>(p.get_int("pyneal.reorder"));
          o.run_timeout = std::chrono::milliseconds(static_cast<int64_t>(p.get_float("stream.run_timeout") * 1000));
          o.queue_capacity = static_cast<size_t>(p.get_int("stream.queue_capacity"));
+         o.max_message_bytes = static_cast<int64_t>(p.get_float("stream.max_volume_mb") * 1024 * 1024);
          return std::make_unique<PynealSource>(std::move(o));
        }});
 }

@@ -27,6 +27,8 @@ void RunFeed::open_run(const std::string& run) {
 
 void RunFeed::add(std::unique_ptr<Tr> tr) {
   const int64_t index = tr->index;
+  if (index < 0 || index >= (o_.count > 0 ? o_.count : kMaxRunVolumes))
+    return drop("field_range", fmt::format("volume index {} outside the run ({} volumes at most)", index, o_.count > 0 ? o_.count : kMaxRunVolumes));
   std::vector<std::unique_ptr<Tr>> ready;
   using Added = ReorderWindow<std::unique_ptr<Tr>>::Added;
   switch (window_.add(index, std::move(tr), ready)) {

@@ -21,6 +21,9 @@
 
 namespace hyper {
 
+// No run has more volumes: a larger index is refused (its gap would fill a disk with nothing).
+inline constexpr int64_t kMaxRunVolumes = 100000;
+
 struct RunFeedOptions {
   std::string protocol;              // "pyneal", "watch": in summary.json
   size_t queue_capacity = 64;

@@ -170,6 +170,10 @@ std::variant<DicomVolume, std::string> read_siemens_dicom(const std::filesystem:
   // GDCM reads a file cut short without complaint (the missing pixels come back as whatever):
   // the file must reach the end of its Pixel Data as declared.
   if (const auto why = short_of_pixel_data(path, ds.GetDataElement(gdcm::Tag(0x7fe0, 0x0010)).GetVL())) return *why;
+  // Bounded by the file's own size before anything is allocated (a header may claim any size).
+  if (ds.GetDataElement(gdcm::Tag(0x7fe0, 0x0010)).GetVL() != static_cast<uint64_t>(rows * cols * frames * 2) ||
+      image.GetBufferLength() != static_cast<size_t>(rows * cols * frames * 2))
+    return fmt::format("unreadable: Pixel Data of {} bytes, {} x {} x {} x 2 expected", image.GetBufferLength(), rows, cols, frames);
   std::vector<char> pixels(image.GetBufferLength());
   if (static_cast<int64_t>(pixels.size()) != rows * cols * frames * 2 || !image.GetBuffer(pixels.data()))
     return fmt::format("incomplete: {} bytes of pixels, {} x {} x {} x 2 expected", pixels.size(), rows, cols, frames);

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <regex>
@@ -20,6 +21,7 @@
 #include "core/clock.hpp"
 #include "core/settings.hpp"
 #include "hyper/registry.hpp"
+#include "net/protocol.hpp"
 #include "io/nifti.hpp"
 #include "sources/run_feed.hpp"
 #include "sources/siemens_dicom.hpp"
@@ -109,37 +111,55 @@ class WatchSource : public FeedSource {
   }
 
   void scan() {
+    // The listing, in name order (Siemens names sort by series, then volume): files found in
+    // one listing go on in order. A share's transient error ends this listing, not the watch.
+    std::vector<std::filesystem::directory_entry> entries;
     std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(o_.dir, ec)) {
-      const std::string name = e.path().filename().string();
-      if (done_.count(name) || !e.is_regular_file(ec)) continue;
-      const Name n = parse_name(name);
-      if (n.kind == Name::Kind::Other || (o_.series >= 0 && n.series >= 0 && n.series != o_.series)) {
-        if (n.kind == Name::Kind::Other) spdlog::info("watch: {} ignored: not a DICOM (.dcm) or NIfTI file", name);
+    for (std::filesystem::directory_iterator it(o_.dir, ec), end; !ec && it != end; it.increment(ec)) entries.push_back(*it);
+    if (ec) spdlog::debug("watch: listing {}: {}", o_.dir.string(), ec.message());
+    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.path().filename() < b.path().filename(); });
+    for (const auto& e : entries) {
+      try {
+        consider(e);
+      } catch (const std::exception& x) {  // one bad file is counted, never the end of the watch
+        const std::string name = e.path().filename().string();
+        feed_.drop("unreadable", name + ": " + x.what());
         done_.insert(name);
-        continue;
+        pending_.erase(name);
       }
-      const auto now = std::chrono::steady_clock::now();
-      auto it = pending_.try_emplace(name, Pending{now, {}, realtime_ns()}).first;
-      Pending& p = it->second;
-      const std::uintmax_t size = e.file_size(ec);
-      const auto mtime = e.last_write_time(ec);
-      // Tried again when it changed (a writer may set the full size first and fill it in
-      // later), and every 50 ms whatever the file system says.
-      if (ec || (size == p.tried_size && mtime == p.tried_mtime && now - p.tried_at < std::chrono::milliseconds(50))) {
-        give_up_if_late(name, p);
-        continue;
-      }
-      p.tried_size = size;
-      p.tried_mtime = mtime;
-      p.tried_at = now;
-      spdlog::debug("watch: trying {} ({} bytes)", name, size);
-      if (take(e.path(), n, p)) {
-        done_.insert(name);
-        pending_.erase(it);
-      } else {
-        give_up_if_late(name, p);
-      }
+    }
+  }
+
+  void consider(const std::filesystem::directory_entry& e) {
+    std::error_code ec;
+    const std::string name = e.path().filename().string();
+    if (done_.count(name) || !e.is_regular_file(ec)) return;
+    const Name n = parse_name(name);
+    if (n.kind == Name::Kind::Other || (o_.series >= 0 && n.series >= 0 && n.series != o_.series)) {
+      if (n.kind == Name::Kind::Other) spdlog::info("watch: {} ignored: not a DICOM (.dcm) or NIfTI file", name);
+      done_.insert(name);
+      return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    auto it = pending_.try_emplace(name, Pending{now, {}, realtime_ns()}).first;
+    Pending& p = it->second;
+    const std::uintmax_t size = e.file_size(ec);
+    const auto mtime = e.last_write_time(ec);
+    // Tried again when it changed (a writer may set the full size first and fill it in
+    // later), and every 50 ms whatever the file system says.
+    if (ec || (size == p.tried_size && mtime == p.tried_mtime && now - p.tried_at < std::chrono::milliseconds(50))) {
+      give_up_if_late(name, p);
+      return;
+    }
+    p.tried_size = size;
+    p.tried_mtime = mtime;
+    p.tried_at = now;
+    spdlog::debug("watch: trying {} ({} bytes)", name, size);
+    if (take(e.path(), n, p)) {
+      done_.insert(name);
+      pending_.erase(it);
+    } else {
+      give_up_if_late(name, p);
     }
   }
 
@@ -267,6 +287,8 @@ void register_watch(Registry& r) {
          if (o.dir.empty()) throw SettingsError("watch.dir: give the export folder with --watch DIR");
          o.tr_s = p.get_float("stream.tr");
          o.run_id = p.get_string("stream.run_id");
+         if (!o.run_id.empty() && !valid_run_id(o.run_id))
+           throw SettingsError("stream.run_id: '" + o.run_id + "' is not a run id (letters, digits, - _ . ; no path)");
          o.count = p.get_int("stream.run_volumes");
          o.series = p.get_int("watch.series");
          o.poll = std::chrono::milliseconds(static_cast<int64_t>(p.get_float("watch.poll_ms")));

@@ -22,8 +22,9 @@ class ReorderWindow {
 
   ReorderWindow(size_t depth, Clock::duration max_wait) : depth_(depth), max_wait_(max_wait) {}
 
-  void reset(int64_t first = 0) {
+  void reset(int64_t first = 0) {  // a new run: its own counts
     next_ = first;
+    missing_ = reordered_ = 0;
     held_.clear();
   }
 

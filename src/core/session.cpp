@@ -67,8 +67,13 @@ void Session::run(Source& source) {
       }
       done = true;
     });
-    while (!done && !stop_) {
-      if (!pump_main(std::chrono::milliseconds(10))) stop_ = true;
+    try {
+      while (!done && !stop_)
+        if (!pump_main(std::chrono::milliseconds(10))) stop_ = true;
+    } catch (...) {  // the loop must end before the exception leaves (the join would wait for a source that never ends)
+      stop_ = true;
+      processing.join();
+      throw;
     }
     processing.join();
     if (failure) std::rethrow_exception(failure);
@@ -92,7 +97,8 @@ void Session::loop(Source& source) {
   while (true) {
     if (!stopping && (stop_ || interrupted())) {
       if (options_.strict && interrupted()) throw Interrupted();  // half a run is no result
-      cut_short_ = !source_run_.empty();  // e.g. Esc on the subject's window mid-run
+      // Esc on the subject's window mid-run; not the run opened after the last of --runs N.
+      cut_short_ = !source_run_.empty() && !(options_.max_runs > 0 && runs_ended_ >= options_.max_runs);
       source.stop();  // an open run gets its end; what is queued is still taken
       stopping = true;
     }

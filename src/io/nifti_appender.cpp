@@ -46,6 +46,7 @@ NiftiAppender::NiftiAppender(const std::filesystem::path& path, const Volume& fi
   fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd_ < 0) fail(path, "cannot reopen to append");
   volumes_ = 1;
+  offset_ = static_cast<off_t>(std::filesystem::file_size(path)) - static_cast<off_t>(voxels_ * static_cast<int64_t>(sizeof(float)));
 }
 
 NiftiAppender::~NiftiAppender() {
@@ -56,9 +57,9 @@ void NiftiAppender::append(const std::vector<float>& voxels) {
   if (static_cast<int64_t>(voxels.size()) != voxels_)
     throw std::runtime_error(path_.string() + ": a volume of " + std::to_string(voxels.size()) + " voxels, the file's hold " +
                              std::to_string(voxels_));
-  const off_t end = lseek(fd_, 0, SEEK_END);
-  if (end < 0) fail(path_, "cannot seek");
-  write_all(fd_, voxels.data(), voxels.size() * sizeof(float), end, path_);
+  // At the place the header says comes next: a write that failed half-way is overwritten, never shifts the rest.
+  const off_t at = offset_ + static_cast<off_t>(volumes_ * voxels_ * static_cast<int64_t>(sizeof(float)));
+  write_all(fd_, voxels.data(), voxels.size() * sizeof(float), at, path_);
   // Only now does the header claim it: dim[0] = 4, dim[4] = volumes (little-endian int16, as written).
   ++volumes_;
   const int16_t dims[5] = {4, 0, 0, 0, static_cast<int16_t>(volumes_)};

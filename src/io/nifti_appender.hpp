@@ -4,6 +4,8 @@
 // place, so the file is a valid NIfTI of the volumes written so far at any moment, also
 // after the process is killed. float32, the first volume's grid, affine and TR.
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <vector>
 
@@ -27,6 +29,7 @@ class NiftiAppender {
  private:
   std::filesystem::path path_;
   int fd_ = -1;
+  off_t offset_ = 0;  // where the voxels start (vox_offset)
   int64_t voxels_ = 0, volumes_ = 0;
 };
 

@@ -11,9 +11,18 @@ namespace stb {
 
 namespace hyper {
 
+namespace {
+// stb_easy_font draws ASCII 32-126 (its table has nothing else): the rest shows as '?'.
+std::string printable(std::string s) {
+  for (char& c : s)
+    if (c != '\n' && (static_cast<unsigned char>(c) < 32 || static_cast<unsigned char>(c) > 126)) c = '?';
+  return s;
+}
+}  // namespace
+
 std::vector<TextRect> text_rects(const std::string& s, int x, int y, int scale) {
   std::vector<char> buffer(std::max<size_t>(1024, s.size() * 300));  // stb_easy_font: ~270 bytes a character at most
-  std::string copy = s;
+  std::string copy = printable(s);
   const int quads = stb::stb_easy_font_print(0, 0, copy.data(), nullptr, buffer.data(), static_cast<int>(buffer.size()));
   std::vector<TextRect> rects(static_cast<size_t>(quads));
   const auto* v = reinterpret_cast<const float*>(buffer.data());  // 4 vertices of x, y, z, colour (16 bytes) per quad
@@ -27,7 +36,7 @@ std::vector<TextRect> text_rects(const std::string& s, int x, int y, int scale) 
 }
 
 int text_width(const std::string& s, int scale) {
-  std::string copy = s;
+  std::string copy = printable(s);
   return scale * stb::stb_easy_font_width(copy.data());
 }
 

@@ -55,7 +55,7 @@ void Publisher::drain_subscriptions() {
 int Publisher::wait_for_subscribers(int n, std::chrono::milliseconds timeout) {
   const auto deadline = SteadyClock::now() + timeout;
   drain_subscriptions();
-  while (subscribers_ < n && !interrupted() && SteadyClock::now() < deadline) {
+  while (present_ < n && !interrupted() && SteadyClock::now() < deadline) {
     zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
     try {
       zmq::poll(&item, 1, std::chrono::milliseconds(100));
@@ -64,7 +64,7 @@ int Publisher::wait_for_subscribers(int n, std::chrono::milliseconds timeout) {
     }
     drain_subscriptions();
   }
-  return subscribers_;
+  return present_;
 }
 
 bool Publisher::send_frames(zmq::message_t& topic, zmq::message_t& header, zmq::message_t* payload) {

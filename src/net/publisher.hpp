@@ -35,8 +35,9 @@ class Publisher {
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
 
-  // Waits until `n` subscribers have subscribed (each subscription message counts once),
-  // up to `timeout`, checking `interrupted()`. Returns the number seen.
+  // Waits until `n` subscribers are subscribed now (one that left no longer counts: a
+  // restarted stream is waited for again), up to `timeout`, checking `interrupted()`.
+  // Returns the number subscribed.
   int wait_for_subscribers(int n, std::chrono::milliseconds timeout);
 
   // Stamps payload_bytes, crc32 and (last) t_sent into `h`, then sends [vol, header, payload].

@@ -26,6 +26,11 @@ TEST_CASE("a swapped pair comes out in order and a gap wider than the depth is g
   CHECK(out == std::vector<int>{0, 1, 2, 4, 5, 6});
   CHECK(w.missing() == 1);
   CHECK(w.add(3, 3, out) == Window::Added::Late);
+  // A new run counts for itself.
+  w.reset(0);
+  CHECK(w.missing() == 0);
+  CHECK(w.reordered() == 0);
+  CHECK(w.add(0, 0, out) == Window::Added::InOrder);
 }
 
 TEST_CASE("an item held longer than the window's time is released, its gap given up") {
