@@ -210,7 +210,8 @@ void Display::draw(Surface& sf, const HudFeed& hud) {
     text(r, l.note.x, l.note.y, o_.label_text);
   }
   if (o_.fixation_px > 0 && !sf.experimenter) {  // the cross over the decoded face's centre
-    const int half = std::max(1, o_.fixation_px / 2), t = std::max(2, o_.fixation_px / 8);
+    const int px = o_.fixation_width_fraction > 0 ? std::max(1, static_cast<int>(std::lround(o_.fixation_width_fraction * w))) : o_.fixation_px;
+    const int half = std::max(1, px / 2), t = std::max(2, px / 8);
     SDL_SetRenderDrawColor(r, o_.fixation[0], o_.fixation[1], o_.fixation[2], 255);
     const SDL_Rect arms[2] = {{l.fixation_x - half, l.fixation_y - t / 2, 2 * half, t}, {l.fixation_x - t / 2, l.fixation_y - half, t, 2 * half}};
     SDL_RenderFillRects(r, arms, 2);

@@ -35,6 +35,7 @@ struct DisplayOptions {
   int face_px = 512;
   std::array<uint8_t, 3> background{128, 128, 128};
   int fixation_px = 12;      // half-length of the cross's arms
+  double fixation_width_fraction = 0;  // > 0 (display.fixation_deg): the cross's size as a fraction of the window's width
   std::array<uint8_t, 3> fixation{255, 0, 0};
   bool hud = false;
   int hud_trs = 100;         // TRs in the strip charts

@@ -80,6 +80,7 @@ DisplayOptions display_options(const Params& st) {
     // Size on screen of `deg` at that distance, in pixels of the window's width.
     const double cm = 2.0 * distance * std::tan(deg * M_PI / 360.0);
     o.fixation_px = std::max(1, static_cast<int>(std::lround(cm / width_cm * o.width)));
+    o.fixation_width_fraction = cm / width_cm;  // in pixels of the window's real width when drawn (fullscreen included)
   }
   o.hud = st.get_bool("display.hud");
   o.hud_trs = static_cast<int>(st.get_int("display.hud_trs"));

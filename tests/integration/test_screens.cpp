@@ -114,3 +114,23 @@ TEST_CASE("the subject's window shows the face and the cross only, the experimen
     MESSAGE("screenshots copied to " << dir);
   }
 }
+
+TEST_CASE("display.fixation_deg is the visual angle on the window as shown: fullscreen on a wider screen than display.width") {
+  test::TempDir d;
+  const RunFile file = test::small_twin(d);
+  test::random_decoder_file(file, "[\"mask\"]", d / "dec.safetensors");
+  // SDL's offscreen driver shows "fullscreen" at 1024x768, wider than the 800 px window asked for.
+  REQUIRE(test::run(test::hyper_cmd({"stream", "--source", "nifti_run", "--set", "nifti_run.input=" + file.path.string(), "--set",
+                                     "nifti_run.speed=20", "--set", "nifti_run.count=3", "--decoder", (d / "dec.safetensors").string(),
+                                     "--out", (d / "out").string(), "--runs", "1", "--faces", "--generator", "procedural", "--resolution",
+                                     "64", "--display", "--fullscreen", "--set", "display.driver=offscreen", "--set", "display.capture=true",
+                                     "--set", "display.width=800", "--set", "display.height=600", "--set", "display.fixation_deg=2", "--set",
+                                     "display.screen_width_cm=40", "--set", "display.distance_cm=110"}),
+                    d / "stream.log", 120s) == 0);
+  const Image shown = load(last_png(d / "out" / file.run_id / "screen"));
+  REQUIRE(shown.w == 1024);
+  int red = 0;  // the cross's horizontal arm along the centre row
+  for (int x = 0; x < shown.w; ++x) red += shown.at(x, shown.h / 2) == kRed;
+  // 2 deg at 110 cm is 3.84 cm, of a 40 cm screen 1024 px wide: 98 px (800 px would give 77).
+  CHECK(red == doctest::Approx(98).epsilon(0.03));
+}
