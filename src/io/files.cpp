@@ -1,5 +1,9 @@
 #include "io/files.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 
@@ -24,6 +28,20 @@ void ensure_dir(const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir, ec);
   if (ec || !std::filesystem::is_directory(dir))
     throw std::runtime_error(dir.string() + ": cannot create folder" + (ec ? ": " + ec.message() : ""));
+}
+
+void pwrite_all(int fd, const void* data, size_t n, off_t at, const std::filesystem::path& path) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    const ssize_t w = pwrite(fd, p, n, at);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(path.string() + ": write failed: " + std::strerror(errno));
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+    at += w;
+  }
 }
 
 }  // namespace hyper

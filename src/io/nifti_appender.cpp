@@ -7,6 +7,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "io/files.hpp"
 #include "io/nifti.hpp"
 
 namespace hyper {
@@ -18,18 +19,6 @@ constexpr off_t kDimOffset = 40;
 
 [[noreturn]] void fail(const std::filesystem::path& p, const std::string& why) {
   throw std::runtime_error(p.string() + ": " + why + " (" + std::strerror(errno) + ")");
-}
-
-void write_all(int fd, const void* data, size_t n, off_t at, const std::filesystem::path& p) {
-  const auto* c = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = pwrite(fd, c, n, at);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      fail(p, "write failed");
-    }
-    c += w, n -= static_cast<size_t>(w), at += w;
-  }
 }
 
 }  // namespace
@@ -59,12 +48,12 @@ void NiftiAppender::append(const std::vector<float>& voxels) {
                              std::to_string(voxels_));
   // At the place the header says comes next: a write that failed half-way is overwritten, never shifts the rest.
   const off_t at = offset_ + static_cast<off_t>(volumes_ * voxels_ * static_cast<int64_t>(sizeof(float)));
-  write_all(fd_, voxels.data(), voxels.size() * sizeof(float), at, path_);
+  pwrite_all(fd_, voxels.data(), voxels.size() * sizeof(float), at, path_);
   // Only now does the header claim it: dim[0] = 4, dim[4] = volumes (little-endian int16, as written).
   ++volumes_;
   const int16_t dims[5] = {4, 0, 0, 0, static_cast<int16_t>(volumes_)};
-  write_all(fd_, &dims[0], 2, kDimOffset, path_);
-  write_all(fd_, &dims[4], 2, kDimOffset + 8, path_);
+  pwrite_all(fd_, &dims[0], 2, kDimOffset, path_);
+  pwrite_all(fd_, &dims[4], 2, kDimOffset + 8, path_);
 }
 
 void gzip_file(const std::filesystem::path& nii) {

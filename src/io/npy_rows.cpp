@@ -7,26 +7,14 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "io/files.hpp"
+
 namespace hyper {
 
 namespace {
 // Magic, version 1.0, header length, header: a fixed 128 bytes whatever the row count,
 // so rewriting it never moves the data.
 constexpr size_t kHeaderBytes = 128;
-
-void write_all(int fd, const void* data, size_t n, off_t at, const std::filesystem::path& path) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = pwrite(fd, p, n, at);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      throw std::runtime_error(path.string() + ": write failed: " + std::strerror(errno));
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-    at += w;
-  }
-}
 }  // namespace
 
 NpyRowWriter::NpyRowWriter(const std::filesystem::path& path, int64_t columns) : path_(path), columns_(columns) {
@@ -51,12 +39,12 @@ void NpyRowWriter::write_header() {
   header += dict;
   header.append(kHeaderBytes - 1 - header.size(), ' ');
   header += '\n';
-  write_all(fd_, header.data(), header.size(), 0, path_);
+  pwrite_all(fd_, header.data(), header.size(), 0, path_);
 }
 
 void NpyRowWriter::append(const float* row) {
   const size_t bytes = static_cast<size_t>(columns_) * sizeof(float);
-  write_all(fd_, row, bytes, static_cast<off_t>(kHeaderBytes + static_cast<size_t>(rows_) * bytes), path_);
+  pwrite_all(fd_, row, bytes, static_cast<off_t>(kHeaderBytes + static_cast<size_t>(rows_) * bytes), path_);
   ++rows_;
   write_header();  // after the row: the count never names a row that is not there
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -48,6 +49,28 @@ class KeepSink : public Sink {
   Received& r_;
 };
 
+// A registered source (`name`, with `settings` as section.key=value) through the Session
+// (an empty chain, `max_runs` runs) on a thread of its own while `deliver` plays the
+// scanner's side; what reached the sinks.
+std::unique_ptr<Received> run_source(const std::string& name, const std::vector<std::string>& settings, int64_t max_runs,
+                                     const std::function<void()>& deliver) {
+  PartRegistry parts;
+  register_builtin_parts(parts);
+  Schema schema;
+  parts.declare(schema);
+  Settings st(schema);
+  for (const auto& a : settings) st.apply_assignment(a);
+  Chain chain(parts, st);  // empty: the volumes as received
+  Session session(chain, {.max_runs = max_runs});
+  auto r = std::make_unique<Received>();
+  session.add(std::make_shared<KeepSink>(*r));
+  const auto source = parts.source(name).make(st);  // a watched folder is listed here: deliver after
+  std::thread loop([&] { session.run(*source); });
+  deliver();
+  loop.join();
+  return r;
+}
+
 // Every volume of `run` equals the client's record of what it sent, and carries the file's affine.
 void check_volumes(const std::vector<const Tr*>& got, const std::filesystem::path& sent_npy, const NiftiInfo& info) {
   const NpyArray sent = read_npy(sent_npy);
@@ -75,33 +98,22 @@ TEST_CASE("Pyneal Scanner's protocol: hello echoed, every volume in order and ex
   const NiftiInfo info = read_nifti_info(file.path);
   const int port = test::free_tcp_port();
 
-  PartRegistry parts;
-  register_builtin_parts(parts);
-  Schema schema;
-  parts.declare(schema);
-  Settings st(schema);
-  st.apply_assignment("stream.endpoint=" + test::loopback(port));
-  st.apply_assignment("stream.tr=1.5");
-  st.apply_assignment("stream.run_id=pyn");
-  st.apply_assignment("stream.run_timeout=3");  // ends session 2; generous for a loaded machine
-  Chain chain(parts, st);  // empty: the volumes as received
-  Session session(chain, {.max_runs = 2});
-  Received r;
-  session.add(std::make_shared<KeepSink>(r));
-  const auto source = parts.source("pyneal").make(st);
-  std::thread loop([&] { session.run(*source); });
-
   const std::string client = (test::source_dir() / "tests/integration/pyneal_scanner_client.py").string();
-  // Session 1: float64 (Siemens, GE), the TR in ms (as the simulator sends it), malformed
-  // messages before the third volume, volumes 6 and 5 swapped.
-  CHECK(test::run({test::python(), client, test::loopback(port), file.path.string(), (d / "sent1.npy").string(), "--count", "12",
-                   "--bad", "--swap", "5", "--tr-field", "1500"},
-                  d / "client1.log", 60s) == 0);
-  // Session 2 on the same socket: uint16 (Philips), another hello text; its run ends by time-out.
-  CHECK(test::run({test::python(), client, test::loopback(port), file.path.string(), (d / "sent2.npy").string(), "--count", "6",
-                   "--dtype", "uint16", "--hello", "hello from pyneal_scanner sim", "--tr-field", "1.5"},
-                  d / "client2.log", 60s) == 0);
-  loop.join();
+  // stream.run_timeout ends session 2's run: generous for a loaded machine.
+  const auto received = run_source("pyneal", {"stream.endpoint=" + test::loopback(port), "stream.tr=1.5", "stream.run_id=pyn",
+                                              "stream.run_timeout=3"},
+                                   2, [&] {
+    // Session 1: float64 (Siemens, GE), the TR in ms (as the simulator sends it), malformed
+    // messages before the third volume, volumes 6 and 5 swapped.
+    CHECK(test::run({test::python(), client, test::loopback(port), file.path.string(), (d / "sent1.npy").string(), "--count", "12",
+                     "--bad", "--swap", "5", "--tr-field", "1500"},
+                    d / "client1.log", 60s) == 0);
+    // Session 2 on the same socket: uint16 (Philips), another hello text; its run ends by time-out.
+    CHECK(test::run({test::python(), client, test::loopback(port), file.path.string(), (d / "sent2.npy").string(), "--count", "6",
+                     "--dtype", "uint16", "--hello", "hello from pyneal_scanner sim", "--tr-field", "1.5"},
+                    d / "client2.log", 60s) == 0);
+  });
+  Received& r = *received;
   const std::string clients = test::read_text(d / "client1.log") + test::read_text(d / "client2.log");
   INFO(clients);
 
@@ -241,49 +253,34 @@ TEST_CASE("a watched export folder: slow and renamed files, an old series and a 
   std::filesystem::copy_file(mosaic_name(d / "stage1", 1, 1), mosaic_name(w, 1, 1));  // an earlier series, there before the start
   std::ofstream(w / "notes.txt") << "left by the console";
 
-  PartRegistry parts;
-  register_builtin_parts(parts);
-  Schema schema;
-  parts.declare(schema);
-  Settings st(schema);
-  st.apply_assignment("watch.dir=" + w.string());
-  st.apply_assignment("stream.tr=1.5");
-  st.apply_assignment("stream.run_volumes=12");
-  st.apply_assignment("watch.complete_ms=600");
-  Chain chain(parts, st);
-  Session session(chain, {.max_runs = 1});
-  Received r;
-  session.add(std::make_shared<KeepSink>(r));
-  const auto source = parts.source("watch").make(st);
-  std::thread loop([&] { session.run(*source); });
-
-  auto bytes = [&](int v) { return test::read_text(mosaic_name(d / "stage2", 2, v)); };
-  auto pause = [] { std::this_thread::sleep_for(60ms); };
-  // 1: renamed into place; 2: written in three chunks, as over a share; 4 before 3; 9 cut short for good.
-  std::ofstream(w / "incoming.part", std::ios::binary) << bytes(1);
-  std::filesystem::rename(w / "incoming.part", mosaic_name(w, 2, 1));
-  pause();
-  {
-    const std::string b = bytes(2);
-    std::ofstream out(mosaic_name(w, 2, 2), std::ios::binary);
-    for (int c = 0; c < 3; ++c) {
-      out << b.substr(b.size() * c / 3, b.size() * (c + 1) / 3 - b.size() * c / 3) << std::flush;
-      std::this_thread::sleep_for(100ms);
+  const auto received = run_source("watch", {"watch.dir=" + w.string(), "stream.tr=1.5", "stream.run_volumes=12", "watch.complete_ms=600"}, 1, [&] {
+    auto bytes = [&](int v) { return test::read_text(mosaic_name(d / "stage2", 2, v)); };
+    auto pause = [] { std::this_thread::sleep_for(60ms); };
+    // 1: renamed into place; 2: written in three chunks, as over a share; 4 before 3; 9 cut short for good.
+    std::ofstream(w / "incoming.part", std::ios::binary) << bytes(1);
+    std::filesystem::rename(w / "incoming.part", mosaic_name(w, 2, 1));
+    pause();
+    {
+      const std::string b = bytes(2);
+      std::ofstream out(mosaic_name(w, 2, 2), std::ios::binary);
+      for (int c = 0; c < 3; ++c) {
+        out << b.substr(b.size() * c / 3, b.size() * (c + 1) / 3 - b.size() * c / 3) << std::flush;
+        std::this_thread::sleep_for(100ms);
+      }
     }
-  }
-  for (int v : {4, 3, 5, 6, 7, 8}) {
-    std::ofstream(mosaic_name(w, 2, v), std::ios::binary) << bytes(v);
-    pause();
-  }
-  std::ofstream(mosaic_name(w, 2, 9), std::ios::binary) << bytes(9).substr(0, bytes(9).size() / 2);
-  std::ofstream(w / "scanner.log") << "a text file mid-run";
-  std::this_thread::sleep_for(800ms);  // past watch.complete_ms: 9 is given up within the run
-  for (int v : {10, 11, 12}) {
-    std::ofstream(mosaic_name(w, 2, v), std::ios::binary) << bytes(v);
-    pause();
-  }
-  loop.join();
-
+    for (int v : {4, 3, 5, 6, 7, 8}) {
+      std::ofstream(mosaic_name(w, 2, v), std::ios::binary) << bytes(v);
+      pause();
+    }
+    std::ofstream(mosaic_name(w, 2, 9), std::ios::binary) << bytes(9).substr(0, bytes(9).size() / 2);
+    std::ofstream(w / "scanner.log") << "a text file mid-run";
+    std::this_thread::sleep_for(800ms);  // past watch.complete_ms: 9 is given up within the run
+    for (int v : {10, 11, 12}) {
+      std::ofstream(mosaic_name(w, 2, v), std::ios::binary) << bytes(v);
+      pause();
+    }
+  });
+  Received& r = *received;
   REQUIRE(r.by_run.size() == 1);
   REQUIRE(r.by_run.count("series-2") == 1);
   const auto& got = r.by_run["series-2"];
@@ -367,26 +364,15 @@ TEST_CASE("a watched folder of 3D NIfTI files, one a volume: numbered in order, 
                     d / "nii.log") == 0);
   const auto w = d / "export";
   std::filesystem::create_directories(w);
-  PartRegistry parts;
-  register_builtin_parts(parts);
-  Schema schema;
-  parts.declare(schema);
-  Settings st(schema);
-  st.apply_assignment("watch.dir=" + w.string());
-  st.apply_assignment("stream.run_volumes=6");
-  st.apply_assignment("stream.tr=1.5");  // a 3D file has no TR of its own
-  Chain chain(parts, st);
-  Session session(chain, {.max_runs = 1});
-  Received r;
-  session.add(std::make_shared<KeepSink>(r));
-  const auto source = parts.source("watch").make(st);
-  std::thread loop([&] { session.run(*source); });
-  for (int t = 1; t <= 6; ++t) {
-    const std::string name = fmt::format("vol{:04d}{}", t, (t - 1) % 2 ? ".nii.gz" : ".nii");
-    std::filesystem::copy_file(d / "stage" / name, w / name);
-    std::this_thread::sleep_for(40ms);
-  }
-  loop.join();
+  // A 3D file has no TR of its own: stream.tr.
+  const auto received = run_source("watch", {"watch.dir=" + w.string(), "stream.run_volumes=6", "stream.tr=1.5"}, 1, [&] {
+    for (int t = 1; t <= 6; ++t) {
+      const std::string name = fmt::format("vol{:04d}{}", t, (t - 1) % 2 ? ".nii.gz" : ".nii");
+      std::filesystem::copy_file(d / "stage" / name, w / name);
+      std::this_thread::sleep_for(40ms);
+    }
+  });
+  Received& r = *received;
   REQUIRE(r.by_run.count("nifti") == 1);
   const auto& got = r.by_run["nifti"];
   REQUIRE(got.size() == 6);
