@@ -26,7 +26,7 @@ from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from make_mosaic import LPS, as_uint16, ds, fail, grid, header_tr_ms, load_run, series_uids, tm  # noqa: E402 (this folder)
+from make_mosaic import LPS, as_uint16, ds, fail, grid, header_tr_ms, load_run, save, series_uids, tm  # noqa: E402 (this folder)
 
 ENHANCED_MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4.1"
 
@@ -204,10 +204,7 @@ def main():
         frames = np.ascontiguousarray(data[:, :, :, v].transpose(2, 1, 0))
         d.add_new(0x7FE00010, "OW", frames.tobytes())
 
-        # Write then rename, so a folder watcher never sees a half-written file
-        path = os.path.join(a.out_dir, "001_%06d_%06d.dcm" % (a.series, vol))
-        d.save_as(path + ".part", write_like_original=False)
-        os.replace(path + ".part", path)
+        save(d, a.out_dir, a.series, vol)
 
 
 if __name__ == "__main__":

@@ -77,6 +77,13 @@ def load_run(path):
     return img, shape
 
 
+def save(d, out_dir, series, vol):
+    """As the real-time export names it; written then renamed, so a folder watcher never sees half a file."""
+    path = os.path.join(out_dir, "001_%06d_%06d.dcm" % (series, vol))
+    d.save_as(path + ".part", write_like_original=False)
+    os.replace(path + ".part", path)
+
+
 def header_tr_ms(img):
     """pixdim[4] in the header's time unit (BIDS: seconds), in ms; 0 when absent."""
     scale = {"msec": 1.0, "usec": 1e-3}.get(img.header.get_xyzt_units()[1], 1000.0)
@@ -245,10 +252,7 @@ def main():
         d.add_new(0x00511016, "LO", "p2 M/ND/NORM/MOSAIC")
         d.add_new(0x7FE00010, "OW", mosaic.tobytes())
 
-        # Write then rename, so a folder watcher never sees a half-written file
-        path = os.path.join(a.out_dir, "001_%06d_%06d.dcm" % (a.series, vol))
-        d.save_as(path + ".part", write_like_original=False)
-        os.replace(path + ".part", path)
+        save(d, a.out_dir, a.series, vol)
 
 
 if __name__ == "__main__":
