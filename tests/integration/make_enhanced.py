@@ -22,11 +22,11 @@ import argparse
 import os
 
 import numpy as np
-from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 
-from make_mosaic import LPS, as_uint16, ds, fail, grid, header_tr_ms, load_run, save, series_uids, tm  # noqa: E402 (this folder)
+from make_mosaic import LPS, as_uint16, ds, fail, grid, header_tr_ms, load_run, new_file, save, series_uids, tm  # noqa: E402 (this folder)
 
 ENHANCED_MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4.1"
 
@@ -122,18 +122,10 @@ def main():
                     ComplexImageComponent="MAGNITUDE", AcquisitionContrast="UNKNOWN")]),
             ))
 
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = ENHANCED_MR_IMAGE_STORAGE
-        meta.MediaStorageSOPInstanceUID = generate_uid(
-            entropy_srcs=[os.path.abspath(a.nifti), "sop", str(a.series), str(vol)])
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        d = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
-        d.is_little_endian, d.is_implicit_VR = True, False
+        d = new_file(ENHANCED_MR_IMAGE_STORAGE, a.nifti, a.series, vol)
         d.SpecificCharacterSet = "ISO_IR 100"
         d.ImageType = ["ORIGINAL", "PRIMARY", "M", "NONE"]
         d.InstanceCreationDate, d.InstanceCreationTime = "20240101", tm(acq_s)
-        d.SOPClassUID = ENHANCED_MR_IMAGE_STORAGE
-        d.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
         d.StudyDate = d.SeriesDate = d.ContentDate = "20240101"
         d.StudyTime = d.SeriesTime = tm(t0 - 60)
         d.ContentTime = tm(acq_s)

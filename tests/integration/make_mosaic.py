@@ -77,6 +77,19 @@ def load_run(path):
     return img, shape
 
 
+def new_file(sop_class, nifti, series, vol):
+    """An empty DICOM file (explicit VR little endian) with its meta; the SOP instance UID is
+    deterministic, from the source, the series and the volume."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[os.path.abspath(nifti), "sop", str(series), str(vol)])
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    d = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
+    d.is_little_endian, d.is_implicit_VR = True, False
+    d.SOPClassUID, d.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
+    return d
+
+
 def save(d, out_dir, series, vol):
     """As the real-time export names it; written then renamed, so a folder watcher never sees half a file."""
     path = os.path.join(out_dir, "001_%06d_%06d.dcm" % (series, vol))
@@ -187,18 +200,10 @@ def main():
             r0, c0 = (k // tiles) * ny, (k % tiles) * nx
             mosaic[r0:r0 + ny, c0:c0 + nx] = data[:, :, k, n].T  # rows follow j, columns i
 
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = MR_IMAGE_STORAGE
-        meta.MediaStorageSOPInstanceUID = generate_uid(
-            entropy_srcs=[os.path.abspath(a.nifti), "sop", str(a.series), str(vol)])
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        d = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
-        d.is_little_endian, d.is_implicit_VR = True, False
+        d = new_file(MR_IMAGE_STORAGE, a.nifti, a.series, vol)
         acq = tm(t0 + (vol - 1) * tr / 1000.0)
         d.SpecificCharacterSet = "ISO_IR 100"
         d.ImageType = ["ORIGINAL", "PRIMARY", "M", "ND", "NORM", "MOSAIC"]
-        d.SOPClassUID = MR_IMAGE_STORAGE
-        d.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
         d.StudyDate = d.SeriesDate = d.AcquisitionDate = d.ContentDate = "20240101"
         d.StudyTime = d.SeriesTime = tm(t0 - 60)
         d.AcquisitionTime = d.ContentTime = acq
