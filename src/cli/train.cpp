@@ -91,12 +91,12 @@ int run(const Settings& st, const PartRegistry& stages) {
     throw SettingsError(fmt::format("train.penalty: choosing the penalty by cross-validation leaves one run out, and {} has one "
                                     "training run ({}): give a penalty with --penalty 1000 (0: least squares), or train on more "
                                     "runs (hyper simulate --set twin.runs=3)", dataset, runs.front().run_id));
-  if (st.get_list("preprocess.chain").empty())
-    spdlog::warn("preprocess.chain is empty: training on the raw volumes (no motion correction, no mask, no detrending); "
-                 "the stream will decode with the same empty chain");
   spdlog::info("training on {} runs of {}", runs.size(), dataset);
 
   Chain chain(stages, st);
+  if (chain.empty())  // as hyper preprocess says it
+    spdlog::warn("preprocess.chain is empty: training on the raw volumes (no motion correction, no mask, no detrending); "
+                 "the stream will decode with the same empty chain");
   const TrainOptions o = train_options(st);
   const auto t0 = SteadyClock::now();
   const Decoder d = train_decoder(chain, runs, latents, o, [](const std::string& line) { spdlog::info("{}", line); });
