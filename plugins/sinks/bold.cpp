@@ -12,6 +12,7 @@
 
 #include "hyper/registry.hpp"
 #include "core/settings.hpp"
+#include "io/bids.hpp"
 #include "io/files.hpp"
 #include "io/nifti_appender.hpp"
 
@@ -22,6 +23,7 @@ namespace {
 struct BoldOptions {
   std::filesystem::path out;
   std::string subject, session, task;
+  int run = 0;  // 0: the next free number
 };
 
 class BoldSink : public Sink {
@@ -73,23 +75,10 @@ class BoldSink : public Sink {
 
  private:
   void open(const Tr& tr) {
-    auto dir = o_.out / ("sub-" + o_.subject);
-    std::string prefix = "sub-" + o_.subject;
-    if (!o_.session.empty()) {
-      dir /= "ses-" + o_.session;
-      prefix += "_ses-" + o_.session;
-    }
-    dir /= "func";
-    ensure_dir(dir);
-    // The next free run number: a recording is never overwritten.
-    const std::regex taken(prefix + "_task-" + o_.task + R"(_run-(\d+)_bold\.(nii|nii\.gz|json)$)");
-    int number = 1;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) {
-      std::smatch m;
-      const std::string name = e.path().filename().string();
-      if (std::regex_match(name, m, taken)) number = std::max(number, std::stoi(m[1]) + 1);
-    }
-    base_ = dir / fmt::format("{}_task-{}_run-{:02d}_bold", prefix, o_.task, number);
+    base_ = bids_run_stem(o_.out, o_.subject, o_.session, o_.task, o_.run);
+    ensure_dir(base_.parent_path());
+    base_ += "_bold";
+    o_.run = 0;  // bold.run names the first recording; later runs of this stream take the next free numbers
     tr_s_ = tr.tr_s;
     dims_ = tr.volume.dims;
     first_ = tr.index;
@@ -155,14 +144,18 @@ void register_bold(Registry& r) {
                {.key = "bold.subject", .type = T::String, .def = std::string("01"), .help = "BIDS subject label (sub-...)",
                 .flag = "--subject"},
                {.key = "bold.session", .type = T::String, .def = std::string(""), .help = "BIDS session label (ses-...); empty: none"},
-               {.key = "bold.task", .type = T::String, .def = std::string("faces"), .help = "BIDS task label (task-...)"}},
+               {.key = "bold.task", .type = T::String, .def = std::string("faces"), .help = "BIDS task label (task-...)"},
+               {.key = "bold.run", .type = T::Int, .def = int64_t{0},
+                .help = "BIDS run number of the next recording (hyper session sets it from the plan); 0: after the highest "
+                        "one there", .min = 0.0, .max = 999.0}},
               [](const SinkContext& ctx) -> std::unique_ptr<Sink> {
                 if (ctx.out.empty() || !ctx.settings.get_bool("bold.enabled")) return nullptr;
                 for (const char* key : {"bold.subject", "bold.task"})
                   if (!std::regex_match(ctx.settings.get_string(key), std::regex("[A-Za-z0-9]+")))
                     throw SettingsError(std::string(key) + ": '" + ctx.settings.get_string(key) + "' is not a BIDS label (letters and digits)");
                 return std::make_unique<BoldSink>(BoldOptions{ctx.out, ctx.settings.get_string("bold.subject"),
-                                                              ctx.settings.get_string("bold.session"), ctx.settings.get_string("bold.task")});
+                                                              ctx.settings.get_string("bold.session"), ctx.settings.get_string("bold.task"),
+                                                              static_cast<int>(ctx.settings.get_int("bold.run"))});
               }});
 }
 

@@ -75,6 +75,7 @@ void Display::close(Surface& sf) {
 }
 
 Display::~Display() {
+  for (auto& [stim, t] : stimuli_) SDL_DestroyTexture(t);
   if (presented_fd_ >= 0) ::close(presented_fd_);
   close(experimenter_);
   close(subject_);
@@ -94,8 +95,7 @@ void Display::upload(Surface& sf, const Face& face) {
   if (!face.truth_rgb.empty()) SDL_UpdateTexture(sf.truth, nullptr, face.truth_rgb.data(), face.width * 3);
 }
 
-bool Display::step(const Face* face, const HudFeed& hud, int64_t* t_present_out) {
-  bool redraw = face != nullptr || (o_.hud && !experimenter_.window);  // the subject's window
+bool Display::poll() {
   SDL_Event e;
   while (SDL_PollEvent(&e)) {
     if (e.type == SDL_QUIT) return false;
@@ -110,15 +110,63 @@ bool Display::step(const Face* face, const HudFeed& hud, int64_t* t_present_out)
     if (e.type == SDL_KEYDOWN) {
       const auto key = e.key.keysym.sym;
       if (key == SDLK_ESCAPE || key == SDLK_q) return false;
+      // The event's own stamp (ms since SDL started), not the time it was polled: a trigger
+      // key waits in the queue until the next frame.
+      const int64_t waited_ms = static_cast<int64_t>(SDL_GetTicks()) - static_cast<int64_t>(e.key.timestamp);
+      if (!e.key.repeat) keys_.push_back({key, realtime_ns() - std::max<int64_t>(0, waited_ms) * 1000000});
       if (key == SDLK_f) {
         o_.fullscreen = !o_.fullscreen;
         SDL_SetWindowFullscreen(subject_.window, o_.fullscreen ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0);
       }
       if (key == SDLK_h) o_.hud = !o_.hud;
-      redraw = true;
+      redraw_ = true;
     }
-    if (e.type == SDL_WINDOWEVENT) redraw = true;
+    if (e.type == SDL_WINDOWEVENT) redraw_ = true;
   }
+  return true;
+}
+
+std::vector<Display::KeyPress> Display::take_keys() { return std::exchange(keys_, {}); }
+
+double Display::mode_refresh_hz() const {
+  SDL_DisplayMode mode;
+  const int index = SDL_GetWindowDisplayIndex(subject_.window);
+  if (index < 0 || SDL_GetCurrentDisplayMode(index, &mode) != 0) return 0;
+  return mode.refresh_rate;
+}
+
+void Display::load_stimuli(const std::map<int64_t, std::vector<uint8_t>>& faces, int side) {
+  for (auto& [stim, t] : stimuli_) SDL_DestroyTexture(t);
+  stimuli_.clear();
+  stimulus_side_ = side;
+  for (const auto& [stim, rgb] : faces) {
+    SDL_Texture* t = SDL_CreateTexture(subject_.renderer, SDL_PIXELFORMAT_RGB24, SDL_TEXTUREACCESS_STATIC, side, side);
+    if (!t) sdl_fail("display: no texture for stimulus " + std::to_string(stim));
+    SDL_UpdateTexture(t, nullptr, rgb.data(), side * 3);
+    stimuli_[stim] = t;
+  }
+}
+
+int64_t Display::present_stimulus(int64_t stim) {
+  SDL_Renderer* r = subject_.renderer;
+  int w = 0, h = 0;
+  SDL_GetRendererOutputSize(r, &w, &h);
+  SDL_SetRenderDrawColor(r, o_.background[0], o_.background[1], o_.background[2], 255);
+  SDL_RenderClear(r);
+  if (const auto it = stimuli_.find(stim); it != stimuli_.end()) {
+    const SDL_Rect dst{(w - stimulus_side_) / 2, (h - stimulus_side_) / 2, stimulus_side_, stimulus_side_};
+    SDL_RenderCopy(r, it->second, nullptr, &dst);
+  }
+  draw_fixation(r, w / 2, h / 2, w);  // always on: the subject keeps fixating through the ISI
+  SDL_RenderPresent(r);
+  return realtime_ns();
+}
+
+bool Display::step(const Face* face, const HudFeed& hud, int64_t* t_present_out) {
+  redraw_ = face != nullptr || (o_.hud && !experimenter_.window);  // the subject's window
+  if (!poll()) return false;
+  keys_.clear();  // the reconstruction's screen takes no trigger
+  const bool redraw = redraw_;
   if (face) {
     for (Surface* sf : {&subject_, &experimenter_})
       if (sf->window) upload(*sf, *face);
@@ -209,14 +257,17 @@ void Display::draw(Surface& sf, const HudFeed& hud) {
     SDL_SetRenderDrawColor(r, 230, 230, 230, 255);
     text(r, l.note.x, l.note.y, o_.label_text);
   }
-  if (o_.fixation_px > 0 && !sf.experimenter) {  // the cross over the decoded face's centre
-    const int px = o_.fixation_width_fraction > 0 ? std::max(1, static_cast<int>(std::lround(o_.fixation_width_fraction * w))) : o_.fixation_px;
-    const int half = std::max(1, px / 2), t = std::max(2, px / 8);
-    SDL_SetRenderDrawColor(r, o_.fixation[0], o_.fixation[1], o_.fixation[2], 255);
-    const SDL_Rect arms[2] = {{l.fixation_x - half, l.fixation_y - t / 2, 2 * half, t}, {l.fixation_x - t / 2, l.fixation_y - half, t, 2 * half}};
-    SDL_RenderFillRects(r, arms, 2);
-  }
+  if (!sf.experimenter) draw_fixation(r, l.fixation_x, l.fixation_y, w);  // over the decoded face's centre
   if (hud_on) draw_hud(r, hud);
+}
+
+void Display::draw_fixation(SDL_Renderer* r, int x, int y, int width) {
+  if (o_.fixation_px <= 0) return;
+  const int px = o_.fixation_width_fraction > 0 ? std::max(1, static_cast<int>(std::lround(o_.fixation_width_fraction * width))) : o_.fixation_px;
+  const int half = std::max(1, px / 2), t = std::max(2, px / 8);
+  SDL_SetRenderDrawColor(r, o_.fixation[0], o_.fixation[1], o_.fixation[2], 255);
+  const SDL_Rect arms[2] = {{x - half, y - t / 2, 2 * half, t}, {x - t / 2, y - half, t, 2 * half}};
+  SDL_RenderFillRects(r, arms, 2);
 }
 
 void Display::draw_hud(SDL_Renderer* r, const HudFeed& hud) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -92,6 +93,20 @@ class Display {
   // subject's window).
   bool step(const Face* face, const HudFeed& hud, int64_t* t_present = nullptr);
 
+  // The presentation (presentation.cpp): its faces uploaded once, by stimulus index (RGB,
+  // side x side), then one frame per call: stimulus `stim` (-1: none) under the fixation
+  // cross, presented; returns when SDL_RenderPresent returned (CLOCK_REALTIME ns).
+  void load_stimuli(const std::map<int64_t, std::vector<uint8_t>>& faces, int side);
+  int64_t present_stimulus(int64_t stim);
+  // Handles the window's events; false once the user quit. Keys pressed are kept for take_keys().
+  bool poll();
+  struct KeyPress {
+    int32_t sym = 0;   // SDL_Keycode
+    int64_t t_ns = 0;  // when SDL received it (CLOCK_REALTIME ns)
+  };
+  std::vector<KeyPress> take_keys();
+  double mode_refresh_hz() const;  // the subject's display mode's refresh rate; 0 unknown
+
  private:
   // One window: the subject's (the face and the fixation cross; with no experimenter
   // window also the HUD and the truth view) or the experimenter's (both faces and the HUD).
@@ -110,6 +125,7 @@ class Display {
   void draw_hud(SDL_Renderer* r, const HudFeed& hud);
   void capture(Surface& s, const Face& face, const char* folder);
   void record(const Face& f, int64_t t_present);
+  void draw_fixation(SDL_Renderer* r, int x, int y, int width);
 
   DisplayOptions o_;
   Surface subject_, experimenter_;  // experimenter_.window == nullptr: none
@@ -117,6 +133,10 @@ class Display {
   std::deque<double> present_ms_;  // sent -> present, for the HUD
   std::string run_;
   int presented_fd_ = -1;          // <out>/<run>/presented.tsv
+  bool redraw_ = false;            // an event asked for the screen to be drawn again
+  std::vector<KeyPress> keys_;
+  std::map<int64_t, SDL_Texture*> stimuli_;  // the presentation's faces
+  int stimulus_side_ = 0;
 };
 
 }  // namespace hyper

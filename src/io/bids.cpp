@@ -91,6 +91,28 @@ std::vector<Event> read_events(const fs::path& tsv) {
   return events;
 }
 
+fs::path bids_run_stem(const fs::path& out, const std::string& subject, const std::string& session, const std::string& task,
+                       int run) {
+  fs::path dir = out / ("sub-" + subject);
+  std::string prefix = "sub-" + subject;
+  if (!session.empty()) {
+    dir /= "ses-" + session;
+    prefix += "_ses-" + session;
+  }
+  dir /= "func";
+  if (run <= 0) {
+    run = 1;
+    const std::regex taken(prefix + "_task-" + task + R"(_run-(\d+)_bold\.(nii|nii\.gz|json)$)");
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      std::smatch m;
+      const std::string name = e.path().filename().string();
+      if (std::regex_match(name, m, taken)) run = std::max(run, std::stoi(m[1]) + 1);
+    }
+  }
+  return dir / fmt::format("{}_task-{}_run-{:02d}", prefix, task, run);
+}
+
 fs::path events_path(const fs::path& run) {
   std::string stem = nifti_stem(run);
   if (stem.size() > 5 && stem.compare(stem.size() - 5, 5, "_bold") == 0) stem.resize(stem.size() - 5);

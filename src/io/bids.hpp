@@ -36,6 +36,12 @@ std::vector<Event> read_events(const std::filesystem::path& tsv);
 // The events.tsv beside a BIDS run: ..._bold.nii.gz -> ..._events.tsv.
 std::filesystem::path events_path(const std::filesystem::path& run);
 
+// Where a recorded run's files go, without their suffix ("_bold.nii", "_events.tsv"):
+// OUT/sub-S/[ses-X/]func/sub-S_[ses-X_]task-T_run-NN. `run` 0: the number after the highest
+// with a _bold file there (a recording is never overwritten).
+std::filesystem::path bids_run_stem(const std::filesystem::path& out, const std::string& subject, const std::string& session,
+                                    const std::string& task, int run);
+
 // "sub-01_task-faces_run-01_bold.nii.gz" -> "sub-01_task-faces_run-01_bold"
 std::string nifti_stem(const std::filesystem::path& p);
 bool is_nifti_name(const std::filesystem::path& p);

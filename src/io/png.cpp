@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include <stb_image.h>
 #include <stb_image_write.h>
 
 #include "io/files.hpp"
@@ -17,6 +18,16 @@ void write_png(const std::filesystem::path& path, int width, int height, const s
   if (!stbi_write_png_to_func(append, &bytes, width, height, 3, rgb.data(), width * 3))
     throw std::runtime_error(path.string() + ": PNG encoding failed");
   write_file_atomic(path, bytes);
+}
+
+RgbImage read_png(const std::filesystem::path& path) {
+  RgbImage img;
+  int channels = 0;
+  unsigned char* px = stbi_load(path.c_str(), &img.width, &img.height, &channels, 3);
+  if (!px) throw std::runtime_error(path.string() + ": not a readable image (" + stbi_failure_reason() + ")");
+  img.rgb.assign(px, px + static_cast<size_t>(img.width) * static_cast<size_t>(img.height) * 3);
+  stbi_image_free(px);
+  return img;
 }
 
 }  // namespace hyper

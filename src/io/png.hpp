@@ -1,5 +1,5 @@
 #pragma once
-// PNG writing (stb_image_write), atomically: a reader never sees half a file.
+// PNG files (stb_image): written atomically (a reader never sees half a file), read as RGB.
 
 #include <cstdint>
 #include <filesystem>
@@ -9,5 +9,11 @@ namespace hyper {
 
 // 8-bit RGB, row-major, 3 bytes per pixel. Throws naming the file.
 void write_png(const std::filesystem::path& path, int width, int height, const std::vector<uint8_t>& rgb);
+
+struct RgbImage {
+  int width = 0, height = 0;
+  std::vector<uint8_t> rgb;
+};
+RgbImage read_png(const std::filesystem::path& path);  // any PNG as 8-bit RGB; throws naming the file
 
 }  // namespace hyper
