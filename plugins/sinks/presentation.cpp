@@ -295,6 +295,10 @@ fs::path design_latents(const fs::path& design) {
   return {};
 }
 
+fs::path present_cache_dir(const Params& p, const std::string& out) {
+  return p.get_string("present.cache").empty() ? fs::path(out) / "stimuli" : fs::path(p.get_string("present.cache"));
+}
+
 PresentOptions present_options(const Params& p, const std::string& out) {
   PresentOptions o;
   o.design = p.get_string("present.design");
@@ -317,7 +321,7 @@ PresentOptions present_options(const Params& p, const std::string& out) {
   o.flicker_hz = p.get_float("present.flicker_hz");
   o.refresh_hz = p.get_float("present.refresh_hz");
   o.side = static_cast<int>(p.get_int("display.face_px"));
-  o.cache = p.get_string("present.cache").empty() ? fs::path(out) / "stimuli" : fs::path(p.get_string("present.cache"));
+  o.cache = present_cache_dir(p, out);
   o.stem = bids_run_stem(out, p.get_string("bold.subject"), p.get_string("bold.session"), p.get_string("bold.task"),
                          static_cast<int>(p.get_int("bold.run")));
   o.record = fs::path(out) / "presentation" / o.stem.filename();

@@ -22,6 +22,8 @@ struct PresentOptions {
 
 // present.design "" : no presentation (the rest unread). Throws SettingsError naming the key.
 PresentOptions present_options(const Params& settings, const std::string& out);
+// present.cache, or <out>/stimuli.
+std::filesystem::path present_cache_dir(const Params& settings, const std::string& out);
 // stimuli/latents.npy in the design's folder or one above it; "" when none.
 std::filesystem::path design_latents(const std::filesystem::path& design);
 

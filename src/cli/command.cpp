@@ -52,7 +52,7 @@ std::vector<std::string> plugin_paths(int argc, char** argv) {
 }
 
 void add_options(CLI::App& sub, const Schema& schema, const std::vector<std::string>& sections, bool chain,
-                 const std::string& example, Given& g) {
+                 const std::string& example, const std::string& positional, Given& g) {
   sub.add_option("--config", g.config, "TOML settings file (flags > --set > --config > defaults)")
       ->check(CLI::ExistingFile);
   if (chain)
@@ -63,6 +63,11 @@ void add_options(CLI::App& sub, const Schema& schema, const std::vector<std::str
   std::string footer;
   for (const auto& section : sections) {
     for (const SettingSpec* s : schema.section(section)) {
+      if (s->key == positional) {  // PLAN.toml: a file of settings as well as a value
+        const std::string name = s->key.substr(s->key.find('.') + 1);
+        g.options[s->key] = sub.add_option(name, g.text[s->key], describe(*s) + "  {" + s->key + "}")->check(CLI::ExistingFile);
+        continue;
+      }
       if (s->flag.empty()) {
         footer += "  " + s->key + "  " + describe(*s) + "\n";
         continue;
@@ -82,11 +87,12 @@ void add_options(CLI::App& sub, const Schema& schema, const std::vector<std::str
 Settings resolve(const Schema& schema, const Command& c, const Given& g) {
   Settings st(schema);
   if (!c.base_toml.empty()) st.load_text(c.base_toml, c.base_name);
+  if (!c.positional.empty() && g.options.at(c.positional)->count() > 0) st.load_file(g.text.at(c.positional));
   if (!g.config.empty()) st.load_file(g.config);
   for (const auto& a : g.sets) st.apply_assignment(a);
   for (const auto& [key, opt] : g.options) {
     if (opt->count() == 0) continue;
-    const std::string origin = "flag " + schema.find(key)->flag;
+    const std::string origin = key == c.positional ? "the command line" : "flag " + schema.find(key)->flag;
     if (auto it = g.switches.find(key); it != g.switches.end()) st.apply_value(key, it->second, origin);
     else if (auto it = g.lists.find(key); it != g.lists.end()) st.apply_value(key, it->second, origin);
     else st.apply_text(key, g.text.at(key), origin);
@@ -142,7 +148,7 @@ int run_cli(int argc, char** argv, const std::vector<Command>& commands) {
   for (size_t i = 0; i < commands.size(); ++i) {
     CLI::App* sub = app.add_subcommand(commands[i].name, commands[i].help);
     add_options(*sub, schema, sections_of(commands[i], parts), commands[i].chain || commands[i].session, commands[i].example,
-                given[i]);
+                commands[i].positional, given[i]);
   }
   try {
     app.parse(argc, argv);

@@ -27,6 +27,7 @@ struct Command {
   std::string base_toml;  // this command's own defaults, under --config (the demo's embedded configs/demo.toml)
   std::string base_name;  // where they come from, as settings errors and --print-settings name it
   std::string example;    // one typical command line, shown at the end of --help
+  std::string positional;  // a key given as the one positional argument, read as a settings file too (hyper session PLAN.toml)
 };
 
 Command replay_command();
@@ -40,6 +41,7 @@ Command eval_command();
 Command bench_command();
 Command demo_command();
 Command bridge_command();
+Command session_command();
 
 // Runs `hyper` with the given commands: parses flags, resolves settings (flags > --set >
 // --config > defaults), starts logging, runs the chosen command. Returns the exit code:

@@ -59,9 +59,7 @@ int run(const Settings& st, const PartRegistry& parts) {
   std::vector<RunFile> train_runs, test_runs;
   for (const RunFile& r : find_runs(out / "twin")) (is_training_run(r) ? train_runs : test_runs).push_back(r);
   if (test_runs.empty()) throw SettingsError("twin.test_runs: the demo needs a test run");
-  const NpyArray lat = read_npy(out / "twin/stimuli/latents.npy");
-  const Eigen::MatrixXf latents =
-      Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(lat.data.data(), lat.shape[0], lat.shape[1]);
+  const Eigen::MatrixXf latents = read_latents(out / "twin/stimuli/latents.npy");
   spdlog::info("demo 2/4: training a {}-mode decoder on {} runs (chain {})", st.get_string("train.mode"), train_runs.size(),
                format_value(st.value("preprocess.chain")));
   Chain chain(parts, st);

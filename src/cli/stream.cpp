@@ -4,6 +4,8 @@
 // TR to the sinks its settings turn on: run record, faces, screen, results, progress.
 #include <spdlog/spdlog.h>
 
+#include "cli/stream.hpp"
+
 #include "cli/command.hpp"
 #include "core/interrupt.hpp"
 #include "core/logging.hpp"
@@ -45,6 +47,25 @@ void declare(Schema& s) {
 }
 
 int run(const Settings& st, const PartRegistry& parts) {
+  const std::string out = st.get_string("stream.out");
+  if (!out.empty()) {
+    ensure_dir(out);
+    add_log_file(std::filesystem::path(out) / "hyper.log");
+    write_file_atomic(std::filesystem::path(out) / "settings.toml", st.to_toml(parts.session_sections()));
+  }
+  const StreamOutcome r = stream_runs(st, parts, out, st.get_int("stream.runs"));
+  if (r.runs_ended > 0 && r.runs_failed == r.runs_ended) {
+    spdlog::error("no run could be processed: the preprocessing chain refused every one (the reason is above and in each "
+                  "summary.json's chain_error)");
+    return kExitFailure;
+  }
+  if (r.cut_short && !interrupted()) spdlog::warn("stopped with a run still open: its record is incomplete");
+  return interrupted() || r.cut_short ? kExitInterrupted : 0;
+}
+
+}  // namespace
+
+StreamOutcome stream_runs(const Settings& st, const PartRegistry& parts, const std::string& out, int64_t max_runs) {
   // The chain's parameters are checked now, before any volume; its shapes (and the
   // decoder's grid and TR) at each run's first volume, when the grid is known.
   const std::string decoder_file = st.get_string("stream.decoder");
@@ -56,29 +77,14 @@ int run(const Settings& st, const PartRegistry& parts) {
                                   : !st.get_string("watch.dir").empty() ? "watch"
                                                                         : st.get_string("stream.protocol");
   const SourceInfo& source_info = parts.source(source_name);
-  const std::string out = st.get_string("stream.out");
-  if (!out.empty()) {
-    ensure_dir(out);
-    add_log_file(std::filesystem::path(out) / "hyper.log");
-    write_file_atomic(std::filesystem::path(out) / "settings.toml", st.to_toml(parts.session_sections()));
-  }
-  const int64_t max_runs = st.get_int("stream.runs");
   Session session(chain, {.max_runs = max_runs, .out = out, .max_abs_value = st.get_float("stream.max_abs_value"),
                            .max_lag_trs = st.get_float("stream.max_lag_trs")});
   add_registered_sinks(session, parts, st, out);  // the screen opens here, on the main thread
   const auto source = source_info.make(st);
   spdlog::info("listening to {}{}", source->describe(), max_runs > 0 ? fmt::format(" for {} run(s)", max_runs) : "");
   session.run(*source);
-  if (session.runs_ended() > 0 && session.runs_failed() == session.runs_ended()) {
-    spdlog::error("no run could be processed: the preprocessing chain refused every one (the reason is above and in each "
-                  "summary.json's chain_error)");
-    return kExitFailure;
-  }
-  if (session.cut_short() && !interrupted()) spdlog::warn("stopped with a run still open: its record is incomplete");
-  return interrupted() || session.cut_short() ? kExitInterrupted : 0;
+  return {session.runs_ended(), session.runs_failed(), session.cut_short()};
 }
-
-}  // namespace
 
 Command stream_command() {
   return {.name = "stream",

@@ -26,6 +26,13 @@ bool is_training_run(const RunFile& run) {
   return !ev.empty() && std::all_of(ev.begin(), ev.end(), [](const Event& e) { return e.trial_type == "train"; });
 }
 
+Eigen::MatrixXf read_latents(const std::filesystem::path& path) {
+  const NpyArray lat = read_npy(path);
+  if (lat.shape.size() != 2 || lat.shape[1] != kLatentDim)
+    throw std::runtime_error(path.string() + fmt::format(": latents must be a 2D array, stimuli x {}", kLatentDim));
+  return Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(lat.data.data(), lat.shape[0], lat.shape[1]);
+}
+
 namespace {
 
 void declare(Schema& s) {
@@ -69,11 +76,7 @@ int run(const Settings& st, const PartRegistry& stages) {
   if (!std::filesystem::exists(latents_path))  // the default place (a given file was checked before the start)
     throw SettingsError("train.latents: no such file: " + latents_path +
                         " (a twin dataset has it; give the stimulus latents of yours with --latents FILE)");
-  const NpyArray lat = read_npy(latents_path);
-  if (lat.shape.size() != 2 || lat.shape[1] != kLatentDim)
-    throw std::runtime_error(latents_path + fmt::format(": latents must be a 2D array, stimuli x {}", kLatentDim));
-  const Eigen::MatrixXf latents =
-      Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(lat.data.data(), lat.shape[0], lat.shape[1]);
+  const Eigen::MatrixXf latents = read_latents(latents_path);
 
   const auto wanted = st.get_list("train.train_runs");
   std::vector<RunFile> runs;

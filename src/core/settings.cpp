@@ -177,6 +177,10 @@ void Schema::add(SettingSpec spec) {
   specs_.push_back(std::move(spec));
 }
 
+bool Schema::is_table(const std::string& name) const {
+  return std::find(tables_.begin(), tables_.end(), name) != tables_.end();
+}
+
 const SettingSpec* Schema::find(const std::string& key) const {
   for (const auto& s : specs_)
     if (s.key == key) return &s;
@@ -247,6 +251,7 @@ void Settings::load_text(const std::string& text, const std::string& where) {
           const std::string key = prefix.empty() ? std::string(k.str())
                                                  : prefix + "." + std::string(k.str());
           const SettingSpec* spec = schema_.find(key);
+          if (prefix.empty() && schema_.is_table(key)) continue;  // its command reads it
           if (!spec && node.is_table()) {
             walk(*node.as_table(), key);
             continue;

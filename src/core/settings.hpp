@@ -31,9 +31,14 @@ class Schema {
   const SettingSpec* find(const std::string& key) const;
   std::vector<const SettingSpec*> section(const std::string& name) const;  // in declaration order
   const std::vector<SettingSpec>& all() const { return specs_; }
+  // A top-level table a command reads itself from the same file (hyper session's [[run]]):
+  // settings files may hold it, Settings skips it.
+  void add_table(const std::string& name) { tables_.push_back(name); }
+  bool is_table(const std::string& name) const;
 
  private:
   std::vector<SettingSpec> specs_;
+  std::vector<std::string> tables_;
 };
 
 // "--speed FLOAT  playback speed ... [default: 1] (x)": the text `--help` shows for a key.

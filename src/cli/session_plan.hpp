@@ -1,0 +1,42 @@
+#pragma once
+// `hyper session`'s plan and state (README, "Running an experiment"). The plan is a
+// settings file (any section: [stream], [display], [trigger], [bold], [train]...) with one
+// [[run]] table per run, in order:
+//   kind    present (the design's faces, from the trigger; BOLD recorded), online (decoded
+//           faces on the screen, from a decoder trained on the runs before), feedback
+//   design  present: the events.tsv to show
+//   volumes the run's length (checked against the design; default session.run_volumes)
+// The state file <out>/session.json says which runs are done, so a rerun resumes.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/settings.hpp"
+#include "io/bids.hpp"
+
+namespace hyper {
+
+struct PlannedRun {
+  std::string kind;
+  std::filesystem::path design;
+  std::vector<Event> events;  // present: the design's
+  int64_t volumes = 0;        // 0: not known
+  int64_t train_trials() const;
+  std::string describe(double tr_s) const;  // "present: 8 faces (8 train) from run-02_events.tsv, 0:18"
+};
+
+// Reads and checks the [[run]] tables: an unknown kind, a missing design, a design longer
+// than the run or with a stimulus beyond the latents throw SettingsError naming "run N: key".
+std::vector<PlannedRun> read_plan(const std::filesystem::path& plan, const Settings& settings,
+                                  const std::filesystem::path& latents);
+
+struct SessionState {
+  std::vector<std::string> status;  // per run: "" (not started), "started" (cut short or crashed), "done"
+  std::string decoder;              // the newest decoder trained between runs
+  size_t decoder_runs = 0;          // the recorded runs it was trained on
+};
+SessionState load_state(const std::filesystem::path& file, size_t runs);  // a fresh state when there is none
+void save_state(const std::filesystem::path& file, const SessionState& state);
+
+}  // namespace hyper
