@@ -113,7 +113,7 @@ int run(const Settings& st, const PartRegistry& parts) {
   }
   const double tr = st.get_float("session.tr");
   std::string table;
-  for (size_t i = 0; i < checked.size(); ++i) table += fmt::format("\n  run {} of {}: {}", i + 1, checked.size(), checked[i].describe(tr));
+  for (size_t i = 0; i < checked.size(); ++i) table += fmt::format("\n  run {}: {}", i + 1, checked[i].describe(tr));
   spdlog::info("session plan {}:{}", plan_file.string(), table);
   if (st.get_bool("session.dry_run")) {
     check_devices(st);

@@ -1,0 +1,210 @@
+// `hyper session`: the twin plays the scanner for a short session (two present runs, one
+// online run; SDL's dummy driver; the first volume as the trigger), is killed during run 2
+// and resumed. What a lab relies on is checked against independent references: the BOLD
+// files against the twin's own runs (nibabel), events against the flips, and the decoder
+// trained between runs against chance (a permutation test).
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "decoders/decoder.hpp"
+#include <spdlog/fmt/fmt.h>
+
+#include "io/npy.hpp"
+#include "stream_support.hpp"
+#include "support.hpp"
+
+using namespace hyper;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool wait_for(const test::Process& p, const std::string& text, std::chrono::seconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (p.output().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
+std::vector<std::vector<std::string>> tsv(const fs::path& p) {
+  std::ifstream in(p);
+  std::vector<std::vector<std::string>> rows;
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string x; std::getline(ss, x, '\t');) f.push_back(x);
+    rows.push_back(f);
+  }
+  return rows;
+}
+
+// Mean per-TR correlation of decoded latents with their HRF-weighted targets.
+double mean_r(const NpyArray& pred, const TrTargets& target, const std::vector<int>& order) {
+  double r = 0;
+  int used = 0;
+  for (int t = 0; t < static_cast<int>(pred.shape[0]); ++t) {
+    const int u = order[static_cast<size_t>(t)];
+    if (!target.use[static_cast<size_t>(u)]) continue;
+    const Eigen::VectorXd p = Eigen::Map<const Eigen::VectorXf>(pred.data.data() + t * 512, 512).cast<double>();
+    const Eigen::VectorXd y = target.y.row(u).transpose();
+    const Eigen::VectorXd a = p.array() - p.mean(), b = y.array() - y.mean();
+    if (b.squaredNorm() < 1e-6) continue;
+    r += a.dot(b) / std::sqrt(a.squaredNorm() * b.squaredNorm());
+    ++used;
+  }
+  return used ? r / used : 0;
+}
+
+}  // namespace
+
+TEST_CASE("a session at the twin-scanner: present, present, online; killed in run 2 and resumed; BOLD, events and the decoder hold") {
+  test::TempDir d;
+  const double tr = 0.5;
+  REQUIRE(test::run(test::hyper_cmd({"simulate", "--out", (d / "twin").string(), "--preset", "small", "--log-level", "warn",
+                                     "--set", "twin.runs=3", "--set", "twin.test_runs=1", "--set", "twin.trials_per_run=16",
+                                     "--set", "twin.tr=0.5", "--set", "twin.face_s=0.5", "--set", "twin.blank_s=1.0", "--set",
+                                     "twin.lead_in_s=3", "--set", "twin.lead_out_s=4", "--set", "twin.snr=50", "--set",
+                                     "twin.visual_fraction=0.3", "--set", "twin.motion_step_mm=0", "--set",
+                                     "twin.motion_step_deg=0", "--set", "twin.jerk_rate=0"}),
+                    d / "sim.log") == 0);
+  const auto func = d / "twin/sub-01/func";
+  const auto twin_run = [&](int r) { return func / fmt::format("sub-01_task-faces_run-{:02d}_bold.nii.gz", r); };
+  const int port = test::free_tcp_port();
+  const fs::path plan = d / "plan.toml", out = d / "sess";
+  std::ofstream(plan) << fmt::format(R"([session]
+tr = 0.5
+run_volumes = 62
+[bold]
+session = "01"
+[stream]
+endpoint = "{}"
+[trigger]
+source = "volume"
+[display]
+driver = "dummy"
+face_px = 32
+[generator]
+kind = "procedural"
+resolution = 32
+[train]
+penalty = 10
+voxels = 800
+[preprocess]
+chain = ["mask"]
+[[run]]
+kind = "present"
+design = "{}"
+[[run]]
+kind = "present"
+design = "{}"
+[[run]]
+kind = "online"
+)",
+                                     test::loopback(port), (func / "sub-01_task-faces_run-02_events.tsv").string(),
+                                     (func / "sub-01_task-faces_run-03_events.tsv").string());
+  const auto replay = [&](int r) {
+    return test::hyper_cmd({"replay", "--input", twin_run(r).string(), "--endpoint", test::loopback(port), "--log-level", "warn",
+                            "--wait-timeout", "120"});
+  };
+  const fs::path bids = out / "sub-01/ses-01/func";
+  const auto name = [](int r, const char* suffix) { return fmt::format("sub-01_ses-01_task-faces_run-{:02d}_{}", r, suffix); };
+
+  // Run 1 whole, then killed (SIGKILL) a few seconds into run 2.
+  {
+    test::Process session(test::hyper_cmd({"session", plan.string(), "--out", out.string()}), d / "session1.log");
+    REQUIRE(wait_for(session, "run 1 of 3: present", 30s));
+    REQUIRE(test::run(replay(2), d / "replay1.log", 120s) == 0);
+    REQUIRE(wait_for(session, "run 2 of 3: present", 60s));
+    test::Process r2(replay(3), d / "replay2.log");
+    REQUIRE(wait_for(session, "presentation: trigger (volume) received", 60s));
+    std::this_thread::sleep_for(2s);
+    session.signal(SIGKILL);
+    session.wait(10s);
+    r2.signal(SIGINT);
+    r2.wait(10s);
+  }
+  CHECK(test::read_text(out / "session.json").find("\"started\"") != std::string::npos);
+  REQUIRE(fs::exists(bids / name(1, "bold.nii.gz")));
+  CHECK(tsv(bids / name(1, "events.tsv")).size() == 17);
+  CHECK(fs::exists(bids / name(2, "bold.nii")));  // the killed run's recording, readable
+
+  // Rerun: resumes at run 2 (repeated; the killed attempt set aside), trains, decodes run 3.
+  {
+    test::Process session(test::hyper_cmd({"session", plan.string(), "--out", out.string()}), d / "session2.log");
+    REQUIRE(wait_for(session, "run 2 of 3: present", 60s));
+    CHECK(session.output().find("run 1 of 3: present") == std::string::npos);
+    CHECK(session.output().find("run 2 was cut short: repeating it") != std::string::npos);
+    REQUIRE(test::run(replay(3), d / "replay3.log", 120s) == 0);
+    REQUIRE(wait_for(session, "run 3 of 3: online", 120s));
+    REQUIRE(test::run(replay(1), d / "replay4.log", 120s) == 0);
+    const int rc = session.wait(60s);
+    INFO(session.output());
+    REQUIRE(rc == 0);
+    CHECK(session.output().find("training the decoder on the 2 training runs recorded so far") != std::string::npos);
+  }
+  int set_aside = 0;
+  for (const auto& e : fs::directory_iterator(out / "sourcedata/cut-short")) set_aside += fs::exists(e.path() / name(2, "bold.nii"));
+  CHECK(set_aside == 1);
+  CHECK(fs::exists(out / "decoders/after-run-02.safetensors"));
+
+  // The BOLD files hold the volumes the twin sent, as nibabel reads both.
+  for (const auto& [mine, theirs] : {std::pair{1, 2}, std::pair{2, 3}, std::pair{3, 1}}) {
+    const int rc = test::run({test::python(), "-c",
+                              "import nibabel as nib, numpy as np, sys\n"
+                              "a = nib.load(sys.argv[1]).get_fdata(); b = nib.load(sys.argv[2]).get_fdata()\n"
+                              "assert a.shape == b.shape, (a.shape, b.shape)\n"
+                              "d = np.abs(a - b).max(); print('largest difference', d); assert d < 1e-3",
+                              (bids / name(mine, "bold.nii.gz")).string(), twin_run(theirs).string()},
+                             d / fmt::format("nib{}.log", mine));
+    INFO(test::read_text(d / fmt::format("nib{}.log", mine)));
+    CHECK(rc == 0);
+  }
+
+  // events.tsv: each onset is its first flip's stamp from the first trigger, within a frame of the plan.
+  for (int r = 1; r <= 2; ++r) {
+    const auto events = tsv(bids / name(r, "events.tsv"));
+    const auto record = out / "presentation" / name(r, "").substr(0, name(r, "").size() - 1);
+    const auto flips = tsv(record / "flips.tsv");
+    const int64_t t0 = std::stoll(tsv(record / "triggers.tsv").at(1).at(1));
+    REQUIRE(events.size() == 17);
+    for (size_t i = 1; i < events.size(); ++i) {
+      const double onset = std::stod(events[i][0]), planned = std::stod(events[i][4]);
+      CHECK(std::abs(onset - planned) <= 1.0 / 60 + 0.005);
+      CHECK(std::abs(std::stod(events[i][1]) - std::stod(events[i][5])) <= 1.0 / 60 + 0.002);
+      for (size_t f = 1; f < flips.size(); ++f)
+        if (flips[f][4] == std::to_string(i - 1)) {
+          CHECK(std::abs(static_cast<double>(std::stoll(flips[f][2]) - t0) * 1e-9 - onset) < 1e-3);
+          break;
+        }
+    }
+  }
+
+  // The online run, decoded by the decoder trained minutes before: above chance (200 permutations of the TRs).
+  const NpyArray pred = read_npy(out / "sub-01_task-faces_run-01_bold/latents.npy");
+  const NpyArray lat = read_npy(d / "twin/stimuli/latents.npy");
+  const Eigen::MatrixXf latents = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+      lat.data.data(), lat.shape[0], 512);
+  const int T = static_cast<int>(pred.shape[0]);
+  REQUIRE(T == 62);
+  const TrTargets target = tr_targets(read_events(func / "sub-01_task-faces_run-01_events.tsv"), latents, T, tr, -1);
+  std::vector<int> order(static_cast<size_t>(T));
+  for (int t = 0; t < T; ++t) order[static_cast<size_t>(t)] = t;
+  const double observed = mean_r(pred, target, order);
+  std::mt19937 rng(7);
+  int above = 0;
+  for (int k = 0; k < 200; ++k) {
+    std::shuffle(order.begin(), order.end(), rng);
+    above += mean_r(pred, target, order) >= observed;
+  }
+  const double p = (1.0 + above) / 201.0;
+  MESSAGE("online run: mean per-TR correlation " << observed << ", permutation p " << p);
+  CHECK(observed > 0);
+  CHECK(p < 0.05);
+}
