@@ -208,3 +208,49 @@ kind = "online"
   CHECK(observed > 0);
   CHECK(p < 0.05);
 }
+
+TEST_CASE("configs/session.toml checks out against a twin, and a plan's mistakes stop the session before anything is shown") {
+  test::TempDir d;
+  REQUIRE(test::run(test::hyper_cmd({"simulate", "--out", (d / "twin").string(), "--preset", "small", "--log-level", "warn",
+                                     "--set", "twin.runs=9", "--set", "twin.test_runs=3", "--set", "twin.trials_per_run=175"}),
+                    d / "sim.log", 300s) == 0);
+  const std::string example = std::string(HYPER_SOURCE_DIR) + "/configs/session.toml";
+  // The example as written (its designs are relative to where it runs), on a headless screen.
+  const auto dry = [&](std::vector<std::string> extra, const std::string& log) {
+    std::vector<std::string> args = test::hyper_cmd({"session", example, "--dry-run", "--set", "display.driver=dummy", "--set",
+                                                     "display.screen=0", "--set", "display.experimenter_screen=-1"});
+    args.insert(args.end(), extra.begin(), extra.end());
+    const std::string cmd = "cd " + d.path().string() + " && exec " + [&] {
+      std::string s;
+      for (const auto& a : args) s += "'" + a + "' ";
+      return s;
+    }();
+    return test::run({"/bin/sh", "-c", cmd}, d / log);
+  };
+  CHECK(dry({}, "ok.log") == 0);
+  const std::string ok = test::read_text(d / "ok.log");
+  INFO(ok);
+  CHECK(ok.find("run 8: online") != std::string::npos);
+  CHECK(ok.find("run 1: present: 175 faces (175 train) from sub-01_task-faces_run-04_events.tsv, 537 volumes (13:26)") != std::string::npos);
+  CHECK(ok.find("dry run: the plan is sound") != std::string::npos);
+
+  // A design longer than the run, a trigger port that does not open: exit 2, the key named.
+  CHECK(dry({"--set", "session.run_volumes=400"}, "short.log") == 2);
+  CHECK(test::read_text(d / "short.log").find("run 1: volumes: the design ends at 790.5 s, after the run's 400 volumes") != std::string::npos);
+  CHECK(dry({"--set", "trigger.source=serial", "--set", "trigger.device=/dev/no-such-port"}, "port.log") == 2);
+  CHECK(test::read_text(d / "port.log").find("trigger.device: cannot open /dev/no-such-port") != std::string::npos);
+  // A missing design, an unknown run kind, feedback (not built), an online run with nothing to train on.
+  const std::vector<std::pair<std::string, std::string>> plans{
+      {"kind = \"present\"\ndesign = \"nope_events.tsv\"", "run 1: design: no such file"},
+      {"kind = \"rest\"", "kind = \"rest\" is not a run kind"},
+      {"kind = \"feedback\"", "closed-loop protocols are not built yet"},
+      {"kind = \"online\"", "stream.decoder: run 1 is online and no present run with training trials comes before it"}};
+  for (const auto& [run, message] : plans) {
+    std::ofstream(d / "bad.toml") << "[present]\nlatents = \"" << (d / "twin/stimuli/latents.npy").string() << "\"\n[[run]]\n" << run << "\n";
+    CHECK(test::run(test::hyper_cmd({"session", (d / "bad.toml").string(), "--out", (d / "bad").string()}), d / "bad.log") == 2);
+    const std::string log = test::read_text(d / "bad.log");
+    INFO(log);
+    CHECK(log.find(message) != std::string::npos);
+    CHECK(!fs::exists(d / "bad"));  // nothing recorded, nothing shown
+  }
+}
