@@ -14,12 +14,9 @@
 #include <sstream>
 #include <thread>
 
-#include "builtin.hpp"
-#include "core/chain.hpp"
 #include "core/clock.hpp"
-#include "core/logging.hpp"
-#include "core/session.hpp"
-#include "generators/generator_settings.hpp"
+#include "io/npy.hpp"
+#include "presentation_support.hpp"
 #include "support.hpp"
 
 using namespace hyper;
@@ -27,67 +24,25 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::vector<std::vector<std::string>> tsv_rows(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::vector<std::vector<std::string>> rows;
-  for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> f;
-    std::stringstream ss(line);
-    for (std::string x; std::getline(ss, x, '\t');) f.push_back(x);
-    rows.push_back(f);
-  }
-  return rows;
+// A design of three faces and a latents file of three rows in `d`; the settings of their headless presentation.
+std::vector<std::pair<std::string, SettingValue>> three_faces(const test::TempDir& d, std::vector<std::pair<std::string, SettingValue>> more) {
+  std::ofstream(d / "design.tsv") << "onset\tduration\ttrial_type\tstim_index\n0.1\t0.25\ttrain\t2\n0.6\t0.25\ttrain\t0\n1.1\t0.25\ttest\t1\n";
+  std::vector<float> lat(3 * 512);
+  for (size_t i = 0; i < lat.size(); ++i) lat[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)));
+  write_npy(d / "latents.npy", {3, 512}, lat);
+  std::vector<std::pair<std::string, SettingValue>> v{
+      {"present.design", (d / "design.tsv").string()}, {"present.latents", (d / "latents.npy").string()},
+      {"present.flicker_hz", 10.0},  {"display.driver", std::string("dummy")}, {"display.face_px", int64_t{32}},
+      {"generator.kind", std::string("procedural")}, {"generator.resolution", int64_t{32}}};
+  v.insert(v.end(), more.begin(), more.end());
+  return v;
 }
 
-// The registry, the settings of a headless presentation of `design`, and the sink it makes.
-struct Presentation {
-  PartRegistry parts;
-  Schema schema;
-  std::unique_ptr<Settings> st;
-  std::unique_ptr<Chain> chain;
-  std::unique_ptr<Session> session;
-
-  Presentation(const test::TempDir& d, const std::vector<std::pair<std::string, SettingValue>>& values) {
-    register_builtin_parts(parts);
-    declare_log_settings(schema);
-    parts.declare(schema);
-    declare_generator_settings(schema, parts.generator_names());
-    st = std::make_unique<Settings>(schema);
-    std::ofstream(d / "design.tsv") << "onset\tduration\ttrial_type\tstim_index\n0.1\t0.25\ttrain\t2\n0.6\t0.25\ttrain\t0\n1.1\t0.25\ttest\t1\n";
-    std::vector<float> lat(3 * 512);
-    for (size_t i = 0; i < lat.size(); ++i) lat[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)));
-    {
-      std::ofstream npy(d / "latents.npy", std::ios::binary);
-      const std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 512), }";
-      std::string h = header + std::string(64 - (10 + header.size() + 1) % 64, ' ') + "\n";
-      npy.write("\x93NUMPY\x01\x00", 8);
-      const uint16_t n = static_cast<uint16_t>(h.size());
-      npy.write(reinterpret_cast<const char*>(&n), 2);
-      npy << h;
-      npy.write(reinterpret_cast<const char*>(lat.data()), static_cast<std::streamsize>(lat.size() * 4));
-    }
-    const std::vector<std::pair<std::string, SettingValue>> base{
-        {"present.design", (d / "design.tsv").string()}, {"present.latents", (d / "latents.npy").string()},
-        {"present.flicker_hz", 10.0},  {"display.driver", std::string("dummy")}, {"display.face_px", int64_t{32}},
-        {"generator.kind", std::string("procedural")}, {"generator.resolution", int64_t{32}}};
-    for (const auto& [k, v] : base) st->apply_value(k, v, "test");
-    for (const auto& [k, v] : values) st->apply_value(k, v, "test");
-    chain = std::make_unique<Chain>(parts, *st);
-    session = std::make_unique<Session>(*chain, SessionOptions{});
-  }
-  std::unique_ptr<Sink> make(const std::filesystem::path& out) {
-    const SinkContext ctx = session->context(*st, out.string(), [this](const GeneratorOptions& o) { return parts.make_generator(o); });
-    for (const SinkInfo& info : parts.sinks())
-      if (info.name == "presentation") return info.make(ctx);
-    return nullptr;
-  }
-};
-
-// Pumps the sink as the Session's main thread would until the presentation's summary is written.
 void pump_until_done(Sink& sink, const std::filesystem::path& summary, std::chrono::seconds limit) {
-  const auto until = SteadyClock::now() + limit;
-  while (!std::filesystem::exists(summary) && SteadyClock::now() < until) REQUIRE(sink.pump(10ms));
+  REQUIRE(test::pump_until(sink, summary, limit));
 }
+
+using test::tsv_rows;
 
 const std::string kRun = "sub-01_task-faces_run-01";
 
@@ -95,7 +50,7 @@ const std::string kRun = "sub-01_task-faces_run-01";
 
 TEST_CASE("the presentation starts at the trigger key and shows the design in whole frames, each face within a frame of the plan") {
   test::TempDir d;
-  Presentation p(d, {});
+  test::PresentationParts p(three_faces(d, {}));
   auto sink = p.make(d / "out");
   REQUIRE(sink != nullptr);
   CHECK(sink->threading() == Sink::Threading::MainThread);
@@ -166,7 +121,7 @@ TEST_CASE("a serial trigger (a pseudo-terminal) starts the presentation; each tr
   REQUIRE(grantpt(master) == 0);
   REQUIRE(unlockpt(master) == 0);
   const std::string port = ptsname(master);
-  Presentation p(d, {{"trigger.source", std::string("serial")}, {"trigger.device", port}, {"trigger.baud", int64_t{9600}}});
+  test::PresentationParts p(three_faces(d, {{"trigger.source", std::string("serial")}, {"trigger.device", port}, {"trigger.baud", int64_t{9600}}}));
   auto sink = p.make(d / "out");
   REQUIRE(sink != nullptr);
   for (int i = 0; i < 5; ++i) REQUIRE(sink->pump(10ms));
@@ -184,7 +139,7 @@ TEST_CASE("a serial trigger (a pseudo-terminal) starts the presentation; each tr
   for (size_t i = 1; i < triggers.size(); ++i) CHECK(triggers[i][4] == "serial");
   CHECK(tsv_rows(d / ("out/sub-01/func/" + kRun + "_events.tsv")).size() == 4);
 
-  Presentation bad(d, {{"trigger.source", std::string("serial")}, {"trigger.device", std::string("/dev/no-such-port")}});
+  test::PresentationParts bad(three_faces(d, {{"trigger.source", std::string("serial")}, {"trigger.device", std::string("/dev/no-such-port")}}));
   try {
     bad.make(d / "out2");
     FAIL("a port that does not exist was opened");
