@@ -52,7 +52,7 @@ class PresentationSink : public Sink {
     }
     flips_ = std::fopen((o_.record / "flips.tsv").c_str(), "w");
     if (!flips_) throw std::runtime_error((o_.record / "flips.tsv").string() + ": cannot write");
-    std::fputs("frame\tplanned_frame\tt_flip_ns\tstim_index\tevent\n", flips_);
+    std::fputs("frame\tt_flip_ns\tstim_index\tevent\n", flips_);
     events_ = std::fopen((o_.stem.string() + "_events.tsv").c_str(), "w");
     if (!events_) throw std::runtime_error(o_.stem.string() + "_events.tsv: cannot write");
     std::fputs("onset\tduration\ttrial_type\tstim_index\tplanned_onset\tplanned_duration\tframes\n", events_);
@@ -112,15 +112,21 @@ class PresentationSink : public Sink {
     const double nominal = o_.refresh_hz > 0 ? o_.refresh_hz : mode_hz > 0 ? mode_hz : 60.0;
     std::vector<double> gaps;
     int64_t last = display_.present_stimulus(-1);
-    for (int i = 0; i < 20; ++i) {
+    for (int i = 0; i < 60; ++i) {
       const int64_t t = display_.present_stimulus(-1);
       gaps.push_back(ns_to_ms(t - last) / 1000.0);
       last = t;
     }
     const double med = summarize(gaps).p50;
     paced_ = !(med > 0.75 / nominal && med < 1.5 / nominal);
-    frame_s_ = o_.refresh_hz > 0 || paced_ ? 1.0 / nominal : med;
-    spdlog::info("presentation: presents take {:.2f} ms (median of 20), the display mode says {} Hz: {}", med * 1000, mode_hz,
+    double sum = 0;
+    int regular = 0;
+    for (double g : gaps)
+      if (g > 0.5 * med && g < 1.5 * med) sum += g, ++regular;
+    const double period = regular ? sum / regular : med;  // the mean of the regular gaps: the median of a few is too coarse
+    period_ns_ = period * 1e9;
+    frame_s_ = o_.refresh_hz > 0 || paced_ ? 1.0 / nominal : period;
+    spdlog::info("presentation: presents take {:.2f} ms (median of 60), the display mode says {} Hz: {}", med * 1000, mode_hz,
                  paced_ ? fmt::format("no vsync, frames paced by the clock at {:.2f} Hz", nominal)
                         : fmt::format("in step with vsync at {:.3f} Hz", 1.0 / frame_s_));
   }
@@ -171,35 +177,53 @@ class PresentationSink : public Sink {
     (void)wait;
   }
 
+  // One frame. What it shows is decided by time, not by counting frames: the frame's
+  // expected flip time from the trigger, in the design's frames. Paced by the clock, that
+  // time is a deadline slept to; with vsync it is the last flip plus the refresh period as
+  // measured (kept up to date), so a refresh a little off its nominal rate never drifts
+  // from the scanner's clock.
   void frame() {
-    const int64_t n = next_, frame_ns = static_cast<int64_t>(frame_s_ * 1e9);
-    if (paced_) sleep_until_ns(t0_ + n * frame_ns);
+    const int64_t frame_ns = static_cast<int64_t>(frame_s_ * 1e9);
+    int64_t n = next_;
+    if (paced_) {
+      sleep_until_ns(t0_ + n * frame_ns);
+    } else {
+      const double expected = last_flip_ < 0 ? static_cast<double>(realtime_ns()) + period_ns_ : static_cast<double>(last_flip_) + period_ns_;
+      n = std::llround((expected - static_cast<double>(t0_)) / static_cast<double>(frame_ns));
+    }
     const int ev = schedule_->event_at(n);
     const int64_t stim = schedule_->stimulus_at(n);
     const int64_t t = display_.present_stimulus(stim);
-    if (anchor_t_ < 0) anchor_t_ = t, anchor_n_ = n, first_flip_ = t;
-    const int64_t actual = anchor_n_ + std::llround(static_cast<double>(t - anchor_t_) / static_cast<double>(frame_ns));
-    if (actual > n) missed_ += actual - n;
+    if (first_flip_ < 0) first_flip_ = t;
+    if (paced_) {
+      const int64_t actual = std::llround(static_cast<double>(t - t0_) / static_cast<double>(frame_ns));
+      if (actual > n) missed_ += actual - n;  // woke or drew too late for its frame
+      next_ = std::max(actual, n) + 1;
+    } else if (last_flip_ >= 0) {
+      const double gap = static_cast<double>(t - last_flip_);
+      if (gap > 1.5 * period_ns_) missed_ += std::llround(gap / period_ns_) - 1;  // a refresh went by without a flip
+      else period_ns_ += 0.01 * (gap - period_ns_);
+    }
+    last_flip_ = t;
     ++flips_count_;
-    std::fprintf(flips_, "%lld\t%lld\t%lld\t%lld\t%d\n", static_cast<long long>(actual), static_cast<long long>(n),
-                 static_cast<long long>(t), static_cast<long long>(stim), ev);
+    std::fprintf(flips_, "%lld\t%lld\t%lld\t%d\n", static_cast<long long>(n), static_cast<long long>(t), static_cast<long long>(stim), ev);
     if (ev != current_) {
-      if (current_ >= 0) end_event(t, actual);
-      if (ev >= 0) on_t_ = t, on_frame_ = actual;
+      if (current_ >= 0) end_event(t);
+      if (ev >= 0) on_t_ = t;
       current_ = ev;
     }
-    next_ = std::max(actual, n) + 1;
     if (n >= schedule_->end_frame()) {
       state_ = State::Done;
       summary();
     }
   }
 
-  void end_event(int64_t t, int64_t frame) {
+  void end_event(int64_t t) {
+    const auto frames = std::llround(static_cast<double>(t - on_t_) / (paced_ ? frame_s_ * 1e9 : period_ns_));
     const Event& e = schedule_->events()[static_cast<size_t>(current_)];
     const double onset = static_cast<double>(on_t_ - t0_) * 1e-9, duration = static_cast<double>(t - on_t_) * 1e-9;
     std::fprintf(events_, "%.4f\t%.4f\t%s\t%lld\t%.4f\t%.4f\t%lld\n", onset, duration, e.trial_type.empty() ? "n/a" : e.trial_type.c_str(),
-                 static_cast<long long>(e.stim_index), e.onset, e.duration, static_cast<long long>(frame - on_frame_));
+                 static_cast<long long>(e.stim_index), e.onset, e.duration, static_cast<long long>(frames));
     std::fflush(events_);  // a line per event as it ends: readable during the run and after a crash
     std::fflush(flips_);
     durations_.push_back(duration);
@@ -255,8 +279,9 @@ class PresentationSink : public Sink {
   std::optional<FrameSchedule> schedule_;
   State state_ = State::Waiting;
   SteadyClock::time_point last_report_{};
-  int64_t t0_ = 0, next_ = 0, anchor_t_ = -1, anchor_n_ = 0, first_flip_ = -1;
-  int64_t missed_ = 0, flips_count_ = 0, written_ = 0, on_t_ = 0, on_frame_ = 0;
+  int64_t t0_ = 0, next_ = 0, last_flip_ = -1, first_flip_ = -1;
+  double period_ns_ = 1e9 / 60;  // vsync: the refresh period as measured
+  int64_t missed_ = 0, flips_count_ = 0, written_ = 0, on_t_ = 0;
   int current_ = -1;
   bool summarized_ = false;
   std::vector<double> durations_;

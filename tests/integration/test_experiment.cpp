@@ -179,8 +179,8 @@ kind = "online"
       CHECK(std::abs(onset - planned) <= 1.0 / 60 + 0.005);
       CHECK(std::abs(std::stod(events[i][1]) - std::stod(events[i][5])) <= 1.0 / 60 + 0.002);
       for (size_t f = 1; f < flips.size(); ++f)
-        if (flips[f][4] == std::to_string(i - 1)) {
-          CHECK(std::abs(static_cast<double>(std::stoll(flips[f][2]) - t0) * 1e-9 - onset) < 1e-3);
+        if (flips[f][3] == std::to_string(i - 1)) {
+          CHECK(std::abs(static_cast<double>(std::stoll(flips[f][1]) - t0) * 1e-9 - onset) < 1e-3);
           break;
         }
     }

@@ -95,17 +95,17 @@ TEST_CASE("the presentation starts at the trigger key and shows the design in wh
     // The onset is the stamp of the first flip that showed the event (flips.tsv), from the trigger.
     bool found = false;
     for (size_t f = 1; f < flips.size() && !found; ++f)
-      if (flips[f][4] == std::to_string(i)) {
+      if (flips[f][3] == std::to_string(i)) {
         found = true;
-        CHECK(std::abs(static_cast<double>(std::stoll(flips[f][2]) - t0) * 1e-9 - onset) < 1e-3);
-        CHECK(flips[f][3] == stims[i]);  // the face on its first frame
+        CHECK(std::abs(static_cast<double>(std::stoll(flips[f][1]) - t0) * 1e-9 - onset) < 1e-3);
+        CHECK(flips[f][2] == stims[i]);  // the face on its first frame
       }
     CHECK(found);
   }
   // The 10 Hz flicker at 60 Hz: 3 frames on, 3 off, within an event.
   int on = 0, off = 0;
   for (size_t f = 1; f < flips.size(); ++f)
-    if (flips[f][4] == "0") (flips[f][3] == "2" ? on : off)++;  // event 0 shows stimulus 2
+    if (flips[f][3] == "0") (flips[f][2] == "2" ? on : off)++;  // event 0 shows stimulus 2
   CHECK(on >= 7);
   CHECK(off >= 6);
   CHECK(std::abs(on - off) <= 3);

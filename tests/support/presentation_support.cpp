@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "builtin.hpp"
 #include "core/clock.hpp"
 #include "core/logging.hpp"
@@ -45,6 +47,12 @@ std::vector<std::vector<std::string>> tsv_rows(const std::filesystem::path& p) {
     rows.push_back(f);
   }
   return rows;
+}
+
+std::string read_json_field(const std::filesystem::path& p, const std::string& field) {
+  std::ifstream in(p);
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  return j.is_object() && j.contains(field) ? j[field].dump() : "";
 }
 
 }  // namespace hyper::test

@@ -34,6 +34,9 @@ class PresentationParts {
 // Pumps the sink as the Session's main thread does until `file` exists (or `limit` passed); false when the sink asked to stop.
 bool pump_until(Sink& sink, const std::filesystem::path& file, std::chrono::seconds limit);
 
+// One top-level field of a JSON file as JSON text ("\"clock\"", "0").
+std::string read_json_field(const std::filesystem::path& p, const std::string& field);
+
 // A TSV file's rows, split at tabs.
 std::vector<std::vector<std::string>> tsv_rows(const std::filesystem::path& p);
 
