@@ -8,7 +8,6 @@
 #include "cli/session_plan.hpp"
 #include "cli/stream.hpp"
 #include "cli/train.hpp"
-#include "core/clock.hpp"
 #include "core/interrupt.hpp"
 #include "core/logging.hpp"
 #include "decoders/decoder.hpp"
@@ -75,17 +74,6 @@ void check_devices(const Settings& st) {
                t.source == "serial" ? " on " + t.device : t.source == "key" ? " " + t.key : "");
 }
 
-// The files of a run cut short go to sourcedata/cut-short/: the repeat records afresh.
-void set_aside(const fs::path& out, const fs::path& stem) {
-  const fs::path dest = out / "sourcedata" / "cut-short" / fmt::format("{}-{}", stem.filename().string(), realtime_ns() / 1000000000);
-  ensure_dir(dest);
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(stem.parent_path(), ec))
-    if (e.path().filename().string().rfind(stem.filename().string() + "_", 0) == 0) fs::rename(e.path(), dest / e.path().filename());
-  if (fs::exists(out / "presentation" / stem.filename())) fs::rename(out / "presentation" / stem.filename(), dest / "presentation");
-  spdlog::info("the files of the run cut short are in {}", dest.string());
-}
-
 int run(const Settings& st, const PartRegistry& parts) {
   // The session's folder and first decoder are the stream's (--out, --decoder): each run is a stream.
   const fs::path plan_file = st.get_string("session.plan"), out = st.get_string("stream.out");
@@ -122,6 +110,7 @@ int run(const Settings& st, const PartRegistry& parts) {
   }
   ensure_dir(out);
   add_log_file(out / "hyper.log");
+  write_file_atomic(out / "settings.toml", st.to_toml(parts.session_sections()));
   const fs::path state_file = out / "session.json";
   SessionState state = load_state(state_file, checked.size());
   // Every face of the session drawn now, while the subject is not yet waiting: runs read them back.
@@ -147,7 +136,7 @@ int run(const Settings& st, const PartRegistry& parts) {
         continue;
       }
       spdlog::info("run {} was cut short: repeating it (session.cut_short = repeat)", i + 1);
-      set_aside(out, stem);
+      set_aside_cut_short(out, stem);
     }
     const bool present = r.kind == "present";
     rs.apply_value("present.design", present ? r.design.string() : std::string(), "the plan");

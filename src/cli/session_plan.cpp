@@ -8,6 +8,9 @@
 #include <spdlog/fmt/fmt.h>
 #include <toml++/toml.h>
 
+#include <spdlog/spdlog.h>
+
+#include "core/clock.hpp"
 #include "io/files.hpp"
 #include "io/npy.hpp"
 
@@ -107,6 +110,17 @@ void save_state(const fs::path& file, const SessionState& s) {
   nlohmann::json runs = nlohmann::json::array();
   for (const auto& st : s.status) runs.push_back({{"status", st}});
   write_file_atomic(file, nlohmann::json{{"runs", runs}, {"decoder", s.decoder}, {"decoder_runs", s.decoder_runs}}.dump(2) + "\n");
+}
+
+// The files of a run cut short go to sourcedata/cut-short/: the repeat records afresh.
+void set_aside_cut_short(const fs::path& out, const fs::path& stem) {
+  const fs::path dest = out / "sourcedata" / "cut-short" / fmt::format("{}-{}", stem.filename().string(), realtime_ns() / 1000000000);
+  ensure_dir(dest);
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(stem.parent_path(), ec))
+    if (e.path().filename().string().rfind(stem.filename().string() + "_", 0) == 0) fs::rename(e.path(), dest / e.path().filename());
+  if (fs::exists(out / "presentation" / stem.filename())) fs::rename(out / "presentation" / stem.filename(), dest / "presentation");
+  spdlog::info("the files of the run cut short are in {}", dest.string());
 }
 
 }  // namespace hyper

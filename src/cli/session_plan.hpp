@@ -38,5 +38,8 @@ struct SessionState {
 };
 SessionState load_state(const std::filesystem::path& file, size_t runs);  // a fresh state when there is none
 void save_state(const std::filesystem::path& file, const SessionState& state);
+// A run cut short is repeated afresh: its files (<stem>_*, <out>/presentation/<run>/) go to
+// <out>/sourcedata/cut-short/<run>-<unix time>/.
+void set_aside_cut_short(const std::filesystem::path& out, const std::filesystem::path& stem);
 
 }  // namespace hyper

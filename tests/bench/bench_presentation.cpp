@@ -10,8 +10,6 @@
 //    started by a trigger key event; the time from the key's stamp to the flip that showed it.
 // 3. The paper's trials (1.5 s faces flickering at 3.33 Hz, 3 s ISI): each face's measured
 //    duration, the flip intervals, missed frames.
-#include <SDL.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -95,11 +93,7 @@ int main(int argc, char** argv) {
     const fs::path out = fs::path(work) / fmt::format("start{}", k);
     auto sink = p.make(out);
     for (int i = 0; i < 5; ++i) sink->pump(std::chrono::milliseconds(10));
-    SDL_Event e{};
-    e.type = SDL_KEYDOWN;
-    e.key.keysym.sym = SDLK_5;
-    e.key.timestamp = SDL_GetTicks();
-    SDL_PushEvent(&e);
+    test::push_trigger_key();
     const fs::path record = out / "presentation/sub-01_task-faces_run-01";
     test::pump_until(*sink, record / "presentation.json", std::chrono::seconds(10));
     sink->finish();
@@ -123,11 +117,7 @@ int main(int argc, char** argv) {
   test::PresentationParts p(parts_for(paper));
   const fs::path out = fs::path(work) / "paper";
   auto sink = p.make(out);
-  SDL_Event e{};
-  e.type = SDL_KEYDOWN;
-  e.key.keysym.sym = SDLK_5;
-  e.key.timestamp = SDL_GetTicks();
-  SDL_PushEvent(&e);
+  test::push_trigger_key();
   const fs::path record = out / "presentation/sub-01_task-faces_run-01";
   test::pump_until(*sink, record / "presentation.json", std::chrono::seconds(static_cast<int>(5 + 4.5 * trials)));
   sink->finish();

@@ -15,6 +15,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "io/npy.hpp"
+#include "presentation_support.hpp"
 #include "stream_support.hpp"
 #include "support.hpp"
 
@@ -31,18 +32,6 @@ bool wait_for(const test::Process& p, const std::string& text, std::chrono::seco
     std::this_thread::sleep_for(100ms);
   }
   return false;
-}
-
-std::vector<std::vector<std::string>> tsv(const fs::path& p) {
-  std::ifstream in(p);
-  std::vector<std::vector<std::string>> rows;
-  for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> f;
-    std::stringstream ss(line);
-    for (std::string x; std::getline(ss, x, '\t');) f.push_back(x);
-    rows.push_back(f);
-  }
-  return rows;
 }
 
 // Mean per-TR correlation of decoded latents with their HRF-weighted targets.
@@ -132,7 +121,7 @@ kind = "online"
   }
   CHECK(test::read_text(out / "session.json").find("\"started\"") != std::string::npos);
   REQUIRE(fs::exists(bids / name(1, "bold.nii.gz")));
-  CHECK(tsv(bids / name(1, "events.tsv")).size() == 17);
+  CHECK(test::tsv_rows(bids / name(1, "events.tsv")).size() == 17);
   CHECK(fs::exists(bids / name(2, "bold.nii")));  // the killed run's recording, readable
 
   // Rerun: resumes at run 2 (repeated; the killed attempt set aside), trains, decodes run 3.
@@ -169,10 +158,10 @@ kind = "online"
 
   // events.tsv: each onset is its first flip's stamp from the first trigger, within a frame of the plan.
   for (int r = 1; r <= 2; ++r) {
-    const auto events = tsv(bids / name(r, "events.tsv"));
+    const auto events = test::tsv_rows(bids / name(r, "events.tsv"));
     const auto record = out / "presentation" / name(r, "").substr(0, name(r, "").size() - 1);
-    const auto flips = tsv(record / "flips.tsv");
-    const int64_t t0 = std::stoll(tsv(record / "triggers.tsv").at(1).at(1));
+    const auto flips = test::tsv_rows(record / "flips.tsv");
+    const int64_t t0 = std::stoll(test::tsv_rows(record / "triggers.tsv").at(1).at(1));
     REQUIRE(events.size() == 17);
     for (size_t i = 1; i < events.size(); ++i) {
       const double onset = std::stod(events[i][0]), planned = std::stod(events[i][4]);

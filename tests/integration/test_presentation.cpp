@@ -59,12 +59,8 @@ TEST_CASE("the presentation starts at the trigger key and shows the design in wh
   const auto events_file = d / ("out/sub-01/func/" + kRun + "_events.tsv");
   CHECK(tsv_rows(events_file).size() == 1);  // the header
   CHECK(std::filesystem::exists(d / "out/stimuli"));  // the faces were drawn before the run
-  SDL_Event e{};
-  e.type = SDL_KEYDOWN;
-  e.key.keysym.sym = SDLK_5;
-  e.key.timestamp = SDL_GetTicks();
   const int64_t t_key = realtime_ns();
-  REQUIRE(SDL_PushEvent(&e) == 1);
+  test::push_trigger_key();
   const auto record = d / ("out/presentation/" + kRun);
   pump_until_done(*sink, record / "presentation.json", 10s);
   sink->finish();

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <SDL.h>
 #include <nlohmann/json.hpp>
 
 #include "builtin.hpp"
@@ -28,6 +29,14 @@ std::unique_ptr<Sink> PresentationParts::make(const std::filesystem::path& out) 
   for (const SinkInfo& info : parts_.sinks())
     if (info.name == "presentation") return info.make(ctx);
   return nullptr;
+}
+
+void push_trigger_key() {
+  SDL_Event e{};
+  e.type = SDL_KEYDOWN;
+  e.key.keysym.sym = SDLK_5;
+  e.key.timestamp = SDL_GetTicks();
+  SDL_PushEvent(&e);
 }
 
 bool pump_until(Sink& sink, const std::filesystem::path& file, std::chrono::seconds limit) {

@@ -34,6 +34,9 @@ class PresentationParts {
 // Pumps the sink as the Session's main thread does until `file` exists (or `limit` passed); false when the sink asked to stop.
 bool pump_until(Sink& sink, const std::filesystem::path& file, std::chrono::seconds limit);
 
+// A trigger key (SDL's 5) in SDL's event queue, as a button box types it; its stamp now.
+void push_trigger_key();
+
 // One top-level field of a JSON file as JSON text ("\"clock\"", "0").
 std::string read_json_field(const std::filesystem::path& p, const std::string& field);
 
