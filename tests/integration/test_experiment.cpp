@@ -53,7 +53,7 @@ double mean_r(const NpyArray& pred, const TrTargets& target, const std::vector<i
 
 }  // namespace
 
-TEST_CASE("a session at the twin-scanner: present, present, online; killed in run 2 and resumed; BOLD, events and the decoder hold") {
+TEST_CASE("a session at the twin-scanner: present, present, online, killed in run 2 and resumed: BOLD, events and the decoder hold") {
   test::TempDir d;
   const double tr = 0.5;
   REQUIRE(test::run(test::hyper_cmd({"simulate", "--out", (d / "twin").string(), "--preset", "small", "--log-level", "warn",

@@ -110,7 +110,7 @@ TEST_CASE("the presentation starts at the trigger key and shows the design in wh
   CHECK(summary.find("\"paced_by\": \"clock\"") != std::string::npos);
 }
 
-TEST_CASE("a serial trigger (a pseudo-terminal) starts the presentation; each trigger byte is logged; a port that does not open is named") {
+TEST_CASE("a serial trigger (a pseudo-terminal) starts the presentation, each trigger byte is logged, a port that does not open is named") {
   test::TempDir d;
   const int master = posix_openpt(O_RDWR | O_NOCTTY);
   REQUIRE(master >= 0);
