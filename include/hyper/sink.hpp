@@ -45,6 +45,8 @@ struct Face {
   int width = 0, height = 0;
   std::vector<uint8_t> rgb;        // 8-bit RGB rows; empty when nobody needs pixels
   std::vector<uint8_t> truth_rgb;  // the face presented then (replays of a twin), same size
+  bool has_feedback = false;       // a feedback protocol's thermometer beside the face
+  double feedback = 0, feedback_bar = 0;
 };
 
 class Generator;

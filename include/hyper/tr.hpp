@@ -42,6 +42,14 @@ struct Tr {
   // Filled by the decode stage (a fixed array: decoding allocates nothing).
   std::array<float, kLatentDim> latent{};
   bool decoded = false;
+
+  // Filled by a feedback protocol (a closed-loop run): the latent the screen shows for this
+  // TR (else the decoded one) and the subject's feedback, its value and the bar's fill.
+  std::array<float, kLatentDim> show{};
+  bool has_show = false;
+  bool has_feedback = false;
+  double feedback = 0;      // the protocol's value (e.g. a z-score against chance)
+  double feedback_bar = 0;  // 0..1: how full the thermometer beside the face is
 };
 
 }  // namespace hyper

@@ -4,7 +4,7 @@
 namespace hyper {
 
 // Bumped whenever a header under include/hyper changes in a way that breaks plugins.
-inline constexpr int kApiVersion = 3;  // 2: sinks, sources and generators; 3: Sink::on_received
+inline constexpr int kApiVersion = 4;  // 2: sinks, sources and generators; 3: Sink::on_received; 4: Tr feedback, Face feedback
 
 // The wire protocol this build speaks (README, "Protocol hyper/1").
 inline constexpr const char* kProtocolName = "hyper/1";

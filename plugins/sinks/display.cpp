@@ -172,6 +172,8 @@ bool Display::step(const Face* face, const HudFeed& hud, int64_t* t_present_out)
       if (sf->window) upload(*sf, *face);
     have_truth_ = !face->truth_rgb.empty();
     have_face_ = true;
+    have_feedback_ = face->has_feedback;
+    feedback_bar_ = face->feedback_bar;
   }
   if (redraw) {
     draw(subject_, hud);
@@ -258,6 +260,7 @@ void Display::draw(Surface& sf, const HudFeed& hud) {
     text(r, l.note.x, l.note.y, o_.label_text);
   }
   if (!sf.experimenter) draw_fixation(r, l.fixation_x, l.fixation_y, w);  // over the decoded face's centre
+  if (have_face_ && have_feedback_) draw_thermometer(r, l.decoded, w);
   if (hud_on) draw_hud(r, hud);
 }
 
@@ -268,6 +271,22 @@ void Display::draw_fixation(SDL_Renderer* r, int x, int y, int width) {
   SDL_SetRenderDrawColor(r, o_.fixation[0], o_.fixation[1], o_.fixation[2], 255);
   const SDL_Rect arms[2] = {{x - half, y - t / 2, 2 * half, t}, {x - t / 2, y - half, t, 2 * half}};
   SDL_RenderFillRects(r, arms, 2);
+}
+
+// A vertical bar right of the face: filled from the bottom by the feedback, a white line at
+// one half where chance sits.
+void Display::draw_thermometer(SDL_Renderer* r, const Rect& face, int width) {
+  const int bar_w = std::max(8, face.w / 12), x = std::min(face.x + face.w + bar_w, width - bar_w);
+  const SDL_Rect frame{x, face.y, bar_w, face.h};
+  SDL_SetRenderDrawColor(r, 40, 40, 40, 255);
+  SDL_RenderFillRect(r, &frame);
+  const int fill = static_cast<int>(std::lround(std::clamp(feedback_bar_, 0.0, 1.0) * face.h));
+  const SDL_Rect level{x, face.y + face.h - fill, bar_w, fill};
+  SDL_SetRenderDrawColor(r, 60, 200, 90, 255);
+  SDL_RenderFillRect(r, &level);
+  const SDL_Rect chance{x - 2, face.y + face.h / 2, bar_w + 4, 2};
+  SDL_SetRenderDrawColor(r, 255, 255, 255, 255);
+  SDL_RenderFillRect(r, &chance);
 }
 
 void Display::draw_hud(SDL_Renderer* r, const HudFeed& hud) {

@@ -21,6 +21,7 @@
 #include "hyper/params.hpp"
 #include "hyper/setting_spec.hpp"
 #include "hyper/sink.hpp"
+#include "sinks/screen_layout.hpp"
 
 struct SDL_Window;
 struct SDL_Renderer;
@@ -126,10 +127,13 @@ class Display {
   void capture(Surface& s, const Face& face, const char* folder);
   void record(const Face& f, int64_t t_present);
   void draw_fixation(SDL_Renderer* r, int x, int y, int width);
+  void draw_thermometer(SDL_Renderer* r, const Rect& face, int width);
 
   DisplayOptions o_;
   Surface subject_, experimenter_;  // experimenter_.window == nullptr: none
   bool have_face_ = false, have_truth_ = false;
+  bool have_feedback_ = false;
+  double feedback_bar_ = 0;  // the thermometer beside the face (a feedback protocol)
   std::deque<double> present_ms_;  // sent -> present, for the HUD
   std::string run_;
   int presented_fd_ = -1;          // <out>/<run>/presented.tsv

@@ -101,7 +101,8 @@ class FacesSink : public Sink {
       ++c.late;  // behind the scanner: the generator's CPU goes to catching up instead
       return;
     }
-    Item item{tr.run, tr.index, tr.t.t_sent, tr.latent};
+    // A feedback protocol may choose the face (the target, the base moved along a direction).
+    Item item{tr.run, tr.index, tr.t.t_sent, tr.has_show ? tr.show : tr.latent, tr.has_feedback, tr.feedback, tr.feedback_bar};
     if (serial_) return draw(item);
     if (slot_.put(std::move(item))) {
       ++c.skipped;
@@ -122,6 +123,8 @@ class FacesSink : public Sink {
     std::string run;
     int64_t index = 0, t_sent = -1;
     Latent latent{};
+    bool has_feedback = false;
+    double feedback = 0, feedback_bar = 0;
   };
   struct Counts {
     int64_t offered = 0, skipped = 0, late = 0;
@@ -150,6 +153,9 @@ class FacesSink : public Sink {
       face->t_sent = item.t_sent;
       face->width = img.width;
       face->height = img.height;
+      face->has_feedback = item.has_feedback;
+      face->feedback = item.feedback;
+      face->feedback_bar = item.feedback_bar;
       if (need_rgb_) face->rgb = to_rgb8(img, 0);  // img is overwritten by the next generate
       if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(delay_ms_));
       face->t_generate = realtime_ns();

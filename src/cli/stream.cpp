@@ -11,6 +11,7 @@
 #include "core/logging.hpp"
 #include "core/session.hpp"
 #include "decoders/decode_stage.hpp"
+#include "feedback/protocol.hpp"
 #include "io/files.hpp"
 
 namespace hyper {
@@ -72,6 +73,11 @@ StreamOutcome stream_runs(const Settings& st, const PartRegistry& parts, const s
   Chain chain = decoder_file.empty()
                     ? Chain(parts, st)
                     : decoding_chain(parts, st, std::make_shared<const Decoder>(load_decoder(decoder_file)), decoder_file);
+  if (auto feedback = make_feedback_stage(st)) {  // a closed-loop protocol: after decode, before the sinks
+    if (decoder_file.empty())
+      throw SettingsError("feedback.protocol: feedback is computed from the decoded latent: add --decoder FILE (hyper train --mode tr)");
+    chain.append("feedback", std::move(feedback));
+  }
   chain.preflight(Spec{});
   const std::string source_name = st.get_string("stream.source") != "auto" ? st.get_string("stream.source")
                                   : !st.get_string("watch.dir").empty() ? "watch"

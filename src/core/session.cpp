@@ -1,5 +1,7 @@
 #include "core/session.hpp"
 
+#include <algorithm>
+
 #include <cmath>
 #include <filesystem>
 #include <thread>
@@ -18,7 +20,7 @@ SinkContext Session::context(const Params& settings, std::string out,
   const auto& names = chain_.names();
   return SinkContext{.settings = settings,
                      .out = std::move(out),
-                     .decoding = !names.empty() && names.back() == "decode",
+                     .decoding = std::find(names.begin(), names.end(), "decode") != names.end(),  // a feedback protocol may follow it
                      .serial = options_.serial,
                      .publish_face = [this](std::shared_ptr<const Face> f) { publish_face(std::move(f)); },
                      .dropped = [this] {
