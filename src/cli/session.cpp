@@ -11,6 +11,7 @@
 #include "core/interrupt.hpp"
 #include "core/logging.hpp"
 #include "decoders/decoder.hpp"
+#include "feedback/protocol.hpp"
 #include "io/files.hpp"
 #include "sinks/display.hpp"
 #include "generators/generator_settings.hpp"
@@ -74,6 +75,19 @@ void check_devices(const Settings& st) {
                t.source == "serial" ? " on " + t.device : t.source == "key" ? " " + t.key : "");
 }
 
+// A run's settings: what the plan says of its kind over the session's.
+Settings run_settings(const Settings& st, const PlannedRun& r, const fs::path& latents) {
+  Settings rs = st;
+  const bool present = r.kind == "present";
+  rs.apply_value("present.design", present ? r.design.string() : std::string(), "the plan");
+  rs.apply_value("present.latents", latents.string(), "the plan");
+  rs.apply_value("stream.faces", !present, "the plan");
+  rs.apply_value("display.enabled", !present, "the plan");
+  rs.apply_value("feedback.protocol", r.protocol, "the plan");
+  if (st.get_string("feedback.latents").empty()) rs.apply_value("feedback.latents", latents.string(), "the plan");
+  return rs;
+}
+
 int run(const Settings& st, const PartRegistry& parts) {
   // The session's folder and first decoder are the stream's (--out, --decoder): each run is a stream.
   const fs::path plan_file = st.get_string("session.plan"), out = st.get_string("stream.out");
@@ -87,13 +101,15 @@ int run(const Settings& st, const PartRegistry& parts) {
     throw SettingsError("present.latents: the stimulus latents are needed (no stimuli/latents.npy beside the designs): set "
                         "[present] latents = \"FILE\" in the plan");
   const std::vector<PlannedRun> checked = read_plan(plan_file, st, latents);  // now with the stimuli's rows
+  for (const PlannedRun& r : checked)  // a protocol's settings (target row, direction...) are checked now
+    if (r.kind == "feedback") make_feedback_stage(run_settings(st, r, latents));
   // Every online run needs a decoder: the given one, or runs with training trials before it.
   size_t train_runs = 0;
   for (size_t i = 0; i < checked.size(); ++i) {
     if (checked[i].kind == "present" && checked[i].train_trials() > 0) ++train_runs;
-    if (checked[i].kind != "online" || !st.get_string("stream.decoder").empty()) continue;
+    if (checked[i].kind == "present" || !st.get_string("stream.decoder").empty()) continue;
     if (train_runs == 0)
-      throw SettingsError(fmt::format("stream.decoder: run {} is online and no present run with training trials comes before it: "
+      throw SettingsError(fmt::format("stream.decoder: run {} decodes and no present run with training trials comes before it: "
                                       "give a decoder (--decoder FILE) or present training runs first", i + 1));
     if (train_runs < 2 && st.get_float("train.penalty") < 0)
       throw SettingsError(fmt::format("train.penalty: the decoder for run {} is trained on one run, and choosing the penalty by "
@@ -124,7 +140,7 @@ int run(const Settings& st, const PartRegistry& parts) {
   for (size_t i = 0; i < checked.size(); ++i) {
     if (state.status[i] == "done") continue;
     const PlannedRun& r = checked[i];
-    Settings rs = st;
+    Settings rs = run_settings(st, r, latents);
     rs.apply_value("bold.run", static_cast<int64_t>(i + 1), "the plan's run number");
     const fs::path stem = bids_run_stem(out, st.get_string("bold.subject"), st.get_string("bold.session"), st.get_string("bold.task"),
                                         static_cast<int>(i + 1));
@@ -139,12 +155,8 @@ int run(const Settings& st, const PartRegistry& parts) {
       set_aside_cut_short(out, stem);
     }
     const bool present = r.kind == "present";
-    rs.apply_value("present.design", present ? r.design.string() : std::string(), "the plan");
-    rs.apply_value("present.latents", latents.string(), "the plan");
     const std::string decoder = state.decoder.empty() ? st.get_string("stream.decoder") : state.decoder;
     rs.apply_value("stream.decoder", present ? std::string() : decoder, "the plan");
-    rs.apply_value("stream.faces", !present, "the plan");
-    rs.apply_value("display.enabled", !present, "the plan");
     spdlog::info("run {} of {}: {}{}", i + 1, checked.size(), r.describe(tr),
                  present ? "; waiting for the trigger" : "; decoder " + decoder + "; waiting for the volumes");
     state.status[i] = "started";
@@ -158,7 +170,7 @@ int run(const Settings& st, const PartRegistry& parts) {
     state.status[i] = "done";
     save_state(state_file, state);
     // Train before the next online run when there are recordings it was not trained on.
-    const bool online_next = i + 1 < checked.size() && checked[i + 1].kind == "online";
+    const bool online_next = i + 1 < checked.size() && checked[i + 1].kind != "present";
     size_t recorded = 0;
     for (size_t k = 0; k <= i; ++k) recorded += checked[k].kind == "present" && checked[k].train_trials() > 0;
     if (online_next && recorded > state.decoder_runs) {

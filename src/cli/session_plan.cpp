@@ -27,6 +27,7 @@ std::string PlannedRun::describe(double tr_s) const {
   if (kind == "present")
     s += fmt::format(": {} faces ({} train) from {}", events.size(), train_trials(), design.filename().string());
   if (kind == "online") s += ": decoded faces on the subject's screen";
+  if (kind == "feedback") s += ": the " + protocol + " protocol on the decoded latent";
   if (volumes > 0) {
     const auto secs = static_cast<int64_t>(std::lround(static_cast<double>(volumes) * tr_s));
     s += fmt::format(", {} volumes ({}:{:02d})", volumes, secs / 60, secs % 60);
@@ -53,16 +54,19 @@ std::vector<PlannedRun> read_plan(const fs::path& plan, const Settings& st, cons
     const toml::table* t = list->get(i)->as_table();
     if (!t) throw SettingsError(where + ": each [[run]] is a table");
     for (const auto& [k, v] : *t)
-      if (k.str() != "kind" && k.str() != "design" && k.str() != "volumes")
-        throw SettingsError(fmt::format("{}: unknown key '{}' (a run has kind, design, volumes)", where, k.str()));
+      if (k.str() != "kind" && k.str() != "design" && k.str() != "volumes" && k.str() != "protocol")
+        throw SettingsError(fmt::format("{}: unknown key '{}' (a run has kind, design, volumes, protocol)", where, k.str()));
     PlannedRun r;
     r.kind = t->get("kind") ? t->get("kind")->value_or(std::string()) : "";
     r.volumes = t->get("volumes") ? t->get("volumes")->value_or(int64_t{0}) : st.get_int("session.run_volumes");
-    if (r.kind == "feedback")
-      throw SettingsError(where + ": kind = \"feedback\": closed-loop protocols are not built yet (issue 20); use present or online");
-    if (r.kind != "present" && r.kind != "online")
-      throw SettingsError(where + ": kind = \"" + r.kind + "\" is not a run kind: present (the design's faces, BOLD recorded) or "
-                                  "online (decoded faces)");
+    if (r.kind != "present" && r.kind != "online" && r.kind != "feedback")
+      throw SettingsError(where + ": kind = \"" + r.kind + "\" is not a run kind: present (the design's faces, BOLD recorded), "
+                                  "online (decoded faces) or feedback (a closed-loop protocol)");
+    if (r.kind == "feedback") {
+      r.protocol = t->get("protocol") ? t->get("protocol")->value_or(std::string()) : st.get_string("feedback.protocol");
+      if (r.protocol.empty())
+        throw SettingsError(where + ": protocol: a feedback run names its protocol (protocol = \"target\", or [feedback] protocol)");
+    }
     if (r.kind == "present") {
       if (!t->get("design")) throw SettingsError(where + ": design: a present run names its events.tsv (design = \"...\")");
       r.design = t->get("design")->value_or(std::string());

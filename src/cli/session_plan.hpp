@@ -3,7 +3,9 @@
 // settings file (any section: [stream], [display], [trigger], [bold], [train]...) with one
 // [[run]] table per run, in order:
 //   kind    present (the design's faces, from the trigger; BOLD recorded), online (decoded
-//           faces on the screen, from a decoder trained on the runs before), feedback
+//           faces on the screen, from a decoder trained on the runs before), feedback (a
+//           closed-loop protocol on the decoded latent, as online)
+//   protocol feedback: the protocol (else [feedback] protocol)
 //   design  present: the events.tsv to show
 //   volumes the run's length (checked against the design; default session.run_volumes)
 // The state file <out>/session.json says which runs are done, so a rerun resumes.
@@ -20,6 +22,7 @@ namespace hyper {
 struct PlannedRun {
   std::string kind;
   std::filesystem::path design;
+  std::string protocol;       // feedback: the closed-loop protocol
   std::vector<Event> events;  // present: the design's
   int64_t volumes = 0;        // 0: not known
   int64_t train_trials() const;

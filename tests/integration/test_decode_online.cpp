@@ -4,6 +4,9 @@
 
 #include <csignal>
 #include <fstream>
+#include <numeric>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include <spdlog/fmt/fmt.h>
@@ -212,6 +215,69 @@ TEST_CASE("online per-TR decoding of a replayed run equals hyper decode of the f
   REQUIRE(used > 100);
   MESSAGE("mean per-TR correlation with the HRF-weighted target: " << r / used);
   CHECK(r / used > 0.95);
+
+  // Closed loop, the target protocol on the replayed test run: the feedback follows the true
+  // similarity of what the twin saw to the target; for a target never shown it stays at chance.
+  {
+    const auto events = read_events(events_path(run));
+    const int T = static_cast<int>(offline.shape[0]);  // the decoder of the mask-only chain (above)
+    const TrTargets truth = tr_targets(events, latents, T, 1.5, -1);
+    std::set<int64_t> shown;
+    for (const Event& e : events) shown.insert(e.stim_index);
+    int64_t unseen = 0;
+    while (shown.count(unseen)) ++unseen;
+    const auto feedback_of = [&](int64_t target, const std::string& tag) {
+      const int port6 = test::free_tcp_port();
+      test::Process s6(test::hyper_cmd({"stream", "--endpoint", test::loopback(port6), "--runs", "1", "--out", (d / tag).string(),
+                                        "--decoder", dec_mask, "--feedback", "target", "--set",
+                                        "feedback.latents=" + (d / "twin/stimuli/latents.npy").string(), "--set",
+                                        "feedback.target=" + std::to_string(target)}),
+                       d / (tag + ".log"));
+      REQUIRE(test::run(test::hyper_cmd({"replay", "--input", run.string(), "--endpoint", test::loopback(port6), "--speed", "max"}),
+                        d / (tag + "_replay.log")) == 0);
+      REQUIRE(s6.wait(60s) == 0);
+      std::ifstream tsv(d / tag / run_id / "feedback.tsv");
+      std::string line;
+      std::getline(tsv, line);
+      CHECK(line == "index\tt_ready_ns\tfeedback\tbar\tshown");
+      std::vector<double> values;
+      while (std::getline(tsv, line)) {
+        std::stringstream ss(line);
+        std::string index, t_ready, value;
+        std::getline(ss, index, '\t'), std::getline(ss, t_ready, '\t'), std::getline(ss, value, '\t');
+        values.push_back(std::stod(value));
+      }
+      REQUIRE(static_cast<int>(values.size()) == T);
+      return values;
+    };
+    const int64_t target = events.front().stim_index;
+    const auto fb = feedback_of(target, "target");
+    // The true similarity, smoothed as the protocol smooths (3 TRs), where the target is defined.
+    const Eigen::VectorXf tz = latents.row(target).transpose();
+    std::vector<double> x, y, window;
+    for (int t = 0; t < T; ++t) {
+      const Eigen::VectorXf yt = truth.y.row(t).transpose().cast<float>();
+      window.push_back(yt.norm() > 0 ? yt.dot(tz) / (yt.norm() * tz.norm()) : 0.0);
+      if (window.size() > 3) window.erase(window.begin());
+      if (!truth.use[static_cast<size_t>(t)] || yt.norm() == 0) continue;
+      x.push_back(std::accumulate(window.begin(), window.end(), 0.0) / static_cast<double>(window.size()));
+      y.push_back(fb[static_cast<size_t>(t)]);
+    }
+    const auto pearson = [](const std::vector<double>& a, const std::vector<double>& b) {
+      const double ma = std::accumulate(a.begin(), a.end(), 0.0) / a.size(), mb = std::accumulate(b.begin(), b.end(), 0.0) / b.size();
+      double ab = 0, aa = 0, bb = 0;
+      for (size_t i = 0; i < a.size(); ++i) ab += (a[i] - ma) * (b[i] - mb), aa += (a[i] - ma) * (a[i] - ma), bb += (b[i] - mb) * (b[i] - mb);
+      return ab / std::sqrt(aa * bb);
+    };
+    const double r = pearson(x, y);
+    MESSAGE("target protocol: correlation of the feedback with the true similarity to the target " << r);
+    CHECK(r > 0.9);  // the issue asks 0.5; this decoder does far better
+    const auto chance = feedback_of(unseen, "unseen");
+    const double mean = std::accumulate(chance.begin(), chance.end(), 0.0) / static_cast<double>(chance.size());
+    MESSAGE("target protocol, a target never shown: mean feedback " << mean << " (chance: 0)");
+    CHECK(std::abs(mean) < 1.0);
+  }
+
 
   // Volumes of another grid, or at another TR: the run is refused, naming the mismatch.
   test::make_run(d / "other.nii.gz", {"--dims", "8", "8", "4", "5"});

@@ -95,6 +95,9 @@ kind = "present"
 design = "{}"
 [[run]]
 kind = "online"
+[[run]]
+kind = "feedback"
+protocol = "target"
 )",
                                      test::loopback(port), (func / "sub-01_task-faces_run-02_events.tsv").string(),
                                      (func / "sub-01_task-faces_run-03_events.tsv").string());
@@ -108,9 +111,9 @@ kind = "online"
   // Run 1 whole, then killed (SIGKILL) a few seconds into run 2.
   {
     test::Process session(test::hyper_cmd({"session", plan.string(), "--out", out.string()}), d / "session1.log");
-    REQUIRE(wait_for(session, "run 1 of 3: present", 30s));
+    REQUIRE(wait_for(session, "run 1 of 4: present", 30s));
     REQUIRE(test::run(replay(2), d / "replay1.log", 120s) == 0);
-    REQUIRE(wait_for(session, "run 2 of 3: present", 60s));
+    REQUIRE(wait_for(session, "run 2 of 4: present", 60s));
     test::Process r2(replay(3), d / "replay2.log");
     REQUIRE(wait_for(session, "presentation: trigger (volume) received", 60s));
     std::this_thread::sleep_for(2s);
@@ -127,12 +130,14 @@ kind = "online"
   // Rerun: resumes at run 2 (repeated; the killed attempt set aside), trains, decodes run 3.
   {
     test::Process session(test::hyper_cmd({"session", plan.string(), "--out", out.string()}), d / "session2.log");
-    REQUIRE(wait_for(session, "run 2 of 3: present", 60s));
-    CHECK(session.output().find("run 1 of 3: present") == std::string::npos);
+    REQUIRE(wait_for(session, "run 2 of 4: present", 60s));
+    CHECK(session.output().find("run 1 of 4: present") == std::string::npos);
     CHECK(session.output().find("run 2 was cut short: repeating it") != std::string::npos);
     REQUIRE(test::run(replay(3), d / "replay3.log", 120s) == 0);
-    REQUIRE(wait_for(session, "run 3 of 3: online", 120s));
+    REQUIRE(wait_for(session, "run 3 of 4: online", 120s));
     REQUIRE(test::run(replay(1), d / "replay4.log", 120s) == 0);
+    REQUIRE(wait_for(session, "run 4 of 4: feedback: the target protocol", 60s));
+    REQUIRE(test::run(replay(1), d / "replay5.log", 120s) == 0);
     const int rc = session.wait(60s);
     INFO(session.output());
     REQUIRE(rc == 0);
@@ -142,6 +147,12 @@ kind = "online"
   for (const auto& e : fs::directory_iterator(out / "sourcedata/cut-short")) set_aside += fs::exists(e.path() / name(2, "bold.nii"));
   CHECK(set_aside == 1);
   CHECK(fs::exists(out / "decoders/after-run-02.safetensors"));
+  // The feedback run: a value every TR (feedback.tsv), the target (a random latent) shown first.
+  const auto feedback = test::tsv_rows(out / "sub-01_task-faces_run-01_bold.2/feedback.tsv");
+  REQUIRE(feedback.size() == 63);
+  CHECK(feedback[1][4] == "protocol");
+  CHECK(feedback[10][4] == "decoded");
+  CHECK(std::isfinite(std::stod(feedback[30][2])));
 
   // The BOLD files hold the volumes the twin sent, as nibabel reads both.
   for (const auto& [mine, theirs] : {std::pair{1, 2}, std::pair{2, 3}, std::pair{3, 1}}) {
@@ -232,8 +243,9 @@ TEST_CASE("configs/session.toml checks out against a twin, and a plan's mistakes
   const std::vector<std::pair<std::string, std::string>> plans{
       {"kind = \"present\"\ndesign = \"nope_events.tsv\"", "run 1: design: no such file"},
       {"kind = \"rest\"", "kind = \"rest\" is not a run kind"},
-      {"kind = \"feedback\"", "closed-loop protocols are not built yet"},
-      {"kind = \"online\"", "stream.decoder: run 1 is online and no present run with training trials comes before it"}};
+      {"kind = \"feedback\"", "run 1: protocol: a feedback run names its protocol"},
+      {"kind = \"feedback\"\nprotocol = \"smile\"", "feedback.protocol: no protocol named 'smile'"},
+      {"kind = \"online\"", "stream.decoder: run 1 decodes and no present run with training trials comes before it"}};
   for (const auto& [run, message] : plans) {
     std::ofstream(d / "bad.toml") << "[present]\nlatents = \"" << (d / "twin/stimuli/latents.npy").string() << "\"\n[[run]]\n" << run << "\n";
     CHECK(test::run(test::hyper_cmd({"session", (d / "bad.toml").string(), "--out", (d / "bad").string()}), d / "bad.log") == 2);
