@@ -147,7 +147,7 @@ void Display::load_stimuli(const std::map<int64_t, std::vector<uint8_t>>& faces,
   }
 }
 
-int64_t Display::present_stimulus(int64_t stim) {
+int64_t Display::present_stimulus(int64_t stim, RgbImage* capture) {
   SDL_Renderer* r = subject_.renderer;
   int w = 0, h = 0;
   SDL_GetRendererOutputSize(r, &w, &h);
@@ -158,6 +158,11 @@ int64_t Display::present_stimulus(int64_t stim) {
     SDL_RenderCopy(r, it->second, nullptr, &dst);
   }
   draw_fixation(r, w / 2, h / 2, w);  // always on: the subject keeps fixating through the ISI
+  if (capture) {
+    capture->rgb.resize(static_cast<size_t>(w) * static_cast<size_t>(h) * 3);
+    capture->width = SDL_RenderReadPixels(r, nullptr, SDL_PIXELFORMAT_RGB24, capture->rgb.data(), w * 3) == 0 ? w : 0;
+    capture->height = h;
+  }
   SDL_RenderPresent(r);
   return realtime_ns();
 }

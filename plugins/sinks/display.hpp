@@ -21,6 +21,7 @@
 #include "hyper/params.hpp"
 #include "hyper/setting_spec.hpp"
 #include "hyper/sink.hpp"
+#include "io/png.hpp"
 #include "sinks/screen_layout.hpp"
 
 struct SDL_Window;
@@ -98,7 +99,9 @@ class Display {
   // side x side), then one frame per call: stimulus `stim` (-1: none) under the fixation
   // cross, presented; returns when SDL_RenderPresent returned (CLOCK_REALTIME ns).
   void load_stimuli(const std::map<int64_t, std::vector<uint8_t>>& faces, int side);
-  int64_t present_stimulus(int64_t stim);
+  // `capture` (when given): the frame's pixels (RGB, width x height), read back before it is
+  // presented (a copy: the caller encodes it after the flip, off the frame's time).
+  int64_t present_stimulus(int64_t stim, RgbImage* capture = nullptr);
   // Handles the window's events; false once the user quit. Keys pressed are kept for take_keys().
   bool poll();
   struct KeyPress {

@@ -193,7 +193,14 @@ class PresentationSink : public Sink {
     }
     const int ev = schedule_->event_at(n);
     const int64_t stim = schedule_->stimulus_at(n);
-    const int64_t t = display_.present_stimulus(stim);
+    // With display.capture, the first frame of each event as PNG (tests, the README's pictures).
+    const bool shoot = o_.capture && ev >= 0 && ev != current_;
+    RgbImage shot;
+    const int64_t t = display_.present_stimulus(stim, shoot ? &shot : nullptr);
+    if (shoot && shot.width > 0) {  // encoded after the flip was stamped
+      ensure_dir(o_.record / "screen");
+      write_png(o_.record / "screen" / fmt::format("event-{:03d}.png", ev), shot.width, shot.height, shot.rgb);
+    }
     if (first_flip_ < 0) first_flip_ = t;
     if (paced_) {
       const int64_t actual = std::llround(static_cast<double>(t - t0_) / static_cast<double>(frame_ns));
@@ -346,6 +353,7 @@ PresentOptions present_options(const Params& p, const std::string& out) {
   o.flicker_hz = p.get_float("present.flicker_hz");
   o.refresh_hz = p.get_float("present.refresh_hz");
   o.side = static_cast<int>(p.get_int("display.face_px"));
+  o.capture = p.get_bool("display.capture");
   o.cache = present_cache_dir(p, out);
   o.stem = bids_run_stem(out, p.get_string("bold.subject"), p.get_string("bold.session"), p.get_string("bold.task"),
                          static_cast<int>(p.get_int("bold.run")));

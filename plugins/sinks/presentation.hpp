@@ -16,6 +16,7 @@ struct PresentOptions {
   std::vector<Event> events;
   double flicker_hz = 3.33, refresh_hz = 0;
   int side = 512;                  // display.face_px
+  bool capture = false;            // display.capture: each event's first frame as PNG in <record>/screen/
   std::filesystem::path stem;      // the BIDS run: <stem>_events.tsv beside <stem>_bold.nii
   std::filesystem::path record;    // <out>/presentation/<run>/: flips.tsv, triggers.tsv, presentation.json
 };

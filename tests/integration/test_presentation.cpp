@@ -9,13 +9,16 @@
 
 #include <SDL.h>
 
+#include <array>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "core/clock.hpp"
 #include "io/npy.hpp"
+#include "io/png.hpp"
 #include "presentation_support.hpp"
 #include "support.hpp"
 
@@ -50,7 +53,9 @@ const std::string kRun = "sub-01_task-faces_run-01";
 
 TEST_CASE("the presentation starts at the trigger key and shows the design in whole frames, each face within a frame of the plan") {
   test::TempDir d;
-  test::PresentationParts p(three_faces(d, {}));
+  test::PresentationParts p(three_faces(d, {{"display.capture", true}, {"display.width", int64_t{640}}, {"display.height", int64_t{480}},
+                                             {"display.face_px", int64_t{256}}, {"display.fixation_px", int64_t{24}},
+                                             {"generator.resolution", int64_t{128}}}));
   auto sink = p.make(d / "out");
   REQUIRE(sink != nullptr);
   CHECK(sink->threading() == Sink::Threading::MainThread);
@@ -75,7 +80,7 @@ TEST_CASE("the presentation starts at the trigger key and shows the design in wh
   REQUIRE(events.size() == 4);
   CHECK(events[0] == std::vector<std::string>{"onset", "duration", "trial_type", "stim_index", "planned_onset", "planned_duration", "frames"});
   const auto flips = tsv_rows(record / "flips.tsv");
-  REQUIRE(flips.size() > 80);
+  REQUIRE(flips.size() > 70);  // 1.35 s of frames at 60 Hz from the trigger
   const double planned_onset[3] = {0.1, 0.6, 1.1};
   const char* stims[3] = {"2", "0", "1"};
   for (int i = 0; i < 3; ++i) {
@@ -105,6 +110,20 @@ TEST_CASE("the presentation starts at the trigger key and shows the design in wh
   CHECK(on >= 7);
   CHECK(off >= 6);
   CHECK(std::abs(on - off) <= 3);
+  // What the subject saw at the first face's onset: the face at the centre under the cross.
+  const RgbImage shot = read_png(record / "screen/event-000.png");
+  REQUIRE(shot.width == 640);
+  const auto at = [&](int x, int y) {
+    const size_t i = (static_cast<size_t>(y) * 640 + static_cast<size_t>(x)) * 3;
+    return std::array<int, 3>{shot.rgb[i], shot.rgb[i + 1], shot.rgb[i + 2]};
+  };
+  CHECK(at(320, 240) == std::array<int, 3>{255, 0, 0});
+  CHECK(at(5, 5) == std::array<int, 3>{128, 128, 128});
+  CHECK(at(320 - 60, 240 + 60) != std::array<int, 3>{128, 128, 128});
+  CHECK(at(320 - 140, 240) == std::array<int, 3>{128, 128, 128});  // outside the 256-pixel face
+  if (const char* dir = std::getenv("HYPER_SCREENSHOTS"))
+    std::filesystem::copy_file(record / "screen/event-000.png", std::filesystem::path(dir) / "presentation.png",
+                               std::filesystem::copy_options::overwrite_existing);
   const std::string summary = test::read_text(record / "presentation.json");
   CHECK(summary.find("\"events_shown\": 3") != std::string::npos);
   CHECK(summary.find("\"paced_by\": \"clock\"") != std::string::npos);

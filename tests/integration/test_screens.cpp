@@ -13,6 +13,7 @@
 #include <stb_image.h>
 
 #include "sinks/screen_layout.hpp"
+#include "presentation_support.hpp"
 #include "support.hpp"
 #include "twin_support.hpp"
 
@@ -133,4 +134,41 @@ TEST_CASE("display.fixation_deg is the visual angle on the window as shown: full
   for (int x = 0; x < shown.w; ++x) red += shown.at(x, shown.h / 2) == kRed;
   // 2 deg at 110 cm is 3.84 cm, of a 40 cm screen 1024 px wide: 98 px (800 px would give 77).
   CHECK(red == doctest::Approx(98).epsilon(0.03));
+}
+
+TEST_CASE("the target protocol's screen: the target first, then the reconstruction beside the thermometer, chance marked at half") {
+  test::TempDir d;
+  const RunFile file = test::small_twin(d);
+  REQUIRE(test::run(test::hyper_cmd({"train", "--dataset", (d / "twin").string(), "--out", (d / "dec.safetensors").string(), "--mode",
+                                     "tr", "--penalty", "100", "--voxels", "1000", "--set", "preprocess.chain=[\"mask\"]"}),
+                    d / "train.log", 120s) == 0);
+  const int rc = test::run(
+      test::hyper_cmd({"stream", "--source", "nifti_run", "--set", "nifti_run.input=" + file.path.string(), "--set", "nifti_run.speed=20",
+                       "--set", "nifti_run.count=30", "--decoder", (d / "dec.safetensors").string(), "--out", (d / "out").string(),
+                       "--runs", "1", "--faces", "--generator", "procedural", "--resolution", "128", "--display", "--set",
+                       "display.driver=offscreen", "--set", "display.capture=true", "--set", "display.width=640", "--set",
+                       "display.height=480", "--set", "display.face_px=320", "--feedback", "target", "--set",
+                       "feedback.latents=" + (d / "twin/stimuli/latents.npy").string(), "--set", "feedback.target=5"}),
+      d / "stream.log", 120s);
+  INFO(test::read_text(d / "stream.log"));
+  REQUIRE(rc == 0);
+  const auto rec = d / "out" / file.run_id;
+  const auto feedback = test::tsv_rows(rec / "feedback.tsv");
+  REQUIRE(feedback.size() == 31);
+  // The bar: right of the face, a twelfth of its width, as tall as the face.
+  const ScreenLayout l = layout_screen(640, 480, 320, false, false, "procedural stand-in");
+  const int bx = l.decoded.x + l.decoded.w + l.decoded.w / 12 + 5, top = l.decoded.y, bottom = l.decoded.y + l.decoded.h;
+  const std::filesystem::path last = last_png(rec / "screen");
+  const Image shot = load(last);
+  const int index = std::stoi(last.stem().string());
+  const double bar = std::stod(feedback[static_cast<size_t>(index) + 1][3]);
+  MESSAGE("the last screen, TR " << index << ": bar " << bar);
+  CHECK(shot.at(bx, top + l.decoded.h / 2) == std::array<int, 3>{255, 255, 255});  // chance: the white line at half
+  const int level = bottom - static_cast<int>(bar * l.decoded.h);
+  if (level < bottom - 5) CHECK(shot.at(bx, bottom - 2) == std::array<int, 3>{60, 200, 90});  // filled from the bottom
+  if (level > top + 5) CHECK(shot.at(bx, top + 2) == std::array<int, 3>{40, 40, 40});         // empty above its level
+  CHECK(shot.at(l.fixation_x, l.fixation_y) == kRed);
+  CHECK(shot.at(5, 5) == kGrey);
+  if (const char* dir = std::getenv("HYPER_SCREENSHOTS"))
+    std::filesystem::copy_file(last, std::filesystem::path(dir) / "feedback.png", std::filesystem::copy_options::overwrite_existing);
 }
