@@ -62,9 +62,10 @@ std::string setup_line(const Settings& st, double tr_s) {
   const GeneratorOptions g = generator_options(st);
   const std::string generator = fmt::format("{} {}, {} {}{}", g.kind, g.resolution > 0 ? std::to_string(g.resolution) + " px" : "at its largest",
                                             g.device, g.dtype, g.device == "cpu" ? fmt::format(", {} thread(s)", g.threads) : "");
-  return fmt::format("{}; {}; chain {} + decode; faces: {}{}", st.get_string("bench.process") == "two" ? "two processes, tcp loopback" : "in-process",
+  const std::string feedback = st.get_string("feedback.protocol").empty() ? "" : " + feedback " + st.get_string("feedback.protocol");
+  return fmt::format("{}; {}; chain {} + decode{}; faces: {}{}", st.get_string("bench.process") == "two" ? "two processes, tcp loopback" : "in-process",
                      st.get_string("bench.mode") == "flood" ? "flood (as fast as taken)" : fmt::format("paced at TR {} s / {}", tr_s, st.get_float("bench.speed")),
-                     format_value(st.value("preprocess.chain")), st.get_bool("bench.faces") ? generator : "off",
+                     format_value(st.value("preprocess.chain")), feedback, st.get_bool("bench.faces") ? generator : "off",
                      st.get_bool("display.enabled") ? "; shown with SDL" : "");
 }
 

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "cli/stream.hpp"
 #include "cli/stream_child.hpp"
 #include "core/session.hpp"
 #include "decoders/decode_stage.hpp"
@@ -57,7 +58,7 @@ BenchRecord run_two_process(const Settings& st, const PartRegistry& parts, const
 // process = in: the Session in serial mode over the run, with the variant's sinks.
 BenchRecord run_in_process(const Settings& st, const PartRegistry& parts, const Input& in, const std::filesystem::path& decoder,
                            int64_t count, const std::function<void(int64_t)>& sent) {
-  Chain chain = decoding_chain(parts, st, std::make_shared<const Decoder>(load_decoder(decoder)), decoder.string());
+  Chain chain = live_chain(parts, st, decoder.string());
   chain.preflight(Spec{});
   const Settings sinks = stream_settings(st);
   Session session(chain, {.serial = true, .strict = true, .log_runs = false});

@@ -66,10 +66,7 @@ int run(const Settings& st, const PartRegistry& parts) {
 
 }  // namespace
 
-StreamOutcome stream_runs(const Settings& st, const PartRegistry& parts, const std::string& out, int64_t max_runs) {
-  // The chain's parameters are checked now, before any volume; its shapes (and the
-  // decoder's grid and TR) at each run's first volume, when the grid is known.
-  const std::string decoder_file = st.get_string("stream.decoder");
+Chain live_chain(const PartRegistry& parts, const Settings& st, const std::string& decoder_file) {
   Chain chain = decoder_file.empty()
                     ? Chain(parts, st)
                     : decoding_chain(parts, st, std::make_shared<const Decoder>(load_decoder(decoder_file)), decoder_file);
@@ -78,6 +75,13 @@ StreamOutcome stream_runs(const Settings& st, const PartRegistry& parts, const s
       throw SettingsError("feedback.protocol: feedback is computed from the decoded latent: add --decoder FILE (hyper train --mode tr)");
     chain.append("feedback", std::move(feedback));
   }
+  return chain;
+}
+
+StreamOutcome stream_runs(const Settings& st, const PartRegistry& parts, const std::string& out, int64_t max_runs) {
+  // The chain's parameters are checked now, before any volume; its shapes (and the
+  // decoder's grid and TR) at each run's first volume, when the grid is known.
+  Chain chain = live_chain(parts, st, st.get_string("stream.decoder"));
   chain.preflight(Spec{});
   const std::string source_name = st.get_string("stream.source") != "auto" ? st.get_string("stream.source")
                                   : !st.get_string("watch.dir").empty() ? "watch"

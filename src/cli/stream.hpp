@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/chain.hpp"
 #include "core/registry.hpp"
 #include "core/settings.hpp"
 
@@ -13,6 +14,10 @@ struct StreamOutcome {
   int64_t runs_ended = 0, runs_failed = 0;
   bool cut_short = false;  // stopped (Esc, Ctrl-C) with a run open
 };
+
+// The live pipeline's chain: [preprocess] (or the decoder's own), the decode stage with a
+// decoder, and feedback.protocol's stage after it.
+Chain live_chain(const PartRegistry& parts, const Settings& settings, const std::string& decoder_file);
 
 // The source [stream] names, the chain (with stream.decoder's decode stage), every sink its
 // settings turn on, until max_runs runs have ended (0: until the source ends or Ctrl-C).
