@@ -48,6 +48,13 @@ std::filesystem::path last_png(const std::filesystem::path& dir) {
   return last;
 }
 
+// A decoder trained on the small twin's training run (a given penalty: one run, no cross-validation), as d/dec.safetensors.
+void train_small_decoder(const test::TempDir& d) {
+  REQUIRE(test::run(test::hyper_cmd({"train", "--dataset", (d / "twin").string(), "--out", (d / "dec.safetensors").string(), "--mode",
+                                     "tr", "--penalty", "100", "--voxels", "1000", "--set", "preprocess.chain=[\"mask\"]"}),
+                    d / "train.log", 120s) == 0);
+}
+
 constexpr std::array<int, 3> kGrey{128, 128, 128}, kRed{255, 0, 0}, kBlack{0, 0, 0};
 
 }  // namespace
@@ -55,10 +62,7 @@ constexpr std::array<int, 3> kGrey{128, 128, 128}, kRed{255, 0, 0}, kBlack{0, 0,
 TEST_CASE("the subject's window shows the face and the cross only, the experimenter's carries the HUD and the face presented") {
   test::TempDir d;
   const RunFile file = test::small_twin(d);
-  // A decoder trained on the twin's training run (a given penalty: one run, no cross-validation).
-  REQUIRE(test::run(test::hyper_cmd({"train", "--dataset", (d / "twin").string(), "--out", (d / "dec.safetensors").string(), "--mode",
-                                     "tr", "--penalty", "100", "--voxels", "1000", "--set", "preprocess.chain=[\"mask\"]"}),
-                    d / "train.log", 120s) == 0);
+  train_small_decoder(d);
   const int rc = test::run(
       test::hyper_cmd({"stream", "--source", "nifti_run", "--set", "nifti_run.input=" + file.path.string(), "--set", "nifti_run.speed=20",
                        "--set", "nifti_run.count=60", "--decoder", (d / "dec.safetensors").string(), "--out", (d / "out").string(),
@@ -139,9 +143,7 @@ TEST_CASE("display.fixation_deg is the visual angle on the window as shown: full
 TEST_CASE("the target protocol's screen: the target first, then the reconstruction beside the thermometer, chance marked at half") {
   test::TempDir d;
   const RunFile file = test::small_twin(d);
-  REQUIRE(test::run(test::hyper_cmd({"train", "--dataset", (d / "twin").string(), "--out", (d / "dec.safetensors").string(), "--mode",
-                                     "tr", "--penalty", "100", "--voxels", "1000", "--set", "preprocess.chain=[\"mask\"]"}),
-                    d / "train.log", 120s) == 0);
+  train_small_decoder(d);
   const int rc = test::run(
       test::hyper_cmd({"stream", "--source", "nifti_run", "--set", "nifti_run.input=" + file.path.string(), "--set", "nifti_run.speed=20",
                        "--set", "nifti_run.count=30", "--decoder", (d / "dec.safetensors").string(), "--out", (d / "out").string(),
