@@ -41,7 +41,9 @@ std::unique_ptr<Stage> make_feedback_stage(const Params& p) {
   if (name.empty()) return nullptr;
   for (const ProtocolInfo& info : protocols())
     if (info.name == name) return std::make_unique<FeedbackStage>(info.make(p));
-  throw SettingsError("feedback.protocol: no protocol named '" + name + "'");
+  std::string names;
+  for (const ProtocolInfo& info : protocols()) names += (names.empty() ? "" : ", ") + info.name;
+  throw SettingsError("feedback.protocol: no protocol named '" + name + "' (there are " + names + ")");
 }
 
 }  // namespace hyper

@@ -153,9 +153,14 @@ void register_bold(Registry& r) {
                 for (const char* key : {"bold.subject", "bold.task"})
                   if (!std::regex_match(ctx.settings.get_string(key), std::regex("[A-Za-z0-9]+")))
                     throw SettingsError(std::string(key) + ": '" + ctx.settings.get_string(key) + "' is not a BIDS label (letters and digits)");
-                return std::make_unique<BoldSink>(BoldOptions{ctx.out, ctx.settings.get_string("bold.subject"),
-                                                              ctx.settings.get_string("bold.session"), ctx.settings.get_string("bold.task"),
-                                                              static_cast<int>(ctx.settings.get_int("bold.run"))});
+                const BoldOptions o{ctx.out, ctx.settings.get_string("bold.subject"), ctx.settings.get_string("bold.session"),
+                                    ctx.settings.get_string("bold.task"), static_cast<int>(ctx.settings.get_int("bold.run"))};
+                if (o.run > 0)  // a recording is never written over
+                  for (const auto& f : run_files(bids_run_stem(o.out, o.subject, o.session, o.task, o.run)))
+                    if (f.filename().string().find("_bold.") != std::string::npos)
+                      throw SettingsError(fmt::format("bold.run: run {} is already recorded ({}): choose another number, or 0 for "
+                                                      "the next free one", o.run, f.string()));
+                return std::make_unique<BoldSink>(o);
               }});
 }
 

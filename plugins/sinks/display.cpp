@@ -110,8 +110,9 @@ bool Display::poll() {
     if (e.type == SDL_KEYDOWN) {
       const auto key = e.key.keysym.sym;
       if (key == SDLK_ESCAPE || key == SDLK_q) return false;
-      // The event's own stamp (ms since SDL started), not the time it was polled: a trigger
-      // key waits in the queue until the next frame.
+      // The event's own stamp (ms since SDL started). SDL stamps an event when it takes it from
+      // the OS, which most video drivers (X11, Wayland) do only when polled: a key trigger's time
+      // is then its poll's, up to a frame after the press (README, "Timing").
       const int64_t waited_ms = static_cast<int64_t>(SDL_GetTicks()) - static_cast<int64_t>(e.key.timestamp);
       if (!e.key.repeat) keys_.push_back({key, realtime_ns() - std::max<int64_t>(0, waited_ms) * 1000000});
       if (key == SDLK_f) {

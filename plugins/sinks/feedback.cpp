@@ -52,7 +52,7 @@ std::vector<SettingSpec> feedback_settings() {
   for (const ProtocolInfo& p : protocols()) names += (names.empty() ? "" : ", ") + p.name;
   std::vector<SettingSpec> s{
       {.key = "feedback.protocol", .type = T::String, .def = std::string(""),
-       .help = "a closed-loop protocol run every TR on the decoded latent (" + names + "); empty: none", .flag = "--feedback"},
+       .help = "a closed-loop protocol run every TR on the decoded latent (" + names + "); needs a --decoder and feedback.latents; empty: none", .flag = "--feedback"},
       {.key = "feedback.latents", .type = T::String, .def = std::string(""),
        .help = "the stimulus latents (.npy): targets and bases by row, and the chance levels", .existing = true},
       {.key = "feedback.seed", .type = T::Int, .def = int64_t{1}, .help = "the random target or base when its row is -1"},

@@ -13,9 +13,11 @@ FrameSchedule::FrameSchedule(std::vector<Event> events, double frame_s, double f
   if (!(frame_s > 0)) throw std::invalid_argument("frame duration must be positive");
   std::stable_sort(events_.begin(), events_.end(), [](const Event& a, const Event& b) { return a.onset < b.onset; });
   for (const Event& e : events_) {
-    if (e.onset < 0 || !(e.duration > 0)) throw std::invalid_argument(fmt::format("an event at {} s lasts {} s", e.onset, e.duration));
+    if (!std::isfinite(e.onset) || e.onset < 0 || !std::isfinite(e.duration) || !(e.duration > 0))
+      throw std::invalid_argument(fmt::format("an event at {} s lasts {} s", e.onset, e.duration));
+    // The end rounded on its own: back-to-back events (onset + duration = next onset) never overlap.
     onset_.push_back(std::llround(e.onset / frame_s));
-    frames_.push_back(std::max<int64_t>(1, std::llround(e.duration / frame_s)));
+    frames_.push_back(std::max<int64_t>(1, std::llround((e.onset + e.duration) / frame_s) - onset_.back()));
   }
   for (size_t i = 1; i < events_.size(); ++i)
     if (onset_[i] < onset_[i - 1] + frames_[i - 1])

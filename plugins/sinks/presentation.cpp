@@ -50,11 +50,14 @@ class PresentationSink : public Sink {
       key_ = SDL_GetKeyFromName(t_.key.c_str());
       if (key_ == SDLK_UNKNOWN) throw SettingsError("trigger.key: SDL knows no key named '" + t_.key + "' (e.g. 5, t, space)");
     }
-    flips_ = std::fopen((o_.record / "flips.tsv").c_str(), "w");
-    if (!flips_) throw std::runtime_error((o_.record / "flips.tsv").string() + ": cannot write");
-    std::fputs("frame\tt_flip_ns\tstim_index\tevent\n", flips_);
     events_ = std::fopen((o_.stem.string() + "_events.tsv").c_str(), "w");
     if (!events_) throw std::runtime_error(o_.stem.string() + "_events.tsv: cannot write");
+    flips_ = std::fopen((o_.record / "flips.tsv").c_str(), "w");
+    if (!flips_) {  // a throwing constructor runs no destructor
+      std::fclose(events_);
+      throw std::runtime_error((o_.record / "flips.tsv").string() + ": cannot write");
+    }
+    std::fputs("frame\tt_flip_ns\tstim_index\tevent\n", flips_);
     std::fputs("onset\tduration\ttrial_type\tstim_index\tplanned_onset\tplanned_duration\tframes\n", events_);
     std::fflush(events_);
     spdlog::info("presentation: {} faces in {:.1f} s, frames of {:.3f} ms ({}), the events in {}_events.tsv", o_.events.size(),
@@ -153,9 +156,13 @@ class PresentationSink : public Sink {
     next_ = std::max<int64_t>(0, static_cast<int64_t>(std::ceil(static_cast<double>(realtime_ns() - t0_) / (frame_s_ * 1e9))));
     spdlog::info("presentation: trigger ({}) received; {} faces from now, the last ends {:.1f} s after the trigger", t_.source,
                  o_.events.size(), schedule_->end_frame() * frame_s_);
+    // The trigger known late (a volume trigger, known when the volume arrives): faces already over are never shown.
+    for (size_t e = 0; e < o_.events.size(); ++e) skipped_ += schedule_->onset_frame(e) + schedule_->duration_frames(e) <= next_;
     if (next_ > schedule_->onset_frame(0))
-      spdlog::warn("presentation: the first face was due {:.0f} ms after the trigger, which was known {:.0f} ms after it: it starts late",
-                   schedule_->onset_frame(0) * frame_s_ * 1000, next_ * frame_s_ * 1000);
+      spdlog::warn("presentation: the first face was due {:.0f} ms after the trigger, which was known {:.0f} ms after it: it starts "
+                   "late{}", schedule_->onset_frame(0) * frame_s_ * 1000, next_ * frame_s_ * 1000,
+                   skipped_ ? fmt::format(", and {} faces already over are not shown (presentation.json: skipped_events; a design "
+                                          "for a volume trigger starts after the first TR and the export delay)", skipped_) : "");
   }
 
   void sleep_until_ns(int64_t t_ns) {
@@ -203,7 +210,7 @@ class PresentationSink : public Sink {
     }
     if (first_flip_ < 0) first_flip_ = t;
     if (paced_) {
-      const int64_t actual = std::llround(static_cast<double>(t - t0_) / static_cast<double>(frame_ns));
+      const int64_t actual = (t - t0_) / frame_ns;  // the frame whose interval the flip fell in
       if (actual > n) missed_ += actual - n;  // woke or drew too late for its frame
       next_ = std::max(actual, n) + 1;
     } else if (last_flip_ >= 0) {
@@ -262,6 +269,7 @@ class PresentationSink : public Sink {
     nlohmann::json j{{"design", o_.design.string()},
                      {"events", o_.events.size()},
                      {"events_shown", written_},
+                     {"skipped_events", skipped_},
                      {"frame_ms", frame_s_ * 1000},
                      {"paced_by", paced_ ? "clock" : "vsync"},
                      {"flips", flips_count_},
@@ -288,7 +296,7 @@ class PresentationSink : public Sink {
   SteadyClock::time_point last_report_{};
   int64_t t0_ = 0, next_ = 0, last_flip_ = -1, first_flip_ = -1;
   double period_ns_ = 1e9 / 60;  // vsync: the refresh period as measured
-  int64_t missed_ = 0, flips_count_ = 0, written_ = 0, on_t_ = 0;
+  int64_t missed_ = 0, flips_count_ = 0, written_ = 0, on_t_ = 0, skipped_ = 0;
   int current_ = -1;
   bool summarized_ = false;
   std::vector<double> durations_;

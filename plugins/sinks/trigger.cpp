@@ -5,6 +5,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -79,6 +80,11 @@ TriggerOptions trigger_options(const Params& p) {
   o.max_drift_ms = p.get_float("trigger.max_drift_ms");
   if (o.source == "serial" && o.device.empty())
     throw SettingsError("trigger.device: trigger.source = serial needs the port, e.g. --trigger-device /dev/ttyUSB0");
+  std::string key = o.key;
+  for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (o.source == "key" && (key == "q" || key == "f" || key == "h" || key == "escape"))
+    throw SettingsError("trigger.key: '" + o.key + "' is one of the window's own keys (Esc and q quit, f full screen, h the "
+                        "overlay): the button box's trigger must be another (5, t...)");
   return o;
 }
 

@@ -62,7 +62,7 @@ std::string train_between(const Settings& st, const PartRegistry& parts, const f
   for (size_t i = 0; i < d.penalties.size(); ++i) cv += fmt::format(" {}: {:.3f}", d.penalties[i], d.cv_correlation[i]);
   spdlog::info("decoder: {} ({} voxels, penalty {}{})", file.string(), d.voxels.size(), d.penalty,
                cv.empty() ? "" : "; cross-validated correlation by penalty:" + cv);
-  return file.string();
+  return fs::absolute(file).string();  // the state file's decoder holds wherever the session is resumed from
 }
 
 // The screen and the trigger, opened and closed again: a plan that cannot reach them fails now.
@@ -73,19 +73,6 @@ void check_devices(const Settings& st) {
   if (t.source == "serial") SerialTrigger port(t);
   spdlog::info("the screen ({}) and the trigger ({}{}) answer", d.driver.empty() ? "SDL's driver" : d.driver, t.source,
                t.source == "serial" ? " on " + t.device : t.source == "key" ? " " + t.key : "");
-}
-
-// A run's settings: what the plan says of its kind over the session's.
-Settings run_settings(const Settings& st, const PlannedRun& r, const fs::path& latents) {
-  Settings rs = st;
-  const bool present = r.kind == "present";
-  rs.apply_value("present.design", present ? r.design.string() : std::string(), "the plan");
-  rs.apply_value("present.latents", latents.string(), "the plan");
-  rs.apply_value("stream.faces", !present, "the plan");
-  rs.apply_value("display.enabled", !present, "the plan");
-  rs.apply_value("feedback.protocol", r.protocol, "the plan");
-  if (st.get_string("feedback.latents").empty()) rs.apply_value("feedback.latents", latents.string(), "the plan");
-  return rs;
 }
 
 int run(const Settings& st, const PartRegistry& parts) {
@@ -101,12 +88,14 @@ int run(const Settings& st, const PartRegistry& parts) {
     throw SettingsError("present.latents: the stimulus latents are needed (no stimuli/latents.npy beside the designs): set "
                         "[present] latents = \"FILE\" in the plan");
   const std::vector<PlannedRun> checked = read_plan(plan_file, st, latents);  // now with the stimuli's rows
-  for (const PlannedRun& r : checked)  // a protocol's settings (target row, direction...) are checked now
-    if (r.kind == "feedback") make_feedback_stage(run_settings(st, r, latents));
+  for (size_t i = 0; i < checked.size(); ++i) try {  // a protocol's settings (target row, direction...) are checked now
+      if (checked[i].kind == "feedback") make_feedback_stage(run_settings(st, checked[i], latents));
+    } catch (const SettingsError& e) {
+      throw SettingsError(fmt::format("run {}: {}", i + 1, e.what()));
+    }
   // Every online run needs a decoder: the given one, or runs with training trials before it.
-  size_t train_runs = 0;
   for (size_t i = 0; i < checked.size(); ++i) {
-    if (checked[i].kind == "present" && checked[i].train_trials() > 0) ++train_runs;
+    const size_t train_runs = training_runs_before(checked, i);
     if (checked[i].kind == "present" || !st.get_string("stream.decoder").empty()) continue;
     if (train_runs == 0)
       throw SettingsError(fmt::format("stream.decoder: run {} decodes and no present run with training trials comes before it: "
@@ -118,15 +107,15 @@ int run(const Settings& st, const PartRegistry& parts) {
   const double tr = st.get_float("session.tr");
   std::string table;
   for (size_t i = 0; i < checked.size(); ++i) table += fmt::format("\n  run {}: {}", i + 1, checked[i].describe(tr));
-  spdlog::info("session plan {}:{}", plan_file.string(), table);
+  spdlog::info("session plan {}:{}{}", plan_file.string(), table, total_time(checked, tr));
   if (st.get_bool("session.dry_run")) {
     check_devices(st);
-    spdlog::info("dry run: the plan is sound; run it without --dry-run");
+    spdlog::info("dry run: the plan is sound; run it without --dry-run{}", out.empty() ? ", with --out DIR (the session's folder)" : "");
     return 0;
   }
   ensure_dir(out);
   add_log_file(out / "hyper.log");
-  write_file_atomic(out / "settings.toml", st.to_toml(parts.session_sections()));
+  keep_settings(out, st.to_toml(parts.session_sections()));
   const fs::path state_file = out / "session.json";
   SessionState state = load_state(state_file, checked.size());
   // Every face of the session drawn now, while the subject is not yet waiting: runs read them back.
@@ -153,8 +142,17 @@ int run(const Settings& st, const PartRegistry& parts) {
       }
       spdlog::info("run {} was cut short: repeating it (session.cut_short = repeat)", i + 1);
       set_aside_cut_short(out, stem);
+    } else if (const auto found = run_outputs(out, stem); !found.empty()) {  // never written over
+      throw SettingsError(fmt::format("run {}: {} exists, but {} does not record the run: move the run's files away or "
+                                      "record the session into a new --out folder", i + 1, found[0].string(), state_file.string()));
     }
     const bool present = r.kind == "present";
+    // A decoder trained on every recorded training run before this one (also after a resume).
+    if (!present && training_runs_before(checked, i) > state.decoder_runs) {
+      state.decoder = train_between(st, parts, out, i, latents);
+      state.decoder_runs = training_runs_before(checked, i);
+      save_state(state_file, state);
+    }
     const std::string decoder = state.decoder.empty() ? st.get_string("stream.decoder") : state.decoder;
     rs.apply_value("stream.decoder", present ? std::string() : decoder, "the plan");
     spdlog::info("run {} of {}: {}{}", i + 1, checked.size(), r.describe(tr),
@@ -162,22 +160,14 @@ int run(const Settings& st, const PartRegistry& parts) {
     state.status[i] = "started";
     save_state(state_file, state);
     const StreamOutcome o = stream_runs(rs, parts, out.string(), 1);
-    if (interrupted() || o.cut_short || o.runs_ended == 0) {
-      spdlog::warn("run {} was cut short: `hyper session {} --out {}` resumes (session.cut_short: repeat or keep it)", i + 1,
-                   plan_file.string(), out.string());
+    const std::string unshown = present && o.runs_ended > 0 ? presentation_incomplete(out, stem) : "";
+    if (interrupted() || o.cut_short || o.runs_ended == 0 || !unshown.empty()) {
+      spdlog::warn("run {} was cut short{}: `hyper session {} --out {}` resumes (session.cut_short: repeat or keep it)", i + 1,
+                   unshown.empty() ? "" : " (" + unshown + ")", plan_file.string(), out.string());
       return kExitInterrupted;
     }
     state.status[i] = "done";
     save_state(state_file, state);
-    // Train before the next online run when there are recordings it was not trained on.
-    const bool online_next = i + 1 < checked.size() && checked[i + 1].kind != "present";
-    size_t recorded = 0;
-    for (size_t k = 0; k <= i; ++k) recorded += checked[k].kind == "present" && checked[k].train_trials() > 0;
-    if (online_next && recorded > state.decoder_runs) {
-      state.decoder = train_between(st, parts, out, i + 1, latents);
-      state.decoder_runs = recorded;
-      save_state(state_file, state);
-    }
   }
   spdlog::info("session complete: {} runs in {}", checked.size(), out.string());
   return 0;
@@ -193,7 +183,7 @@ Command session_command() {
           .run = run,
           .chain = true,
           .session = true,
-          .example = "hyper session configs/session.toml --out sessions/sub-01 --dry-run",
+          .example = "hyper session configs/session.toml --out sessions/sub-01 --dry-run   (check it; then without --dry-run)",
           .positional = "session.plan"};
 }
 

@@ -12,6 +12,7 @@
 
 #include "core/clock.hpp"
 #include "io/files.hpp"
+#include "sinks/frame_schedule.hpp"
 #include "io/npy.hpp"
 
 namespace hyper {
@@ -32,6 +33,8 @@ std::string PlannedRun::describe(double tr_s) const {
     const auto secs = static_cast<int64_t>(std::lround(static_cast<double>(volumes) * tr_s));
     s += fmt::format(", {} volumes ({}:{:02d})", volumes, secs / 60, secs % 60);
   }
+  if (early_faces > 0)
+    s += fmt::format("; WARNING: {} faces end before the first volume can arrive, and a volume trigger will skip them", early_faces);
   return s;
 }
 
@@ -53,9 +56,13 @@ std::vector<PlannedRun> read_plan(const fs::path& plan, const Settings& st, cons
     const std::string where = fmt::format("{}: run {}", plan.string(), i + 1);
     const toml::table* t = list->get(i)->as_table();
     if (!t) throw SettingsError(where + ": each [[run]] is a table");
-    for (const auto& [k, v] : *t)
+    for (const auto& [k, v] : *t) {
       if (k.str() != "kind" && k.str() != "design" && k.str() != "volumes" && k.str() != "protocol")
         throw SettingsError(fmt::format("{}: unknown key '{}' (a run has kind, design, volumes, protocol)", where, k.str()));
+      if (k.str() == "volumes" ? !v.is_integer() || v.value_or(int64_t{0}) < 1 : !v.is_string())
+        throw SettingsError(fmt::format("{}: {}: {} (e.g. {})", where, k.str(), k.str() == "volumes" ? "a whole number of volumes" : "a string in quotes",
+                                        k.str() == "volumes" ? "volumes = 300" : std::string(k.str()) + " = \"...\""));
+    }
     PlannedRun r;
     r.kind = t->get("kind") ? t->get("kind")->value_or(std::string()) : "";
     r.volumes = t->get("volumes") ? t->get("volumes")->value_or(int64_t{0}) : st.get_int("session.run_volumes");
@@ -78,6 +85,13 @@ std::vector<PlannedRun> read_plan(const fs::path& plan, const Settings& st, cons
         throw SettingsError(where + ": design: " + e.what());
       }
       if (r.events.empty()) throw SettingsError(where + ": design: " + r.design.string() + " has no events");
+      try {
+        FrameSchedule(r.events, 1.0 / 60, 0);  // negative, zero or overlapping durations: caught now, not at the scanner
+      } catch (const std::invalid_argument& e) {
+        throw SettingsError(where + ": design: " + r.design.string() + ": " + e.what());
+      }
+      if (st.get_string("trigger.source") == "volume")  // known a TR and the export delay after the scanner's trigger
+        for (const Event& e : r.events) r.early_faces += e.onset + e.duration <= tr + st.get_float("trigger.export_delay_s");
       double end = 0;
       for (const Event& e : r.events) {
         end = std::max(end, e.onset + e.duration);
@@ -104,9 +118,17 @@ SessionState load_state(const fs::path& file, size_t runs) {
   if (j["runs"].size() != runs)
     throw SettingsError(fmt::format("{}: the session there has {} runs, the plan {}: give another --out, or the plan it ran",
                                     file.string(), j["runs"].size(), runs));
-  for (size_t i = 0; i < runs; ++i) s.status[i] = j["runs"][i].value("status", "");
-  s.decoder = j.value("decoder", "");
-  s.decoder_runs = j.value("decoder_runs", size_t{0});
+  try {  // a state edited by hand: its mistake named, not a crash
+    for (size_t i = 0; i < runs; ++i) {
+      s.status[i] = j["runs"][i].at("status").get<std::string>();
+      if (s.status[i] != "" && s.status[i] != "started" && s.status[i] != "done")
+        throw std::invalid_argument("runs[" + std::to_string(i) + "].status is \"" + s.status[i] + "\", not \"\", started or done");
+    }
+    s.decoder = j.value("decoder", "");
+    s.decoder_runs = j.value("decoder_runs", size_t{0});
+  } catch (const std::exception& e) {
+    throw SettingsError(file.string() + ": " + e.what() + " (each run is {\"status\": \"\" | \"started\" | \"done\"})");
+  }
   return s;
 }
 
@@ -117,13 +139,67 @@ void save_state(const fs::path& file, const SessionState& s) {
 }
 
 // The files of a run cut short go to sourcedata/cut-short/: the repeat records afresh.
+Settings run_settings(const Settings& st, const PlannedRun& r, const fs::path& latents) {
+  Settings rs = st;
+  const bool present = r.kind == "present";
+  rs.apply_value("present.design", present ? r.design.string() : std::string(), "the plan");
+  rs.apply_value("present.latents", latents.string(), "the plan");
+  rs.apply_value("stream.faces", !present, "the plan");
+  rs.apply_value("display.enabled", !present, "the plan");
+  rs.apply_value("feedback.protocol", r.protocol, "the plan");
+  if (st.get_string("feedback.latents").empty()) rs.apply_value("feedback.latents", latents.string(), "the plan");
+  return rs;
+}
+
+void keep_settings(const fs::path& out, const std::string& toml) {
+  fs::path file = out / "settings.toml";
+  if (fs::exists(file)) {
+    std::ifstream in(file);
+    const std::string first{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (first == toml) return;
+    file = out / fmt::format("settings-resumed-{}.toml", realtime_ns() / 1000000000);
+    spdlog::warn("the settings differ from the session's first start (settings.toml): these are in {}", file.string());
+  }
+  write_file_atomic(file, toml);
+}
+
+std::string total_time(const std::vector<PlannedRun>& runs, double tr_s) {
+  int64_t volumes = 0;
+  for (const PlannedRun& r : runs) {
+    if (r.volumes <= 0) return "";  // a run of unknown length: no total
+    volumes += r.volumes;
+  }
+  const auto secs = static_cast<int64_t>(std::lround(static_cast<double>(volumes) * tr_s));
+  return fmt::format("\n  in all: {} volumes, {}:{:02d}:{:02d} of scanning", volumes, secs / 3600, secs / 60 % 60, secs % 60);
+}
+
+size_t training_runs_before(const std::vector<PlannedRun>& runs, size_t i) {
+  size_t n = 0;
+  for (size_t k = 0; k < i && k < runs.size(); ++k) n += runs[k].kind == "present" && runs[k].train_trials() > 0;
+  return n;
+}
+
+std::vector<fs::path> run_outputs(const fs::path& out, const fs::path& stem) {
+  std::vector<fs::path> files = run_files(stem);
+  std::error_code ec;
+  if (fs::exists(out / "presentation" / stem.filename(), ec)) files.push_back(out / "presentation" / stem.filename());
+  return files;
+}
+
+std::string presentation_incomplete(const fs::path& out, const fs::path& stem) {
+  std::ifstream in(out / "presentation" / stem.filename() / "presentation.json");
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (!in || j.is_discarded()) return "no trigger came: nothing was shown";
+  const int64_t events = j.value("events", int64_t{0}), shown = j.value("events_shown", int64_t{0});
+  if (shown + j.value("skipped_events", int64_t{0}) < events) return fmt::format("{} of its {} faces were shown", shown, events);
+  return "";
+}
+
 void set_aside_cut_short(const fs::path& out, const fs::path& stem) {
   const fs::path dest = out / "sourcedata" / "cut-short" / fmt::format("{}-{}", stem.filename().string(), realtime_ns() / 1000000000);
   ensure_dir(dest);
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(stem.parent_path(), ec))
-    if (e.path().filename().string().rfind(stem.filename().string() + "_", 0) == 0) fs::rename(e.path(), dest / e.path().filename());
-  if (fs::exists(out / "presentation" / stem.filename())) fs::rename(out / "presentation" / stem.filename(), dest / "presentation");
+  for (const fs::path& f : run_outputs(out, stem))
+    fs::rename(f, dest / (f.parent_path().filename() == "presentation" ? fs::path("presentation") : f.filename()));
   spdlog::info("the files of the run cut short are in {}", dest.string());
 }
 

@@ -25,6 +25,7 @@ struct PlannedRun {
   std::string protocol;       // feedback: the closed-loop protocol
   std::vector<Event> events;  // present: the design's
   int64_t volumes = 0;        // 0: not known
+  int64_t early_faces = 0;    // present with a volume trigger: faces over before the trigger is known
   int64_t train_trials() const;
   std::string describe(double tr_s) const;  // "present: 8 faces (8 train) from run-02_events.tsv, 0:18"
 };
@@ -41,6 +42,19 @@ struct SessionState {
 };
 SessionState load_state(const std::filesystem::path& file, size_t runs);  // a fresh state when there is none
 void save_state(const std::filesystem::path& file, const SessionState& state);
+// A run's settings: what the plan says of its kind (design, protocol, faces or not) over the session's.
+Settings run_settings(const Settings& st, const PlannedRun& r, const std::filesystem::path& latents);
+// The resolved settings as <out>/settings.toml; a resume with other settings adds
+// settings-resumed-<unix time>.toml beside it (the first start's are never written over).
+void keep_settings(const std::filesystem::path& out, const std::string& toml);
+// "\n  in all: 4296 volumes, 1:47:24 of scanning" ("" when a run's length is not known).
+std::string total_time(const std::vector<PlannedRun>& runs, double tr_s);
+// The present runs with training trials among the first i: what a decoder for run i+1 is trained on.
+size_t training_runs_before(const std::vector<PlannedRun>& runs, size_t i);
+// A run's files in the session folder (<stem>_*, <out>/presentation/<run>/) that exist.
+std::vector<std::filesystem::path> run_outputs(const std::filesystem::path& out, const std::filesystem::path& stem);
+// A present run's presentation that did not reach the design's end: why ("" when it did).
+std::string presentation_incomplete(const std::filesystem::path& out, const std::filesystem::path& stem);
 // A run cut short is repeated afresh: its files (<stem>_*, <out>/presentation/<run>/) go to
 // <out>/sourcedata/cut-short/<run>-<unix time>/.
 void set_aside_cut_short(const std::filesystem::path& out, const std::filesystem::path& stem);

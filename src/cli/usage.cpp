@@ -1,6 +1,7 @@
 #include "cli/usage.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,13 @@
 #include <spdlog/fmt/ranges.h>
 
 namespace hyper {
+
+namespace {
+std::string upper(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return s;
+}
+}  // namespace
 
 void check_given(const Schema& schema, const Command& c, const std::vector<std::string>& sections, const Settings& st) {
   for (const auto& section : sections)
@@ -18,9 +26,13 @@ void check_given(const Schema& schema, const Command& c, const std::vector<std::
                                                                                 : std::vector<std::string>{std::get<std::string>(v)};
       const bool empty = paths.empty() || (paths.size() == 1 && paths[0].empty());
       const bool own = std::find(c.sections.begin(), c.sections.end(), section) != c.sections.end();
-      if (s->required && own && empty)
-        throw SettingsError(s->key + ": required: give it with " + (s->flag.empty() ? "--set " + s->key + "=..." : s->flag) +
-                            " (" + s->help + "); see the example in hyper " + c.name + " --help");
+      if (s->required && own && empty) {
+        const std::string how = s->key == c.positional ? "hyper " + c.name + " " + upper(s->key.substr(s->key.find('.') + 1)) + ".toml"
+                                : s->flag.empty()      ? "--set " + s->key + "=..."
+                                                       : s->flag;
+        throw SettingsError(s->key + ": required: give it with " + how + " (" + s->help + "); see the example in hyper " + c.name +
+                            " --help");
+      }
       if (!s->existing || empty) continue;
       const std::string origin = st.origin(s->key);
       for (const auto& p : paths)

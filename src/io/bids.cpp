@@ -113,6 +113,16 @@ fs::path bids_run_stem(const fs::path& out, const std::string& subject, const st
   return dir / fmt::format("{}_task-{}_run-{:02d}", prefix, task, run);
 }
 
+std::vector<fs::path> run_files(const fs::path& stem) {
+  std::vector<fs::path> files;
+  const std::string prefix = stem.filename().string() + "_";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(stem.parent_path(), ec))
+    if (e.path().filename().string().rfind(prefix, 0) == 0) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
 fs::path events_path(const fs::path& run) {
   std::string stem = nifti_stem(run);
   if (stem.size() > 5 && stem.compare(stem.size() - 5, 5, "_bold") == 0) stem.resize(stem.size() - 5);

@@ -41,6 +41,8 @@ std::filesystem::path events_path(const std::filesystem::path& run);
 // with a _bold file there (a recording is never overwritten).
 std::filesystem::path bids_run_stem(const std::filesystem::path& out, const std::string& subject, const std::string& session,
                                     const std::string& task, int run);
+// The files of a run that exist: <stem>_* beside it (bold, events...).
+std::vector<std::filesystem::path> run_files(const std::filesystem::path& stem);
 
 // "sub-01_task-faces_run-01_bold.nii.gz" -> "sub-01_task-faces_run-01_bold"
 std::string nifti_stem(const std::filesystem::path& p);

@@ -207,6 +207,32 @@ protocol = "target"
   MESSAGE("online run: mean per-TR correlation " << observed << ", permutation p " << p);
   CHECK(observed > 0);
   CHECK(p < 0.05);
+
+  // A state file that forgets run 3 (its files still there): the session refuses to write over them.
+  const std::string done = test::read_text(out / "session.json");
+  const auto state = [&](const std::string& s3, const std::string& s4) {
+    std::ofstream(out / "session.json") << R"({"runs": [{"status": "done"}, {"status": "done"}, {"status": ")" << s3
+                                        << R"("}, {"status": ")" << s4 << R"("}], "decoder": "", "decoder_runs": 0})";
+  };
+  state("finished", "done");  // a hand-edited state's mistake is named
+  CHECK(test::run(test::hyper_cmd({"session", plan.string(), "--out", out.string()}), d / "state.log") == 2);
+  CHECK(test::read_text(d / "state.log").find("session.json: runs[2].status is \"finished\"") != std::string::npos);
+  state("", "done");
+  CHECK(test::run(test::hyper_cmd({"session", plan.string(), "--out", out.string()}), d / "overwrite.log") == 2);
+  CHECK(test::read_text(d / "overwrite.log").find("run 3: " + (bids / name(3, "bold.json")).string() + " exists, but") !=
+        std::string::npos);
+  CHECK(fs::exists(bids / name(3, "bold.nii.gz")));
+  // Killed after run 3 and before its decoder was saved: the resumed run 4 gets a decoder trained anew.
+  state("done", "started");
+  {
+    test::Process session(test::hyper_cmd({"session", plan.string(), "--out", out.string()}), d / "session3.log");
+    REQUIRE(wait_for(session, "run 4 of 4: feedback", 120s));
+    session.signal(SIGINT);
+    session.wait(30s);
+    CHECK(session.output().find("training the decoder on the 2 training runs recorded so far") != std::string::npos);
+  }
+  CHECK(test::read_text(out / "session.json").find("after-run-03.safetensors") != std::string::npos);
+  CHECK(done.find("after-run-02.safetensors") != std::string::npos);
 }
 
 TEST_CASE("configs/session.toml checks out against a twin, and a plan's mistakes stop the session before anything is shown") {
@@ -233,19 +259,26 @@ TEST_CASE("configs/session.toml checks out against a twin, and a plan's mistakes
   CHECK(ok.find("run 8: online") != std::string::npos);
   CHECK(ok.find("run 1: present: 175 faces (175 train) from sub-01_task-faces_run-04_events.tsv, 537 volumes (13:26)") != std::string::npos);
   CHECK(ok.find("dry run: the plan is sound") != std::string::npos);
+  CHECK(ok.find(" of scanning") != std::string::npos);
 
   // A design longer than the run, a trigger port that does not open: exit 2, the key named.
   CHECK(dry({"--set", "session.run_volumes=400"}, "short.log") == 2);
   CHECK(test::read_text(d / "short.log").find("run 1: volumes: the design ends at 790.5 s, after the run's 400 volumes") != std::string::npos);
   CHECK(dry({"--set", "trigger.source=serial", "--set", "trigger.device=/dev/no-such-port"}, "port.log") == 2);
   CHECK(test::read_text(d / "port.log").find("trigger.device: cannot open /dev/no-such-port") != std::string::npos);
+  CHECK(dry({"--set", "trigger.key=q"}, "key.log") == 2);
+  CHECK(test::read_text(d / "key.log").find("trigger.key: 'q' is one of the window's own keys") != std::string::npos);
   // A missing design, an unknown run kind, feedback (not built), an online run with nothing to train on.
   const std::vector<std::pair<std::string, std::string>> plans{
       {"kind = \"present\"\ndesign = \"nope_events.tsv\"", "run 1: design: no such file"},
       {"kind = \"rest\"", "kind = \"rest\" is not a run kind"},
       {"kind = \"feedback\"", "run 1: protocol: a feedback run names its protocol"},
-      {"kind = \"feedback\"\nprotocol = \"smile\"", "feedback.protocol: no protocol named 'smile'"},
-      {"kind = \"online\"", "stream.decoder: run 1 decodes and no present run with training trials comes before it"}};
+      {"kind = \"feedback\"\nprotocol = \"smile\"", "run 1: feedback.protocol: no protocol named 'smile' (there are reconstruction, target"},
+      {"kind = \"present\"\ndesign = 5", "run 1: design: a string in quotes"},
+      {"kind = \"online\"\nvolumes = \"300\"", "run 1: volumes: a whole number of volumes"},
+      {"kind = \"online\"", "stream.decoder: run 1 decodes and no present run with training trials comes before it"},
+      {"kind = \"present\"\ndesign = \"" + (d / "overlap_events.tsv").string() + "\"", "overlap_events.tsv: the events at 2 s and 3 s overlap"}};
+  std::ofstream(d / "overlap_events.tsv") << "onset\tduration\ttrial_type\tstim_index\n2\t1.5\ttrain\t0\n3\t1.5\ttrain\t1\n";
   for (const auto& [run, message] : plans) {
     std::ofstream(d / "bad.toml") << "[present]\nlatents = \"" << (d / "twin/stimuli/latents.npy").string() << "\"\n[[run]]\n" << run << "\n";
     CHECK(test::run(test::hyper_cmd({"session", (d / "bad.toml").string(), "--out", (d / "bad").string()}), d / "bad.log") == 2);

@@ -136,6 +136,16 @@ TEST_CASE("a record is never overwritten: the same run id again, in a later stre
   CHECK(std::filesystem::exists(second / "tr.tsv"));
   CHECK(read_json(second / "summary.json")["recorded_as"] == file.run_id + ".2");
   CHECK(test::read_text(d / "second.log").find("this run is recorded as " + file.run_id + ".2") != std::string::npos);
+  // The BOLD recordings: the next free run number each time; an explicit one already taken is refused.
+  const auto bold = d / "out/sub-01/func";
+  CHECK(std::filesystem::exists(bold / "sub-01_task-faces_run-01_bold.nii.gz"));
+  CHECK(std::filesystem::exists(bold / "sub-01_task-faces_run-02_bold.nii.gz"));
+  const std::string recorded = test::read_text(bold / "sub-01_task-faces_run-01_bold.json");
+  CHECK(test::run(test::hyper_cmd({"stream", "--source", "nifti_run", "--set", "nifti_run.input=" + file.path.string(), "--out",
+                                   (d / "out").string(), "--runs", "1", "--set", "bold.run=1"}),
+                  d / "taken.log") == 2);
+  CHECK(test::read_text(d / "taken.log").find("bold.run: run 1 is already recorded") != std::string::npos);
+  CHECK(test::read_text(bold / "sub-01_task-faces_run-01_bold.json") == recorded);
 
   // A publisher restarted with the same run id, into one stream: both runs processed and recorded.
   const int port = test::free_tcp_port();

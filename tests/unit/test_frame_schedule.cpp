@@ -1,7 +1,9 @@
 // The design in frames (plugins/sinks/frame_schedule.hpp) against hand-counted frames.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <stdexcept>
+#include <vector>
 
 #include "sinks/frame_schedule.hpp"
 
@@ -49,4 +51,18 @@ TEST_CASE("a design with overlapping events or a frame period of zero is refused
   CHECK_THROWS_AS(FrameSchedule({{0.0, 2.0, "train", 1}, {1.0, 1.0, "train", 2}}, 1.0 / 60, 3.33), std::invalid_argument);
   CHECK_THROWS_AS(FrameSchedule({{0.0, 0.0, "train", 1}}, 1.0 / 60, 3.33), std::invalid_argument);
   CHECK_THROWS_AS(FrameSchedule({{0.0, 1.0, "train", 1}}, 0.0, 3.33), std::invalid_argument);
+}
+
+TEST_CASE("back-to-back events whose times fall between frames never overlap, and NaN times are refused") {
+  // Each 1.65 frames: rounding onsets and durations separately made every event 2 frames, so the
+  // third (onset frame 3) began before the second (frames 2-3) ended; rounding each end does not.
+  const double f = 1.0 / 60;
+  std::vector<Event> back_to_back;
+  for (int i = 0; i < 20; ++i) back_to_back.push_back({i * 0.0275, 0.0275, "train", i});
+  const FrameSchedule s(back_to_back, f, 0);
+  for (size_t i = 1; i < 20; ++i) CHECK(s.onset_frame(i) >= s.onset_frame(i - 1) + s.duration_frames(i - 1));
+  CHECK(s.end_frame() == std::llround(20 * 0.0275 / f));
+  const double nan = std::nan("");
+  CHECK_THROWS_AS(FrameSchedule({{nan, 1.0, "train", 1}}, f, 0), std::invalid_argument);
+  CHECK_THROWS_AS(FrameSchedule({{0.0, nan, "train", 1}}, f, 0), std::invalid_argument);
 }
