@@ -88,8 +88,12 @@ int run(const Settings& st, const PartRegistry& parts) {
     throw SettingsError("present.latents: the stimulus latents are needed (no stimuli/latents.npy beside the designs): set "
                         "[present] latents = \"FILE\" in the plan");
   const std::vector<PlannedRun> checked = read_plan(plan_file, st, latents);  // now with the stimuli's rows
-  for (size_t i = 0; i < checked.size(); ++i) try {  // a protocol's settings (target row, direction...) are checked now
-      if (checked[i].kind == "feedback") make_feedback_stage(run_settings(st, checked[i], latents));
+  // Each decoding run's chain built now: a given decoder's preprocessing against the plan's, a protocol's settings.
+  for (size_t i = 0; i < checked.size(); ++i) try {
+      const Settings rs = run_settings(st, checked[i], latents);
+      if (checked[i].kind == "present") continue;
+      if (!st.get_string("stream.decoder").empty()) live_chain(parts, rs, st.get_string("stream.decoder"));
+      else make_feedback_stage(rs);  // the decoder is trained before the run
     } catch (const SettingsError& e) {
       throw SettingsError(fmt::format("run {}: {}", i + 1, e.what()));
     }

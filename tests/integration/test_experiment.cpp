@@ -232,6 +232,11 @@ protocol = "target"
     CHECK(session.output().find("training the decoder on the 2 training runs recorded so far") != std::string::npos);
   }
   CHECK(test::read_text(out / "session.json").find("after-run-03.safetensors") != std::string::npos);
+  // --dry-run with a given decoder: its preprocessing is checked against the plan's.
+  CHECK(test::run(test::hyper_cmd({"session", plan.string(), "--dry-run", "--decoder", (out / "decoders/after-run-02.safetensors").string(),
+                                   "--set", R"(preprocess.chain=["mask","detrend"])"}),
+                  d / "chain.log") == 2);
+  CHECK(test::read_text(d / "chain.log").find("run 3: preprocess.chain = [\"mask\", \"detrend\"]") != std::string::npos);
   CHECK(done.find("after-run-02.safetensors") != std::string::npos);
 }
 
