@@ -5,7 +5,7 @@
 #include "core/settings.hpp"
 #include "feedback/protocol.hpp"
 
-#define HYPER_PROTOCOLS(X) X(reconstruction) X(target) X(attribute)
+#define HYPER_PROTOCOLS(X) X(reconstruction) X(target) X(attribute) X(adaptive)
 
 namespace hyper {
 

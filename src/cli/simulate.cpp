@@ -4,6 +4,7 @@
 #include "cli/command.hpp"
 #include "core/clock.hpp"
 #include "core/progress.hpp"
+#include "cli/simulate_live.hpp"
 #include "sim/twin.hpp"
 
 namespace hyper {
@@ -16,6 +17,7 @@ void declare(Schema& s) {
   s.add({.key = "simulate.force", .type = SettingType::Bool, .def = false,
          .help = "replace what is in --out (its whole content is removed first)", .flag = "--force"});
   declare_twin_settings(s);
+  declare_live(s);
 }
 
 int run(const Settings& st, const PartRegistry&) {
@@ -28,6 +30,7 @@ int run(const Settings& st, const PartRegistry&) {
     spdlog::warn("--force: removing the content of {}", out);
     std::filesystem::remove_all(out);
   }
+  if (st.get_bool("simulate.live")) return run_live(st);
   const TwinConfig c = twin_config(st);
   spdlog::info("twin '{}' (seed {}): {}x{}x{} at {} mm, {} runs of {} volumes (TR {} s), {} -> {}", c.preset, c.seed,
                c.dims[0], c.dims[1], c.dims[2], c.voxel_mm, c.runs, c.volumes_per_run(), c.tr_s, c.dtype, out);
@@ -48,7 +51,7 @@ int run(const Settings& st, const PartRegistry&) {
 Command simulate_command() {
   return {.name = "simulate",
           .help = "write a digital twin of the HYPER experiment: a BIDS dataset with its ground truth",
-          .sections = {"simulate", "twin"},
+          .sections = {"simulate", "twin", "live"},
           .declare = declare,
           .run = run,
           .example = "hyper simulate --out twin --preset small"};

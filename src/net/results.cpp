@@ -17,6 +17,7 @@ std::string result_json(const Tr& tr, bool with_latent) {
                    {"fd_mm", tr.fd_mm},
                    {"decoded", tr.decoded}};
   if (with_latent && tr.decoded) j["latent"] = tr.latent;
+  if (with_latent && tr.has_show) j["show"] = tr.show;  // a protocol's face on screen, in place of the decoded one
   if (tr.has_feedback) j["feedback"] = {{"value", tr.feedback}, {"bar", tr.feedback_bar}};
   return j.dump();
 }
