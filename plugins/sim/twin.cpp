@@ -7,7 +7,6 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <numbers>
 #include <thread>
 
 #include <Eigen/Dense>
@@ -146,6 +145,20 @@ TwinReport simulate_twin(const TwinConfig& c, const fs::path& out, const std::fu
   std::vector<float> lat(a.latents.size());
   Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(lat.data(), a.latents.rows(), a.latents.cols()) = a.latents;
   write_npy(stimuli / "latents.npy", {kTrainFaces + kTestFaces, kLatentDim}, lat);
+  // An attribute of each face (as a classifier's score on the image would be, e.g. a smile): its
+  // latent's projection on a hidden unit direction, plus noise of sd 0.5 (the direction's truth
+  // in derivatives/twin/attribute_smile.npy; hyper train --attribute smile fits it back).
+  {
+    Rng attr(c.seed, 4);
+    Eigen::VectorXf dir(kLatentDim);
+    for (int i = 0; i < kLatentDim; ++i) dir(i) = static_cast<float>(attr.normal());
+    dir.normalize();
+    std::string tsv = "stim_index\tsmile\n";
+    for (Eigen::Index r = 0; r < a.latents.rows(); ++r)
+      tsv += fmt::format("{}\t{:.6f}\n", r, static_cast<double>(a.latents.row(r).dot(dir)) + 0.5 * attr.normal());
+    write_text(stimuli / "attributes.tsv", tsv);
+    write_npy(truth_dir / "attribute_smile.npy", {kLatentDim}, std::vector<float>(dir.data(), dir.data() + kLatentDim));
+  }
   std::vector<float> w(a.weights.size());
   Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(w.data(), a.weights.cols(), a.weights.rows()) = a.weights.transpose();
   write_npy(truth_dir / "encoding_weights.npy", {static_cast<int64_t>(a.visual.size()), kLatentDim}, w);

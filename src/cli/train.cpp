@@ -3,6 +3,8 @@
 
 #include "cli/train.hpp"
 
+#include "cli/attribute_fit.hpp"
+
 #include "cli/command.hpp"
 #include "core/clock.hpp"
 #include "decoders/decoder.hpp"
@@ -55,6 +57,10 @@ void declare(Schema& s) {
   s.add({.key = "train.estimator", .type = T::String, .def = std::string("lsa"),
          .help = "trial GLM: lsa (one GLM with every trial) or lss (one GLM per trial: it, the others, a constant)",
          .choices = {"lsa", "lss"}});
+  s.add({.key = "train.attribute", .type = T::String, .def = std::string(""),
+         .help = "fit an attribute's direction in the latent space instead (for the attribute protocol): the column of "
+                 "DATASET/stimuli/attributes.tsv (stim_index, then one column per attribute), written to --out as .npy",
+         .flag = "--attribute"});
   s.add({.key = "train.lag", .type = T::Float, .def = -1.0, .unit = "s",
          .help = "tr mode: -1 pairs each TR with the HRF-weighted sum of the latents before it; >= 0 with the face "
                  "on screen this long before it",
@@ -77,6 +83,8 @@ int run(const Settings& st, const PartRegistry& stages) {
     throw SettingsError("train.latents: no such file: " + latents_path +
                         " (a twin dataset has it; give the stimulus latents of yours with --latents FILE)");
   const Eigen::MatrixXf latents = read_latents(latents_path);
+  if (const std::string name = st.get_string("train.attribute"); !name.empty())
+    return fit_attribute(std::filesystem::path(dataset) / "stimuli" / "attributes.tsv", name, latents, st.get_float("train.penalty"), out);
 
   const auto wanted = st.get_list("train.train_runs");
   std::vector<RunFile> runs;
@@ -121,7 +129,7 @@ Command train_command() {
           .declare = declare,
           .run = run,
           .chain = true,
-          .example = "hyper train --dataset twin --out dec.safetensors"};
+          .example = "hyper train --dataset twin --out dec.safetensors   (or --attribute smile --out smile.npy)"};
 }
 
 }  // namespace hyper

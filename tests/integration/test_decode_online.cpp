@@ -226,13 +226,13 @@ TEST_CASE("online per-TR decoding of a replayed run equals hyper decode of the f
     for (const Event& e : events) shown.insert(e.stim_index);
     int64_t unseen = 0;
     while (shown.count(unseen)) ++unseen;
-    const auto feedback_of = [&](int64_t target, const std::string& tag) {
+    const auto feedback_of = [&](const std::vector<std::string>& protocol, const std::string& tag) {
       const int port6 = test::free_tcp_port();
-      test::Process s6(test::hyper_cmd({"stream", "--endpoint", test::loopback(port6), "--runs", "1", "--out", (d / tag).string(),
-                                        "--decoder", dec_mask, "--feedback", "target", "--set",
-                                        "feedback.latents=" + (d / "twin/stimuli/latents.npy").string(), "--set",
-                                        "feedback.target=" + std::to_string(target)}),
-                       d / (tag + ".log"));
+      std::vector<std::string> cmd = test::hyper_cmd({"stream", "--endpoint", test::loopback(port6), "--runs", "1", "--out",
+                                                      (d / tag).string(), "--decoder", dec_mask, "--set",
+                                                      "feedback.latents=" + (d / "twin/stimuli/latents.npy").string()});
+      cmd.insert(cmd.end(), protocol.begin(), protocol.end());
+      test::Process s6(cmd, d / (tag + ".log"));
       REQUIRE(test::run(test::hyper_cmd({"replay", "--input", run.string(), "--endpoint", test::loopback(port6), "--speed", "max"}),
                         d / (tag + "_replay.log")) == 0);
       REQUIRE(s6.wait(60s) == 0);
@@ -251,7 +251,7 @@ TEST_CASE("online per-TR decoding of a replayed run equals hyper decode of the f
       return values;
     };
     const int64_t target = events.front().stim_index;
-    const auto fb = feedback_of(target, "target");
+    const auto fb = feedback_of({"--feedback", "target", "--set", "feedback.target=" + std::to_string(target)}, "target");
     // The true similarity, smoothed as the protocol smooths (3 TRs), where the target is defined.
     const Eigen::VectorXf tz = latents.row(target).transpose();
     std::vector<double> x, y, window;
@@ -272,10 +272,36 @@ TEST_CASE("online per-TR decoding of a replayed run equals hyper decode of the f
     const double r = pearson(x, y);
     MESSAGE("target protocol: correlation of the feedback with the true similarity to the target " << r);
     CHECK(r > 0.9);  // the issue asks 0.5; this decoder does far better
-    const auto chance = feedback_of(unseen, "unseen");
+    const auto chance = feedback_of({"--feedback", "target", "--set", "feedback.target=" + std::to_string(unseen)}, "unseen");
     const double mean = std::accumulate(chance.begin(), chance.end(), 0.0) / static_cast<double>(chance.size());
     MESSAGE("target protocol, a target never shown: mean feedback " << mean << " (chance: 0)");
     CHECK(std::abs(mean) < 1.0);
+
+    // The attribute protocol with a direction fitted by hyper train --attribute from the twin's
+    // attribute values: the direction is the twin's hidden one, and the feedback follows the
+    // true projection of what the twin saw on it.
+    REQUIRE(test::run(test::hyper_cmd({"train", "--dataset", (d / "twin").string(), "--attribute", "smile", "--out",
+                                       (d / "smile.npy").string()}),
+                      d / "smile.log") == 0);
+    const NpyArray fitted = read_npy(d / "smile.npy"), hidden = read_npy(d / "twin/derivatives/twin/attribute_smile.npy");
+    REQUIRE(fitted.data.size() == 512);
+    const Eigen::Map<const Eigen::VectorXf> df(fitted.data.data(), 512), dh(hidden.data.data(), 512);
+    MESSAGE("attribute direction fitted from the twin's values: cos with the hidden one " << df.dot(dh));
+    CHECK(df.dot(dh) > 0.85);
+    const auto afb = feedback_of({"--feedback", "attribute", "--set", "feedback.direction=" + (d / "smile.npy").string()}, "attribute");
+    std::vector<double> ax, ay;
+    window.clear();
+    for (int t = 0; t < T; ++t) {
+      const Eigen::VectorXf yt = truth.y.row(t).transpose().cast<float>();
+      window.push_back(yt.dot(dh));
+      if (window.size() > 3) window.erase(window.begin());
+      if (!truth.use[static_cast<size_t>(t)] || yt.norm() == 0) continue;
+      ax.push_back(std::accumulate(window.begin(), window.end(), 0.0) / static_cast<double>(window.size()));
+      ay.push_back(afb[static_cast<size_t>(t)]);
+    }
+    const double ra = pearson(ax, ay);
+    MESSAGE("attribute protocol: correlation of the feedback with the true projection on the hidden direction " << ra);
+    CHECK(ra > 0.5);
   }
 
 
