@@ -9,6 +9,7 @@
 #include <cmath>
 #include <map>
 
+#include "io/npy.hpp"
 #include "support.hpp"
 #include "presentation_support.hpp"
 
@@ -34,10 +35,19 @@ TEST_CASE("closed loop, the twin as a live subject: the adaptive search beats ra
   const double first = std::stod(shown[1][0]);
   CHECK(first >= 1.5);  // after the first volume (1.5 s) and the loop's latency
   CHECK(first < 1.6);
-  int feedback_rows = 0;
+  fs::path record;
   for (const auto& e : fs::recursive_directory_iterator(d / "seed-01-exploit-0.5/stream"))
-    if (e.path().filename() == "feedback.tsv") feedback_rows = static_cast<int>(test::tsv_rows(e.path()).size()) - 1;
-  CHECK(feedback_rows == 200);
+    if (e.path().filename() == "feedback.tsv") record = e.path().parent_path();
+  REQUIRE(!record.empty());
+  CHECK(test::tsv_rows(record / "feedback.tsv").size() == 201);
+  // The faces the stream logged as chosen (events.tsv, shown_latents.npy) are the faces the twin answered.
+  const auto events = test::tsv_rows(record / "events.tsv");
+  REQUIRE(events.size() == shown.size());
+  CHECK(events[1][2] == "adaptive");
+  for (size_t k = 1; k < events.size(); ++k) CHECK(std::abs(std::stod(events[k][0]) - std::stod(shown[k][0])) < 0.05);
+  const NpyArray mine = read_npy(record / "shown_latents.npy"), theirs = read_npy(d / "seed-01-exploit-0.5/live/shown_latents.npy");
+  CHECK(mine.shape == theirs.shape);
+  CHECK(mine.data == theirs.data);
 
   // The face found, per seed and condition; adaptive against random, paired.
   std::map<std::string, std::map<int, double>> found;
