@@ -1,12 +1,21 @@
 #include "sources/siemens_dicom.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <algorithm>
 #include <array>
+#include <map>
 #include <cstring>
 #include <fstream>
 #include <optional>
 
 #include <gdcmAttribute.h>
+#include <gdcmCSAHeader.h>
 #include <gdcmImageReader.h>
 #include <gdcmSequenceOfItems.h>
 #include <gdcmTrace.h>
@@ -24,6 +33,62 @@ std::optional<double> number(const gdcm::DataSet& ds) {
   gdcm::Attribute<G, E> a;
   a.Set(ds);
   return static_cast<double>(a.GetValue());
+}
+
+// Debian's GDCM aborts the whole process on some malformed files (an assert on an unknown
+// VR) and allocates whatever length an element claims (gigabytes from a 3 kB file): both
+// found by tools/fuzz. So the elements are walked here first, as far as their lengths are
+// defined: the file meta group (always explicit VR little endian), then the data set in an
+// uncompressed little-endian transfer syntax. "unreadable: ..." for an element with no valid
+// VR; "incomplete: ..." for one longer than the file (a file still being written); nothing
+// when the walk finds no fault or cannot go on (no "DICM", compressed, a sequence of
+// undefined length: GDCM's own checks from there).
+std::optional<std::string> unsafe_for_gdcm(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (b.size() < 132 || b.compare(128, 4, "DICM") != 0) return std::nullopt;
+  const auto u16 = [&](size_t at) { return static_cast<uint32_t>(static_cast<uint8_t>(b[at]) | static_cast<uint8_t>(b[at + 1]) << 8); };
+  const auto u32 = [&](size_t at) { return u16(at) | u16(at + 2) << 16; };
+  const auto is_vr = [](std::string_view vr, std::string_view list) {
+    for (size_t k = 0; k + 2 <= list.size(); k += 2)
+      if (list.substr(k, 2) == vr) return true;
+    return false;
+  };
+  static constexpr std::string_view kVRs = "AEASATCSDADSDTFLFDISLOLTOBODOFOLOVOWPNSHSLSQSSSTSVTMUCUIULUNURUSUTUV";
+  static constexpr std::string_view kLongVRs = "OBODOFOLOVOWSQSVUCUNURUTUV";  // 2 reserved bytes, a 4-byte length
+  std::string syntax;
+  bool explicit_vr = true;
+  for (size_t at = 132; at + 8 <= b.size();) {
+    const bool meta = u16(at) == 0x0002;
+    if (at > 132 && !meta && syntax.empty()) break;  // after the meta group: which syntax the data set has
+    if (!meta && syntax == "1.2.840.10008.1.2") explicit_vr = false;  // implicit VR little endian
+    else if (!meta && syntax != "1.2.840.10008.1.2.1") return std::nullopt;  // compressed, big endian: GDCM's checks
+    uint64_t length = 0;
+    size_t header = 8;
+    if (meta || explicit_vr) {
+      const std::string_view vr(b.data() + at + 4, 2);
+      if (!is_vr(vr, kVRs))
+        return fmt::format("unreadable: element ({:04X},{:04X}) has no valid VR", u16(at), u16(at + 2));
+      if (is_vr(vr, kLongVRs)) {
+        if (at + 12 > b.size()) break;
+        length = u32(at + 8), header = 12;
+      } else {
+        length = u16(at + 6);
+      }
+    } else {
+      length = u32(at + 4);
+    }
+    if (length == 0xffffffffu) return std::nullopt;  // a sequence of undefined length: GDCM from here
+    if (at + header + length > b.size())
+      return fmt::format("incomplete: element ({:04X},{:04X}) needs {} bytes, the file ends after {}", u16(at), u16(at + 2), length,
+                         b.size() - at - header);
+    if (meta && u16(at + 2) == 0x0010) {  // the transfer syntax UID, padded with a NUL or a space
+      syntax = b.substr(at + header, length);
+      while (!syntax.empty() && (syntax.back() == '\0' || syntax.back() == ' ')) syntax.pop_back();
+    }
+    at += header + length;
+  }
+  return std::nullopt;
 }
 
 // "incomplete: ..." when the file ends before its Pixel Data element (tag 7FE0,0010 with the
@@ -68,6 +133,66 @@ std::optional<A> attribute(const gdcm::DataSet& ds) {
   return a;
 }
 
+// GDCM's CSA parser (SplitMosaicFilter) asserts on what it does not expect and allocates
+// any item length: its walk, done here first on the image and series CSA headers
+// (0029,xx10/xx20 "SIEMENS CSA HEADER"), refuses what would trip it. The layout (SV10, or
+// no magic): n elements of name[64], vm, vr[4] (vr[2] = 0), syngodt (one of GDCM's known
+// codes, with its VR), nitems, 77 or 205; each item 4 words (len, len, 77 or 205, len),
+// then len bytes padded to 4.
+std::optional<std::string> bad_csa(std::string_view b) {
+  if (b.size() < 4 || std::all_of(b.begin(), b.end(), [](char c) { return c == 0; })) return std::nullopt;  // empty, zeroed out
+  if (b.substr(0, 4) == "!INT") return std::nullopt;
+  if (b.substr(0, 2) == std::string_view("\0\0", 2) || b.substr(0, 2) == std::string_view("\6\0", 2) || b.substr(0, 4) == "VS01")
+    return std::string("unreadable: a CSA header in a layout this reader does not take");
+  size_t at = 0;
+  const auto word = [&](uint32_t& v) {
+    if (at + 4 > b.size()) return false;
+    std::memcpy(&v, b.data() + at, 4);
+    at += 4;
+    return true;
+  };
+  uint32_t n = 0, unused = 0, magic = 0;
+  if (b.substr(0, 4) == "SV10") {
+    at = 4;
+    if (!word(magic) || magic != 0x01020304u) return std::string("unreadable: a CSA header (SV10) without its 04 03 02 01");
+  }
+  if (!word(n) || !word(unused)) return std::string("unreadable: a CSA header cut short");
+  if (unused != 77) return std::nullopt;  // GDCM gives up on it by itself
+  static const std::map<uint32_t, std::string_view> kSyngo{{0, "UN"}, {3, "DS"},  {4, "FD"},  {5, "FL"},  {6, "IS"},  {7, "SL"},
+                                                           {8, "SS"}, {9, "UL"},  {10, "US"}, {16, "CS"}, {19, "LO"}, {20, "LT"},
+                                                           {22, "SH"}, {23, "ST"}, {25, "UI"}, {27, "UT"}};
+  for (uint32_t i = 0; i < n; ++i) {
+    if (at + 64 + 4 + 4 > b.size()) return std::string("unreadable: a CSA header cut short");
+    const std::string_view vr(b.data() + at + 68, 4);
+    at += 72;
+    uint32_t syngodt = 0, nitems = 0, xx = 0;
+    if (!word(syngodt) || !word(nitems) || !word(xx)) return std::string("unreadable: a CSA header cut short");
+    const auto known = kSyngo.find(syngodt);
+    if (vr[2] != 0 || known == kSyngo.end() || vr.substr(0, 2) != known->second ||
+        (xx != 77 && xx != 205))
+      return fmt::format("unreadable: CSA element {} is malformed", i);
+    for (uint32_t j = 0; j < nitems; ++j) {
+      uint32_t item[4];
+      for (uint32_t& w : item)
+        if (!word(w)) return std::string("unreadable: a CSA header cut short");
+      if ((item[2] != 77 && item[2] != 205) || item[0] != item[1] || item[1] != item[3] || item[1] > b.size() - at)
+        return fmt::format("unreadable: CSA element {} item {} is malformed", i, j);
+      at += item[1] + (4 - item[1] % 4) % 4;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> bad_csa_headers(const gdcm::DataSet& ds) {
+  for (const gdcm::PrivateTag& tag : {gdcm::CSAHeader::GetCSAImageHeaderInfoTag(), gdcm::CSAHeader::GetCSASeriesHeaderInfoTag()}) {
+    if (!ds.FindDataElement(tag)) continue;
+    const gdcm::ByteValue* bv = ds.GetDataElement(tag).GetByteValue();
+    if (!bv) continue;
+    if (auto why = bad_csa(std::string_view(bv->GetPointer(), bv->GetLength()))) return why;
+  }
+  return std::nullopt;
+}
+
 // Siemens VB/VD/VE: one image of ceil(sqrt(n)) x ceil(sqrt(n)) tiles.
 std::variant<Layout, std::string> mosaic_layout(const gdcm::File& file, int64_t rows, int64_t cols) {
   const gdcm::DataSet& ds = file.GetDataSet();
@@ -75,6 +200,7 @@ std::variant<Layout, std::string> mosaic_layout(const gdcm::File& file, int64_t 
   const auto iop = attribute<0x0020, 0x0037>(ds);
   const auto spacing = attribute<0x0028, 0x0030>(ds);
   if (!ipp || !iop || !spacing) return std::string("unreadable: no ImagePositionPatient, ImageOrientationPatient or PixelSpacing");
+  if (auto why = bad_csa_headers(ds)) return *why;
   const unsigned n_slices = gdcm::SplitMosaicFilter::GetNumberOfImagesInMosaic(file);
   if (n_slices == 0) return std::string("not a mosaic: no NumberOfImagesInMosaic (CSA header) and no acquisition matrix");
   Layout g;
@@ -147,7 +273,7 @@ std::variant<Layout, std::string> enhanced_layout(const gdcm::DataSet& ds, int64
 
 }  // namespace
 
-std::variant<DicomVolume, std::string> read_siemens_dicom(const std::filesystem::path& path) {
+std::variant<DicomVolume, std::string> read_siemens_dicom_here(const std::filesystem::path& path) {
   // GDCM's warnings go to stderr by the line ("Incomplete Pixel Data", a left-handed slice
   // normal): what matters is in the result, and said in our log.
   static const bool quiet = [] {
@@ -155,6 +281,7 @@ std::variant<DicomVolume, std::string> read_siemens_dicom(const std::filesystem:
     return true;
   }();
   (void)quiet;
+  if (const auto why = unsafe_for_gdcm(path)) return *why;
   gdcm::ImageReader reader;
   reader.SetFileName(path.c_str());
   // A file being written (a share, a slow copy) does not parse yet, or its pixels are short.
@@ -214,6 +341,97 @@ std::variant<DicomVolume, std::string> read_siemens_dicom(const std::filesystem:
   out.instance = static_cast<int64_t>(number<0x0020, 0x0013>(ds).value_or(0));
   out.tr_s = g.tr_ms / 1000.0;
   return out;
+}
+
+namespace {
+
+// The answer of the reading child over a pipe: 'V' and the volume's fields, or 'E' and the reason.
+template <typename T>
+void put(std::string& s, const T& v) {
+  s.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <typename T>
+bool take(std::string_view& s, T& v) {
+  if (s.size() < sizeof v) return false;
+  std::memcpy(&v, s.data(), sizeof v);
+  s.remove_prefix(sizeof v);
+  return true;
+}
+
+std::string encode(const std::variant<DicomVolume, std::string>& r) {
+  std::string s;
+  if (const auto* why = std::get_if<std::string>(&r)) return "E" + *why;
+  const DicomVolume& d = std::get<DicomVolume>(r);
+  s = "V";
+  put(s, d.series), put(s, d.instance), put(s, d.tr_s), put(s, d.volume.dims), put(s, d.volume.voxel_mm), put(s, d.volume.affine);
+  s.append(reinterpret_cast<const char*>(d.volume.data.data()), d.volume.data.size() * sizeof(float));
+  return s;
+}
+
+std::variant<DicomVolume, std::string> decode(std::string_view s) {
+  if (s.empty()) return std::string("unreadable: the reader gave no answer");
+  const char kind = s.front();
+  s.remove_prefix(1);
+  if (kind == 'E') return std::string(s);
+  DicomVolume d;
+  if (kind != 'V' || !take(s, d.series) || !take(s, d.instance) || !take(s, d.tr_s) || !take(s, d.volume.dims) ||
+      !take(s, d.volume.voxel_mm) || !take(s, d.volume.affine) || s.size() != static_cast<size_t>(d.volume.voxel_count()) * sizeof(float))
+    return std::string("unreadable: the reader's answer is malformed");
+  d.volume.data.resize(static_cast<size_t>(d.volume.voxel_count()));
+  std::memcpy(d.volume.data.data(), s.data(), s.size());
+  return d;
+}
+
+}  // namespace
+
+std::variant<DicomVolume, std::string> read_siemens_dicom(const std::filesystem::path& path) {
+  // GDCM (Debian's, built with assertions) aborts the process on some malformed files, and
+  // tools/fuzz keeps finding new ones: the file is read in a child process, so a bad file
+  // costs its volume, never the stream (the fork costs a few ms a volume: README).
+  int fd[2];
+  if (pipe2(fd, O_CLOEXEC) != 0) return fmt::format("unreadable: no pipe to read it through: {}", std::strerror(errno));
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fd[0]), close(fd[1]);
+    return fmt::format("unreadable: cannot start a process to read it: {}", std::strerror(errno));
+  }
+  if (pid == 0) {  // the child: read, answer, _exit (no destructors, no atexit of the parent's)
+    close(fd[0]);
+    for (const int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) signal(sig, SIG_DFL);  // the parent's crash handlers are not the child's
+    std::string answer;
+    try {
+      answer = encode(read_siemens_dicom_here(path));
+    } catch (const std::exception& e) {
+      answer = std::string("Eunreadable: ") + e.what();
+    }
+    for (size_t at = 0; at < answer.size();) {
+      const ssize_t n = write(fd[1], answer.data() + at, answer.size() - at);
+      if (n <= 0) _exit(1);
+      at += static_cast<size_t>(n);
+    }
+    _exit(0);
+  }
+  close(fd[1]);
+  std::string got;
+  char buf[65536];
+  for (;;) {
+    pollfd p{fd[0], POLLIN, 0};
+    if (poll(&p, 1, 30000) <= 0) {  // a reader that hangs is stopped
+      kill(pid, SIGKILL);
+      break;
+    }
+    const ssize_t n = read(fd[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  close(fd[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status))
+    return fmt::format("unreadable: the DICOM reader (GDCM) stopped on it ({})", strsignal(WTERMSIG(status)));
+  return decode(got);
 }
 
 }  // namespace hyper

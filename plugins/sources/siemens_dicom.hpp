@@ -23,6 +23,10 @@ struct DicomVolume {
 
 // The volume, or why not: "incomplete: ..." (a file still being written: try again),
 // "not a mosaic: ..." or "unreadable: ..." (give up).
+// Read in a child process: GDCM's aborts on malformed files (tools/fuzz) cost the volume,
+// not the stream.
 std::variant<DicomVolume, std::string> read_siemens_dicom(const std::filesystem::path& path);
+// The same in this process (what the child runs).
+std::variant<DicomVolume, std::string> read_siemens_dicom_here(const std::filesystem::path& path);
 
 }  // namespace hyper
