@@ -16,6 +16,7 @@
 #include "io/npy.hpp"
 #include "net/endpoint.hpp"
 #include "net/publisher.hpp"
+#include "net/replayer.hpp"
 #include "sim/twin_subject.hpp"
 
 namespace hyper {
@@ -114,16 +115,13 @@ int run_live(const Settings& st) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the results subscription, too (ZeroMQ's slow joiner)
 
   const std::string run_id = fmt::format("twin-live-{:02d}", run_no);
-  VolumeHeader h;
-  h.run = run_id;
-  h.n_volumes = T;
-  h.tr_s = c.tr_s;
-  h.dims = c.dims;
-  h.voxel_mm = {c.voxel_mm, c.voxel_mm, c.voxel_mm};
-  h.dtype = c.dtype == "int16" ? DType::Int16 : DType::Float32;
-  h.byte_order = native_byte_order();
-  h.scl_slope = subject.scan().truth().slope;
-  h.affine = a.affine;
+  NiftiInfo grid;  // the volumes as the written twin's runs hold them
+  grid.dims = {c.dims[0], c.dims[1], c.dims[2], T};
+  grid.voxel_mm = {c.voxel_mm, c.voxel_mm, c.voxel_mm};
+  grid.affine = a.affine;
+  grid.dtype = c.dtype == "int16" ? DType::Int16 : DType::Float32;
+  grid.slope = subject.scan().truth().slope;
+  VolumeHeader h = volume_header(grid, run_id, c.tr_s);
   pub.send_control({.type = ControlType::RunStart, .run = run_id, .count = T, .tr_s = c.tr_s});
 
   std::vector<std::byte> raw(subject.scan().volume_bytes());

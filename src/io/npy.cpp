@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <spdlog/fmt/fmt.h>
+
 namespace hyper {
 
 namespace {
@@ -52,10 +54,21 @@ NpyArray read_npy(const std::filesystem::path& path) {
   NpyArray a;
   const std::string dims = m[1];
   const std::regex number(R"(\d+)");
-  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it)
+  // The size the header claims is checked against the file before anything is allocated
+  // (a damaged header must not ask for gigabytes: found by tools/fuzz).
+  uint64_t n = 1;
+  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it) {
+    if (it->str().size() > 12) fail(path, "a dimension of " + it->str() + " in the header");
     a.shape.push_back(std::stoll(it->str()));
-
-  const auto n = static_cast<size_t>(product(a.shape));
+    n *= static_cast<uint64_t>(a.shape.back());
+    if (n > (uint64_t{1} << 40)) fail(path, "the header's shape is too large");
+  }
+  const std::streamoff data_at = in.tellg();
+  in.seekg(0, std::ios::end);
+  const auto available = static_cast<uint64_t>(in.tellg() - data_at);
+  in.seekg(data_at);
+  if (n * (descr == "<f4" ? 4 : 8) > available)
+    fail(path, fmt::format("truncated data: the header's shape needs {} values, the file holds {} bytes of data", n, available));
   a.data.resize(n);
   if (descr == "<f4") {
     if (!in.read(reinterpret_cast<char*>(a.data.data()), static_cast<std::streamsize>(n * 4)))

@@ -33,7 +33,7 @@ std::filesystem::path as_file(const uint8_t* data, size_t size, const char* suff
 
 // Frames split the input at a 4-byte marker, as ZeroMQ's multipart message would arrive.
 void hyper1(const uint8_t* data, size_t size) {
-  static const std::string marker = "\x00|\xff|";
+  static const std::string marker("\x00|\xff|", 4);  // (a literal with a NUL: the length must be given)
   const std::string_view all(reinterpret_cast<const char*>(data), size);
   std::vector<std::span<const std::byte>> frames;
   size_t at = 0;
