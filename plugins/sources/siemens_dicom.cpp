@@ -427,7 +427,7 @@ std::variant<DicomVolume, std::string> read_siemens_dicom(const std::filesystem:
   char buf[65536];
   for (;;) {
     pollfd p{fd[0], POLLIN, 0};
-    if (poll(&p, 1, 30000) <= 0) {  // a reader that hangs is stopped
+    if (poll(&p, 1, 5000) <= 0) {  // a reader that hangs (a volume takes milliseconds) is stopped
       kill(pid, SIGKILL);
       break;
     }
