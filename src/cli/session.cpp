@@ -6,6 +6,7 @@
 
 #include "cli/command.hpp"
 #include "cli/session_plan.hpp"
+#include "cli/session_state.hpp"
 #include "cli/stream.hpp"
 #include "cli/train.hpp"
 #include "core/interrupt.hpp"
