@@ -41,6 +41,10 @@ std::optional<double> number(const gdcm::DataSet& ds) {
   return static_cast<double>(a.GetValue());
 }
 
+// Little-endian integers of a DICOM file's bytes (the caller checks the bounds).
+uint32_t le16(std::string_view b, size_t at) { return static_cast<uint32_t>(static_cast<uint8_t>(b[at]) | static_cast<uint8_t>(b[at + 1]) << 8); }
+uint32_t le32(std::string_view b, size_t at) { return le16(b, at) | le16(b, at + 2) << 16; }
+
 // Debian's GDCM aborts the whole process on some malformed files (an assert on an unknown
 // VR) and allocates whatever length an element claims (gigabytes from a 3 kB file): both
 // found by tools/fuzz. So the elements are walked here first, as far as their lengths are
@@ -49,12 +53,10 @@ std::optional<double> number(const gdcm::DataSet& ds) {
 // VR; "incomplete: ..." for one longer than the file (a file still being written); nothing
 // when the walk finds no fault or cannot go on (no "DICM", compressed, a sequence of
 // undefined length: GDCM's own checks from there).
-std::optional<std::string> unsafe_for_gdcm(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  const std::string b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+std::optional<std::string> unsafe_for_gdcm(std::string_view b) {
   if (b.size() < 132 || b.compare(128, 4, "DICM") != 0) return std::nullopt;
-  const auto u16 = [&](size_t at) { return static_cast<uint32_t>(static_cast<uint8_t>(b[at]) | static_cast<uint8_t>(b[at + 1]) << 8); };
-  const auto u32 = [&](size_t at) { return u16(at) | u16(at + 2) << 16; };
+  const auto u16 = [&](size_t at) { return le16(b, at); };
+  const auto u32 = [&](size_t at) { return le32(b, at); };
   const auto is_vr = [](std::string_view vr, std::string_view list) {
     for (size_t k = 0; k + 2 <= list.size(); k += 2)
       if (list.substr(k, 2) == vr) return true;
@@ -100,17 +102,11 @@ std::optional<std::string> unsafe_for_gdcm(const std::filesystem::path& path) {
 // "incomplete: ..." when the file ends before its Pixel Data element (tag 7FE0,0010 with the
 // declared length `vl`, explicit VR: "OW"/"OB", 2 reserved bytes, 4 length bytes; implicit: 4
 // length bytes) does; nothing when it is whole.
-std::optional<std::string> short_of_pixel_data(const std::filesystem::path& path, uint32_t vl) {
+std::optional<std::string> short_of_pixel_data(std::string_view b, uint32_t vl) {
   if (vl == 0xffffffffu) return std::nullopt;  // encapsulated (compressed): GDCM fails on a cut one
-  std::ifstream in(path, std::ios::binary);
-  const std::string b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto u32 = [&](size_t at) {
-    uint32_t v = 0;
-    std::memcpy(&v, b.data() + at, 4);
-    return v;
-  };
+  const auto u32 = [&](size_t at) { return le32(b, at); };
   const std::string_view tag("\xE0\x7F\x10\x00", 4);
-  for (size_t at = b.find(tag); at != std::string::npos && at + 12 <= b.size(); at = b.find(tag, at + 1)) {
+  for (size_t at = b.find(tag); at != std::string_view::npos && at + 12 <= b.size(); at = b.find(tag, at + 1)) {
     const bool explicit_vr = (b.compare(at + 4, 2, "OW") == 0 || b.compare(at + 4, 2, "OB") == 0) && u32(at + 8) == vl;
     if (!explicit_vr && u32(at + 4) != vl) continue;
     const size_t need = at + (explicit_vr ? 12 : 8) + vl;
@@ -287,7 +283,10 @@ std::variant<DicomVolume, std::string> read_siemens_dicom_here(const std::filesy
     return true;
   }();
   (void)quiet;
-  if (const auto why = unsafe_for_gdcm(path)) return *why;
+  // The file's bytes, read once for both walks (GDCM reads it itself).
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (const auto why = unsafe_for_gdcm(bytes)) return *why;
   gdcm::ImageReader reader;
   reader.SetFileName(path.c_str());
   // A file being written (a share, a slow copy) does not parse yet, or its pixels are short.
@@ -302,7 +301,7 @@ std::variant<DicomVolume, std::string> read_siemens_dicom_here(const std::filesy
   const auto frames = static_cast<int64_t>(number<0x0028, 0x0008>(ds).value_or(1));
   // GDCM reads a file cut short without complaint (the missing pixels come back as whatever):
   // the file must reach the end of its Pixel Data as declared.
-  if (const auto why = short_of_pixel_data(path, ds.GetDataElement(gdcm::Tag(0x7fe0, 0x0010)).GetVL())) return *why;
+  if (const auto why = short_of_pixel_data(bytes, ds.GetDataElement(gdcm::Tag(0x7fe0, 0x0010)).GetVL())) return *why;
   // Bounded by the file's own size before anything is allocated (a header may claim any size).
   if (ds.GetDataElement(gdcm::Tag(0x7fe0, 0x0010)).GetVL() != static_cast<uint64_t>(rows * cols * frames * 2) ||
       image.GetBufferLength() != static_cast<size_t>(rows * cols * frames * 2))
