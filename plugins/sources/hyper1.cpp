@@ -94,7 +94,13 @@ void register_hyper1(Registry& r) {
          .help = "larger messages are refused before they are read", .min = 0.001, .max = 65536.0},
         {.key = "stream.max_runs", .type = T::Int, .def = int64_t{64}, .unit = "runs",
          .help = "runs one stream opens at most: a publisher inventing run ids cannot fill the disk (too_many_runs beyond)",
-         .min = 1.0, .max = 100000.0}},
+         .min = 1.0, .max = 100000.0},
+        {.key = "stream.resend", .type = T::Bool, .def = true,
+         .help = "ask a hyper/1.1 publisher again for volumes missing from the stream (a gap, a late start, a reconnect)"},
+        {.key = "stream.resend_wait", .type = T::Float, .def = 1.0, .unit = "s",
+         .help = "how long volumes after a gap wait for the missing ones before the gap is given up", .min = 0.0, .max = 600.0},
+        {.key = "stream.resend_hold", .type = T::Int, .def = int64_t{256}, .unit = "volumes",
+         .help = "volumes held behind a gap at most (beyond, the gap is given up)", .min = 1.0, .max = 100000.0}},
        [](const Params& p) -> std::unique_ptr<Source> {
          ReceiverOptions o;
          o.endpoint = p.get_string("stream.endpoint");
@@ -103,6 +109,9 @@ void register_hyper1(Registry& r) {
          o.run_timeout = std::chrono::milliseconds(static_cast<int64_t>(p.get_float("stream.run_timeout") * 1000));
          o.max_payload_bytes = static_cast<uint64_t>(p.get_float("stream.max_volume_mb") * 1024 * 1024);
          o.max_runs = p.get_int("stream.max_runs");
+         o.resend = p.get_bool("stream.resend");
+         o.resend_wait = std::chrono::milliseconds(static_cast<int64_t>(p.get_float("stream.resend_wait") * 1000));
+         o.resend_hold = static_cast<size_t>(p.get_int("stream.resend_hold"));
          try {
            return std::make_unique<Hyper1Source>(o);
          } catch (const std::invalid_argument& e) {  // "endpoint: '...' is not a ZeroMQ endpoint": a setting, exit 2

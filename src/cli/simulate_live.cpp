@@ -38,6 +38,7 @@ void declare_live(Schema& s) {
   s.add({.key = "live.speed", .type = T::Float, .def = 1.0, .unit = "x real time",
          .help = "--live: 1 sends a volume every TR; \"max\": each volume as soon as the stream has answered the one before",
          .flag = "--speed", .min = 1e-3, .max = 1e6, .choices = {"max"}});
+  declare_resend_settings(s, "live");
   s.add({.key = "live.target", .type = T::Int, .def = int64_t{-1},
          .help = "--live: the hidden target, a row of the twin's latents; -1: none (or live.target_seed)", .min = -1.0,
          .max = kTrainFaces + kTestFaces - 1.0});
@@ -100,6 +101,7 @@ int run_live(const Settings& st) {
   PublisherOptions po;
   po.lossy = !lockstep;
   po.what = "live.endpoint (--endpoint)";
+  apply_resend_settings(st, "live", po);
   Publisher pub(ctx, st.get_string("live.endpoint"), po);
   zmq::socket_t results(ctx, zmq::socket_type::sub);
   check_endpoint(st.get_string("live.results"), "live.results (--results)");

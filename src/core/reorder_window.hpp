@@ -50,6 +50,22 @@ class ReorderWindow {
     while (!held_.empty()) give_up_gap(out);
   }
 
+  // Gives up every index below `to` that is not held (a sender that no longer has them);
+  // held ones below it are released.
+  void skip_to(int64_t to, std::vector<T>& out) {
+    for (; next_ < to; ++next_) {
+      if (auto it = held_.find(next_); it != held_.end()) {
+        out.push_back(std::move(it->second.second));
+        held_.erase(it);
+      } else {
+        ++missing_;
+      }
+    }
+    release(out);
+  }
+
+  bool holds(int64_t index) const { return held_.count(index) > 0; }
+  int64_t first_held() const { return held_.empty() ? next_ : held_.begin()->first; }
   int64_t next() const { return next_; }
   int64_t missing() const { return missing_; }      // indices given up
   int64_t reordered() const { return reordered_; }  // items that arrived ahead of a gap

@@ -80,6 +80,13 @@ class Fields {
     return v->get<std::string>();
   }
 
+  // hyper/1.1's "resend": an endpoint (checked where it is used, net/resend.cpp), bounded.
+  std::string resend() const {
+    std::string r = string("resend", false);
+    if (r.size() > 256) range("resend", "an endpoint of at most 256 characters", json(r.substr(0, 40)));
+    return r;
+  }
+
   std::string run() const {
     std::string r = string("run", true);
     if (!valid_run_id(r)) range("run", "1-128 characters of [A-Za-z0-9._+-]", json(r));
@@ -167,6 +174,7 @@ VolumeHeader parse_volume(const Fields& f, std::span<const std::byte> payload,
   constexpr int64_t kMaxNs = std::numeric_limits<int64_t>::max();
   h.t_acq = f.opt_integer("t_acq", 0, kMaxNs, -1);
   h.t_sent = Fields::integer("t_sent", *f.get("t_sent", true), 1, kMaxNs);
+  h.resend = f.resend();
 
   const json& pb = *f.get("payload_bytes", true);
   h.payload_bytes = static_cast<uint64_t>(Fields::integer("payload_bytes", pb, 0, kMaxNs));
@@ -195,7 +203,8 @@ ControlMessage parse_control(const Fields& f) {
   if (type == "run_start") c.type = ControlType::RunStart;
   else if (type == "run_end") c.type = ControlType::RunEnd;
   else if (type == "heartbeat") c.type = ControlType::Heartbeat;
-  else Fields::range("type", "run_start, run_end or heartbeat", json(type));
+  else if (type == "resend_none") c.type = ControlType::ResendNone;
+  else Fields::range("type", "run_start, run_end, heartbeat or resend_none", json(type));
 
   if (c.type != ControlType::Heartbeat) c.run = f.run();
   if (c.type == ControlType::RunStart) {
@@ -205,6 +214,11 @@ ControlMessage parse_control(const Fields& f) {
   }
   if (c.type == ControlType::RunEnd) c.volumes_sent = f.opt_integer("volumes_sent", 0, kMaxVolumesPerRun, -1);
   if (c.type == ControlType::Heartbeat) c.seq = f.opt_integer("seq", 0, std::numeric_limits<int64_t>::max(), 0);
+  if (c.type == ControlType::ResendNone) {
+    c.from = Fields::integer("from", *f.get("from", true), 0, kMaxVolumesPerRun - 1);
+    c.to = Fields::integer("to", *f.get("to", true), c.from, kMaxVolumesPerRun - 1);
+  }
+  c.resend = f.resend();
   c.t_sent = Fields::integer("t_sent", *f.get("t_sent", true), 1, std::numeric_limits<int64_t>::max());
   return c;
 }
@@ -262,8 +276,9 @@ Decoded decode_message(std::span<const std::span<const std::byte>> frames, const
     if (auto it = j.find("run"); it != j.end() && it->is_string() && valid_run_id(it->get<std::string>()))
       run = it->get<std::string>();
     const json* proto = f.get("protocol", false);
-    if (!proto || !proto->is_string() || proto->get<std::string>() != kProtocolName)
-      throw Bad{Reject::Protocol, "protocol must be \"hyper/1\", got " + (proto ? show(*proto) : "none")};
+    if (!proto || !proto->is_string() || (proto->get<std::string>() != kProtocolName && proto->get<std::string>() != kProtocolFirst))
+      throw Bad{Reject::Protocol, std::string("protocol must be \"") + kProtocolName + "\" or \"" + kProtocolFirst +
+                                      "\", got " + (proto ? show(*proto) : "none")};
     if (is_volume) return VolumeMessage{parse_volume(f, frames[2], limits), frames[2]};
     return parse_control(f);
   } catch (const Bad& b) {
@@ -291,6 +306,7 @@ std::string encode_volume_header(const VolumeHeader& h) {
   }
   if (h.affine) j["affine"] = affine_json(*h.affine);
   if (h.t_acq >= 0) j["t_acq"] = h.t_acq;
+  if (!h.resend.empty()) j["resend"] = h.resend;
   return j.dump();
 }
 
@@ -313,8 +329,37 @@ std::string encode_control(const ControlMessage& c) {
       j["type"] = "heartbeat";
       j["seq"] = c.seq;
       break;
+    case ControlType::ResendNone:
+      j["type"] = "resend_none";
+      j["run"] = c.run;
+      j["from"] = c.from;
+      j["to"] = c.to;
+      break;
   }
+  if (!c.resend.empty()) j["resend"] = c.resend;
   return j.dump();
+}
+
+std::string encode_resend_request(const ResendRequest& r) {
+  return json{{"protocol", kProtocolName}, {"run", r.run}, {"from", r.from}, {"to", r.to}}.dump();
+}
+
+std::variant<ResendRequest, std::string> decode_resend_request(std::span<const std::byte> header) {
+  try {
+    if (header.size() > 4096) return std::string("request header larger than 4 KiB");
+    const std::string_view text = as_text(header);
+    json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) return std::string("request header is not a JSON object");
+    Fields f(j);
+    if (f.string("protocol", true) != kProtocolName) return "protocol must be \"" + std::string(kProtocolName) + "\"";
+    ResendRequest r;
+    r.run = f.run();
+    r.from = Fields::integer("from", *f.get("from", true), 0, kMaxVolumesPerRun - 1);
+    r.to = Fields::integer("to", *f.get("to", true), r.from, std::min(kMaxVolumesPerRun - 1, r.from + kMaxResendSpan - 1));
+    return r;
+  } catch (const Bad& b) {
+    return b.detail;
+  }
 }
 
 Volume to_volume(const VolumeHeader& h, std::span<const std::byte> payload) {

@@ -4,7 +4,10 @@
 //
 // A message is a ZeroMQ multipart message:
 //   volume:  ["vol", JSON header, raw voxels]
-//   control: ["ctl", JSON header]            (run_start, run_end, heartbeat)
+//   control: ["ctl", JSON header]            (run_start, run_end, heartbeat, resend_none)
+// hyper/1.1 adds the resend channel (net/resend.hpp): a publisher names its resend endpoint
+// in every header ("resend"), and a receiver asks it for the volumes it missed. hyper/1
+// messages (a scanner export written to the first version) are still accepted.
 
 #include <array>
 #include <cstddef>
@@ -69,11 +72,12 @@ struct VolumeHeader {
   std::optional<std::array<double, 16>> affine;  // row-major; absent: diag(voxel size)
   int64_t t_acq = -1;   // CLOCK_REALTIME ns, -1 unknown
   int64_t t_sent = 0;   // CLOCK_REALTIME ns
+  std::string resend;   // hyper/1.1: the publisher's resend endpoint, empty: none
   uint64_t payload_bytes = 0;
   uint32_t crc32 = 0;
 };
 
-enum class ControlType : uint8_t { RunStart, RunEnd, Heartbeat };
+enum class ControlType : uint8_t { RunStart, RunEnd, Heartbeat, ResendNone };
 
 struct ControlMessage {
   ControlType type = ControlType::Heartbeat;
@@ -83,6 +87,8 @@ struct ControlMessage {
   double tr_s = 0;            // run_start: 0 unknown
   int64_t volumes_sent = -1;  // run_end: how many the publisher sent, -1 unknown
   int64_t seq = 0;            // heartbeat counter
+  int64_t from = 0, to = -1;  // resend_none: the indices [from, to] the publisher no longer has
+  std::string resend;         // hyper/1.1: the publisher's resend endpoint, empty: none
   int64_t t_sent = 0;
 };
 
@@ -106,6 +112,18 @@ struct DecodeLimits {
 
 Decoded decode_message(std::span<const std::span<const std::byte>> frames,
                        const DecodeLimits& limits = {});
+
+// A resend request (hyper/1.1, a DEALER to the publisher's ROUTER): ["resend", JSON
+// {"protocol", "run", "from", "to"}], at most kMaxResendSpan indices.
+inline constexpr std::string_view kTopicResend = "resend";
+inline constexpr int64_t kMaxResendSpan = 10'000;
+struct ResendRequest {
+  std::string run;
+  int64_t from = 0, to = 0;  // inclusive
+};
+std::string encode_resend_request(const ResendRequest& r);
+// The request, or why it is refused (one line for the log).
+std::variant<ResendRequest, std::string> decode_resend_request(std::span<const std::byte> header);
 
 // JSON headers. encode_volume_header() writes every field; the caller fills t_sent,
 // payload_bytes and crc32 (Publisher::send_volume does).

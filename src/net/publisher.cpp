@@ -2,11 +2,13 @@
 
 #include <cerrno>
 #include <stdexcept>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
 #include "core/clock.hpp"
 #include "core/interrupt.hpp"
+#include "core/settings.hpp"
 #include "net/endpoint.hpp"
 
 namespace hyper {
@@ -16,7 +18,7 @@ constexpr int kSendTimeoutMs = 1000;  // a blocked send wakes up this often to c
 }
 
 Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, const PublisherOptions& options)
-    : socket_(ctx, zmq::socket_type::xpub), endpoint_(endpoint) {
+    : socket_(ctx, zmq::socket_type::xpub), endpoint_(endpoint), resend_linger_(options.resend_linger) {
   check_endpoint(endpoint, "endpoint");
   if (!options.allow_remote && !is_local_endpoint(endpoint))
     throw std::runtime_error("endpoint " + endpoint +
@@ -29,10 +31,22 @@ Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, const Pub
   socket_.set(zmq::sockopt::linger, static_cast<int>(options.linger.count()));
   bind_endpoint(socket_, endpoint, options.what);
   endpoint_ = socket_.get(zmq::sockopt::last_endpoint);  // resolves a wildcard port
+  if (options.resend_endpoint != "off" && !options.resend_endpoint.empty()) {
+    const std::string at = options.resend_endpoint == "auto" ? resend_endpoint_beside(endpoint_) : options.resend_endpoint;
+    if (!options.allow_remote && !is_local_endpoint(at))
+      throw std::runtime_error("resend endpoint " + at + " is not a loopback address; pass --allow-remote if that is intended");
+    store_ = std::make_shared<ResendStore>(static_cast<uint64_t>(options.resend_mb * 1024 * 1024), options.resend_spool);
+    resend_ = std::make_unique<ResendServer>(ctx, at, options.what + ", its resend endpoint", store_);
+  }
 }
 
 Publisher::~Publisher() {
-  if (interrupted()) socket_.set(zmq::sockopt::linger, 0);  // Ctrl-C ends at once, whatever is queued
+  if (interrupted()) {
+    socket_.set(zmq::sockopt::linger, 0);  // Ctrl-C ends at once, whatever is queued
+  } else if (resend_ && present_ > 0) {
+    // A subscriber may still be asking for what it missed at the end of the run.
+    resend_->wait_quiet(resend_linger_, std::max(resend_linger_ * 10, std::chrono::milliseconds(10000)));
+  }
 }
 
 void Publisher::drain_subscriptions() {
@@ -86,13 +100,18 @@ bool Publisher::send_frames(zmq::message_t& topic, zmq::message_t& header, zmq::
 bool Publisher::send_volume(VolumeHeader& h, std::span<const std::byte> payload,
                             std::shared_ptr<const void> keep_alive) {
   drain_subscriptions();
+  if (store_ && !keep_alive) {  // kept for resending: one copy, shared with ZeroMQ
+    auto copy = std::make_shared<std::vector<std::byte>>(payload.begin(), payload.end());
+    payload = {copy->data(), copy->size()};
+    keep_alive = std::move(copy);
+  }
   h.payload_bytes = payload.size();
   h.crc32 = crc32(payload);
   zmq::message_t body;
   if (keep_alive) {
     // ZeroMQ calls the free function from its I/O thread once every subscriber has the
     // data; the heap-held shared_ptr keeps the buffer alive until then.
-    auto* hint = new std::shared_ptr<const void>(std::move(keep_alive));
+    auto* hint = new std::shared_ptr<const void>(keep_alive);
     body.rebuild(const_cast<std::byte*>(payload.data()), payload.size(),
                  [](void*, void* hint) { delete static_cast<std::shared_ptr<const void>*>(hint); }, hint);
   } else {
@@ -100,7 +119,10 @@ bool Publisher::send_volume(VolumeHeader& h, std::span<const std::byte> payload,
   }
   zmq::message_t topic(kTopicVolume.data(), kTopicVolume.size());
   h.t_sent = realtime_ns();
-  zmq::message_t header(encode_volume_header(h));
+  h.resend = resend_endpoint();
+  std::string text = encode_volume_header(h);
+  if (store_) store_->keep(h.run, h.index, KeptVolume{text, keep_alive, payload});  // exactly as sent
+  zmq::message_t header(text);
   return send_frames(topic, header, &body);
 }
 
@@ -108,8 +130,35 @@ bool Publisher::send_control(ControlMessage c) {
   drain_subscriptions();
   zmq::message_t topic(kTopicControl.data(), kTopicControl.size());
   c.t_sent = realtime_ns();
+  c.resend = resend_endpoint();
+  if (store_ && c.type == ControlType::RunStart) store_->begin_run(c.run);
   zmq::message_t header(encode_control(c));
   return send_frames(topic, header, nullptr);
+}
+
+void declare_resend_settings(Schema& s, const std::string& section) {
+  using T = SettingType;
+  s.add({.key = section + ".resend_endpoint", .type = T::String, .def = std::string("auto"),
+         .help = "where a stream asks for volumes it missed (hyper/1.1): \"auto\" (the publishing address, a free port, "
+                 "announced in every message), an endpoint (a fixed port for a firewall), or \"off\""});
+  s.add({.key = section + ".resend_mb", .type = T::Float, .def = 512.0, .unit = "MiB",
+         .help = "the current run's volumes kept in memory for resending (older ones go to resend_spool, or are forgotten)",
+         .min = 1.0, .max = 1e6});
+  s.add({.key = section + ".resend_spool", .type = T::String, .def = std::string(""),
+         .help = "a folder for the volumes beyond resend_mb (empty: they are forgotten and can no longer be resent)"});
+}
+
+void apply_resend_settings(const Settings& st, const std::string& section, PublisherOptions& o) {
+  o.resend_endpoint = st.get_string(section + ".resend_endpoint");
+  if (o.resend_endpoint != "auto" && o.resend_endpoint != "off") {
+    try {
+      check_endpoint(o.resend_endpoint, section + ".resend_endpoint");
+    } catch (const std::invalid_argument& e) {
+      throw SettingsError(e.what());
+    }
+  }
+  o.resend_mb = st.get_float(section + ".resend_mb");
+  o.resend_spool = st.get_string(section + ".resend_spool");
 }
 
 }  // namespace hyper

@@ -13,8 +13,12 @@
 #include <zmq.hpp>
 
 #include "net/protocol.hpp"
+#include "net/resend.hpp"
 
 namespace hyper {
+
+class Schema;
+class Settings;
 
 struct PublisherOptions {
   bool allow_remote = false;  // binding a non-loopback address needs this (README, "Reliability and security")
@@ -24,6 +28,12 @@ struct PublisherOptions {
   bool lossy = false;
   std::chrono::milliseconds linger{5000};  // at close, time allowed to flush what is queued (none after Ctrl-C)
   std::string what = "replay.endpoint (--endpoint)";  // the setting that chose the endpoint, for errors
+  // hyper/1.1 recovery (net/resend.hpp): "auto" (beside the volume endpoint), an endpoint, or
+  // "off"; the current run's volumes kept in resend_mb of memory, then in resend_spool.
+  std::string resend_endpoint = "auto";
+  double resend_mb = 512;
+  std::string resend_spool;
+  std::chrono::milliseconds resend_linger{1000};  // at close, serve late requests until quiet this long
 };
 
 class Publisher {
@@ -47,9 +57,12 @@ class Publisher {
   // `interrupted()`; returns false only then. Lossy: never blocks.
   bool send_volume(VolumeHeader& h, std::span<const std::byte> payload,
                    std::shared_ptr<const void> keep_alive = nullptr);
-  bool send_control(ControlMessage c);  // stamps t_sent
+  bool send_control(ControlMessage c);  // stamps t_sent; a run_start begins the resend store's run
 
   const std::string& endpoint() const { return endpoint_; }
+  // The resend endpoint as bound, empty when resending is off.
+  std::string resend_endpoint() const { return resend_ ? resend_->endpoint() : std::string(); }
+  int64_t resent() const { return resend_ ? resend_->resent() : 0; }
 
  private:
   bool send_frames(zmq::message_t& topic, zmq::message_t& header, zmq::message_t* payload);
@@ -57,8 +70,16 @@ class Publisher {
 
   zmq::socket_t socket_;
   std::string endpoint_;
+  std::shared_ptr<ResendStore> store_;
+  std::unique_ptr<ResendServer> resend_;
+  std::chrono::milliseconds resend_linger_;
   int subscribers_ = 0;  // subscriptions seen, ever
   int present_ = 0;      // ... less those withdrawn (a subscriber that left)
 };
+
+// The resend settings every publishing command offers (`SECTION.resend_endpoint`,
+// `.resend_mb`, `.resend_spool`), and their values put into `o`.
+void declare_resend_settings(Schema& s, const std::string& section);
+void apply_resend_settings(const Settings& st, const std::string& section, PublisherOptions& o);
 
 }  // namespace hyper

@@ -23,6 +23,7 @@
 #include "core/bounded_queue.hpp"
 #include "core/clock.hpp"
 #include "core/logging.hpp"
+#include "core/reorder_window.hpp"
 #include "hyper/tr.hpp"
 #include "net/protocol.hpp"
 #include "net/run_tracker.hpp"
@@ -36,6 +37,11 @@ struct ReceiverOptions {
   std::chrono::milliseconds run_timeout{30000};      // an open run with no message this long ends
   uint64_t max_payload_bytes = uint64_t{1} << 30;    // larger messages are refused by ZeroMQ
   int64_t max_runs = 64;                             // runs this receiver opens at most (too_many_runs beyond)
+  // hyper/1.1 recovery: volumes after a gap wait (at most resend_hold of them, resend_wait
+  // long) while the publisher's resend endpoint is asked for the missing ones.
+  bool resend = true;
+  std::chrono::milliseconds resend_wait{1000};
+  size_t resend_hold = 256;
 };
 
 // What the processing thread receives, in arrival order.
@@ -68,10 +74,23 @@ class Receiver {
   std::array<int64_t, kRejectCount> dropped() const;  // every drop so far, by reason
 
  private:
+  // A volume waiting in the reorder window; `recovered`: it came by resend.
+  struct Held {
+    std::unique_ptr<Tr> tr;
+    bool recovered = false;
+  };
+
   void loop(std::stop_token stop);
-  void handle(std::span<const std::span<const std::byte>> frames, int64_t t_recv);
-  void on_control(const ControlMessage& c);
-  void on_volume(const VolumeMessage& m, int64_t t_recv);
+  // `resent`: the message came on the resend socket (a reply, not the live stream).
+  void handle(std::span<const std::span<const std::byte>> frames, int64_t t_recv, bool resent);
+  void on_control(const ControlMessage& c, bool resent);
+  void on_volume(const VolumeMessage& m, int64_t t_recv, bool resent);
+  // Recovery: connect to an announced resend endpoint, ask for what is missing, give up on
+  // what waited too long, hand what is in order to processing.
+  void learn_resend(const std::string& announced);
+  void request_missing(int64_t from, int64_t to);
+  void tend_window();
+  void deliver(std::vector<Held>& ready);
   // Opens a run, or says why not. A run_start (`restart`) reopens a run id that has ended:
   // a restarted publisher makes a new run (the Session records it under a new name).
   std::optional<Reject> open_run(const std::string& run, int64_t first_index, int64_t count, double tr_s, bool restart);
@@ -81,6 +100,7 @@ class Receiver {
   void reconnect();
 
   ReceiverOptions options_;
+  zmq::context_t& ctx_;
   zmq::socket_t socket_;
   // Told when the connection drops: ZeroMQ closes it on a message over its size limit and
   // would not reconnect by itself, which left the stream deaf (README, "Reliability").
@@ -96,6 +116,15 @@ class Receiver {
   std::set<std::string> ended_runs_;
   int64_t runs_opened_ = 0;
   std::optional<SteadyClock::time_point> lost_since_;  // disconnected, and ZeroMQ has not retried
+  std::optional<zmq::socket_t> resend_;  // DEALER to the publisher's resend ROUTER, once announced
+  std::string resend_at_;
+  ReorderWindow<Held> window_;
+  int64_t requested_to_ = -1;  // the highest index asked for in the open run
+  int64_t gap_at_ = -1;        // the gap being waited for, and whether it was asked for again
+  bool gap_retried_ = false;
+  SteadyClock::time_point gap_since_{};
+  int64_t end_at_ = -1;  // run_end arrived: the run ends here once the window is whole, or at end_deadline_
+  SteadyClock::time_point end_deadline_{};
   std::jthread thread_;
 };
 

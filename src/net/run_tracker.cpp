@@ -45,16 +45,18 @@ void RunTracker::set_total(int64_t n_volumes) {
   if (n_volumes > 0) total_ = n_volumes;
 }
 
-RunTracker::Verdict RunTracker::admit(int64_t index) {
-  if (index < next_) {
-    const bool delivered = static_cast<size_t>(index) < seen_.size() && seen_[static_cast<size_t>(index)];
-    if (delivered) {
-      ++summary_.duplicates;
-      return Verdict::Duplicate;
-    }
-    ++summary_.out_of_order;  // fell in a gap already reported; too late for in-order processing
-    return Verdict::OutOfOrder;
+RunTracker::Verdict RunTracker::late(int64_t index) {
+  const bool delivered = static_cast<size_t>(index) < seen_.size() && seen_[static_cast<size_t>(index)];
+  if (delivered) {
+    ++summary_.duplicates;
+    return Verdict::Duplicate;
   }
+  ++summary_.out_of_order;  // fell in a gap already given up; too late for in-order processing
+  return Verdict::OutOfOrder;
+}
+
+RunTracker::Verdict RunTracker::admit(int64_t index) {
+  if (index < next_) return late(index);
   if (index > next_) {
     summary_.missing += index - next_;
     if (summary_.gaps.size() < kMaxGapsListed) summary_.gaps.emplace_back(next_, index - 1);
@@ -77,15 +79,20 @@ void RunTracker::touch(double now_s) {
   last_s_ = now_s;
 }
 
+int64_t RunTracker::expected_end() const {
+  // In order of trust: run_start's count, run_end's volumes_sent, the volume headers' n_volumes.
+  const RunSummary& s = summary_;
+  return s.expected >= 0       ? s.first_index + s.expected
+         : s.volumes_sent >= 0 ? s.first_index + s.volumes_sent
+         : total_ > 0          ? total_
+                               : next_;
+}
+
 RunSummary RunTracker::finish(RunEndCause cause) const {
   RunSummary s = summary_;
   s.ended_by = cause;
-  // The run's end, in order of trust: run_start's count, run_end's volumes_sent, the
-  // volume headers' n_volumes. Expected volumes after the last delivered one are missing.
-  const int64_t end = s.expected >= 0       ? s.first_index + s.expected
-                      : s.volumes_sent >= 0 ? s.first_index + s.volumes_sent
-                      : total_ > 0          ? total_
-                                            : next_;
+  // Expected volumes after the last delivered one are missing.
+  const int64_t end = expected_end();
   if (s.expected < 0 && end != next_) s.expected = end - s.first_index;
   if (end > next_) {
     s.missing += end - next_;
@@ -111,6 +118,7 @@ nlohmann::json to_json(const RunSummary& s) {
           {"received", s.received},
           {"missing", s.missing},
           {"gaps", gaps},
+          {"recovered", s.recovered},
           {"duplicates", s.duplicates},
           {"out_of_order", s.out_of_order},
           {"dropped", dropped},
@@ -125,8 +133,8 @@ std::string format_summary(const RunSummary& s) {
   if (s.expected >= 0) os << fmt::format(" of {}", s.expected);
   os << fmt::format(" in {:.1f} s (ended by {}){}\n", s.duration_s, run_end_cause_name(s.ended_by),
                     s.complete() ? ", complete" : "");
-  os << fmt::format("  missing {}, duplicates {}, out of order {}, dropped {}", s.missing, s.duplicates,
-                    s.out_of_order, s.dropped_total());
+  os << fmt::format("  missing {}, recovered {}, duplicates {}, out of order {}, dropped {}", s.missing, s.recovered,
+                    s.duplicates, s.out_of_order, s.dropped_total());
   for (size_t i = 0; i < kRejectCount; ++i)
     if (s.dropped[i] > 0) os << fmt::format(" [{} {}]", reject_name(static_cast<Reject>(i)), s.dropped[i]);
   os << "\n";

@@ -29,6 +29,7 @@ struct RunSummary {
   int64_t received = 0;        // delivered to processing
   int64_t missing = 0;         // indices never delivered (gaps, plus the tail if the end is known)
   std::vector<std::pair<int64_t, int64_t>> gaps;  // inclusive ranges, first 100
+  int64_t recovered = 0;       // delivered after a resend request (hyper/1.1), in order
   int64_t duplicates = 0;
   int64_t out_of_order = 0;
   std::array<int64_t, kRejectCount> dropped{};  // by reason, messages attributed to this run
@@ -50,6 +51,12 @@ class RunTracker {
   enum class Verdict : uint8_t { Accept, Duplicate, OutOfOrder };
   // Decides whether a volume with this index is delivered; records gaps as it goes.
   Verdict admit(int64_t index);
+  // A volume below the receiver's reorder window (already delivered, or given up): counted.
+  Verdict late(int64_t index);
+  void count_recovered() { ++summary_.recovered; }
+  void count_duplicate() { ++summary_.duplicates; }
+  // The index after the run's last volume as far as known now (see finish), else next_index().
+  int64_t expected_end() const;
   void mark_lost(int64_t index);  // an accepted volume that could not be handed on
   void record_latency_ms(double ms) { latency_ms_.push_back(ms); }
   void record_drop(Reject r) { ++summary_.dropped[static_cast<size_t>(r)]; }

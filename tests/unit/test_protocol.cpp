@@ -171,6 +171,38 @@ TEST_CASE("control messages decode") {
   CHECK(std::get<ControlMessage>(beat).seq == 7);
 }
 
+TEST_CASE("hyper/1.1 is written, hyper/1 still read, any other version refused by name") {
+  CHECK(json::parse(valid().header)["protocol"] == "hyper/1.1");
+  CHECK(std::holds_alternative<VolumeMessage>(decode(edited([](json& j) { j["protocol"] = "hyper/1"; }))));
+  const Rejection r = rejected(decode(edited([](json& j) { j["protocol"] = "hyper/2"; })));
+  CHECK(r.reason == Reject::Protocol);
+  CHECK(r.detail == "protocol must be \"hyper/1.1\" or \"hyper/1\", got \"hyper/2\"");
+
+  // The resend endpoint travels in every header; resend_none names what is gone.
+  Message m = edited([](json& j) { j["resend"] = "tcp://0.0.0.0:40001"; });
+  REQUIRE(std::holds_alternative<VolumeMessage>(decode(m)));
+  CHECK(std::get<VolumeMessage>(decode(m)).header.resend == "tcp://0.0.0.0:40001");
+  CHECK(rejected(decode(edited([](json& j) { j["resend"] = std::string(300, 'x'); }))).reason == Reject::FieldRange);
+  CHECK(rejected(decode(edited([](json& j) { j["resend"] = 5; }))).reason == Reject::FieldType);
+  ControlMessage none{.type = ControlType::ResendNone, .run = "r", .from = 3, .to = 9, .t_sent = 1};
+  const auto back = decode(control(json::parse(encode_control(none))));
+  REQUIRE(std::holds_alternative<ControlMessage>(back));
+  CHECK(std::get<ControlMessage>(back).from == 3);
+  CHECK(std::get<ControlMessage>(back).to == 9);
+  CHECK(rejected(decode(control({{"protocol", "hyper/1.1"}, {"type", "resend_none"}, {"run", "r"}, {"from", 5}, {"to", 2}, {"t_sent", 1}})))
+            .reason == Reject::FieldRange);
+
+  auto request = [](const std::string& text) { return decode_resend_request(std::as_bytes(std::span(text))); };
+  const auto ok = request(encode_resend_request({"r", 4, 8}));
+  REQUIRE(std::holds_alternative<ResendRequest>(ok));
+  CHECK(std::get<ResendRequest>(ok).from == 4);
+  CHECK(std::get<ResendRequest>(ok).to == 8);
+  CHECK(std::get<std::string>(request("[]")) == "request header is not a JSON object");
+  CHECK(std::get<std::string>(request(R"({"protocol":"hyper/1","run":"r","from":1,"to":2})")) == "protocol must be \"hyper/1.1\"");
+  CHECK(std::get<std::string>(request(R"({"protocol":"hyper/1.1","run":"r","from":0,"to":10000})")).find("'to'") != std::string::npos);
+  CHECK(std::holds_alternative<ResendRequest>(request(R"({"protocol":"hyper/1.1","run":"r","from":0,"to":9999})")));
+}
+
 TEST_CASE("malformed messages are rejected with the right reason") {
   struct Case {
     const char* name;
