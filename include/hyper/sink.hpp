@@ -30,6 +30,9 @@ struct RunStart {
   int64_t first_index = 0, count = -1;  // as announced (-1: not known)
   std::vector<std::string> stages;      // the chain's stages: the names of tr.stage_ms
   std::string source_run;               // as the source named it (run: as recorded, RUN.2 when reused)
+  // >= 0: the stream stopped (a crash) during this run and resumes its record: volumes up to
+  // this index are recorded already, and a sink's files for the run are appended to.
+  int64_t resume_after = -1;
 };
 
 // One face drawn from a decoded TR: handed to every sink when drawn (t_present -1) and

@@ -34,6 +34,8 @@ struct RunEnd {
   int64_t late = 0;              // volumes ready later than the Session's lag bound after they were sent
   std::string chain_error;       // why the chain could not take this run (e.g. a decoder of another grid); "" none
   std::map<std::string, int64_t> rejected;  // volumes the Session refused at its entry, by reason (not in dropped)
+  int64_t resumed_after = -1;    // a resumed record: the last index recorded before the stream stopped (-1: not resumed)
+  int64_t rebuilt = 0;           // ... volumes up to it run through the chain again, to rebuild its state
 };
 
 struct SourceEvent {

@@ -10,6 +10,11 @@
 //                              faults (set a flag); allocation only on a run's first volume
 //   stop_run()
 //
+// rebuild() says whether a run's state survives a crash of the stream (README, "Resume
+// after a crash"): a resumed run feeds the volumes recorded before the crash through the
+// chain again, which rebuilds the state of every stage whose state is a function of the
+// run's volumes, in order.
+//
 // Threads: a chain and its stages belong to one thread (processing); no locking inside.
 
 #include <array>
@@ -36,8 +41,14 @@ struct RunInfo {
   int64_t n_volumes = -1;  // -1: unknown (online, before the end)
 };
 
+// Stateless: no per-run state. FromVolumes: the run's volumes so far, in order, make it (the
+// default: a deterministic stage). No: it depends on something else (the wall clock, input
+// from outside the volumes) and starts afresh when a run is resumed.
+enum class Rebuild : uint8_t { Stateless, FromVolumes, No };
+
 class Stage {
  public:
+  virtual Rebuild rebuild() const { return Rebuild::FromVolumes; }
   virtual ~Stage() = default;
   virtual void preflight(const Spec& in, Spec& out) const = 0;
   virtual void initialize(const Spec& /*in*/) {}

@@ -11,6 +11,7 @@ namespace {
 
 class DecodeStage : public Stage {
  public:
+  Rebuild rebuild() const override { return Rebuild::Stateless; }  // a voxel map made again on the first volume
   DecodeStage(std::shared_ptr<const Decoder> d, std::string file) : d_(std::move(d)), file_(std::move(file)) {
     if (d_->mode != "tr")
       throw std::invalid_argument(

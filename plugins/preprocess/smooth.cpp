@@ -12,6 +12,7 @@ namespace {
 
 class Smooth : public Stage {
  public:
+  Rebuild rebuild() const override { return Rebuild::Stateless; }
   explicit Smooth(const StageParams& p) : fwhm_(p.get_float("fwhm_mm")), truncate_(p.get_float("truncate")) {}
 
   void preflight(const Spec& in, Spec& out) const override {

@@ -14,6 +14,7 @@
 #include "core/settings.hpp"
 #include "io/bids.hpp"
 #include "io/files.hpp"
+#include "io/nifti.hpp"
 #include "io/nifti_appender.hpp"
 
 namespace hyper {
@@ -34,6 +35,7 @@ class BoldSink : public Sink {
     close();
     run_ = run.run;
     failed_ = false;
+    if (run.resume_after >= 0) reopen();
   }
 
   void on_received(const Tr& tr) override {
@@ -87,6 +89,29 @@ class BoldSink : public Sink {
     sidecar(false);
     file_ = std::make_unique<NiftiAppender>(base_.string() + ".nii", tr.volume, tr.tr_s);
     spdlog::info("run {}: recording the volumes as received into {}.nii", run_, base_.string());
+  }
+
+  // A resumed run: its recording is continued where the stream stopped.
+  void reopen() {
+    const auto found = find_unfinished_bold(o_.out, run_);
+    if (!found) return;
+    try {
+      const NiftiInfo info = read_nifti_info(found->nii);
+      file_ = std::make_unique<NiftiAppender>(found->nii);
+      base_ = found->nii;
+      base_.replace_extension();
+      tr_s_ = info.tr_s;
+      dims_ = {info.dims[0], info.dims[1], info.dims[2]};
+      first_ = found->first_index;
+      missing_.clear();
+      t_recv_.assign(static_cast<size_t>(file_->volumes()), -1);  // their receive times are in the run record's tr.tsv
+      o_.run = 0;
+      spdlog::info("run {}: continuing the BOLD recording {}.nii after its {} volumes", run_, base_.string(), file_->volumes());
+    } catch (const std::exception& e) {
+      spdlog::error("run {}: cannot continue the BOLD recording {}: {}; this run is not recorded further", run_, found->nii.string(), e.what());
+      file_.reset();
+      failed_ = true;
+    }
   }
 
   void sidecar(bool complete) {

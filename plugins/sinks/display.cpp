@@ -218,9 +218,12 @@ void Display::record(const Face& f, int64_t t_present) {
     run_ = f.run;
     if (presented_fd_ >= 0) ::close(presented_fd_);
     ensure_dir(o_.out / f.run);
-    presented_fd_ = ::open((o_.out / f.run / "presented.tsv").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    // A run's folder is never reused but by a resumed run (the Session's rule): continue its file.
+    const auto path = o_.out / f.run / "presented.tsv";
+    const bool resumed = std::filesystem::exists(path);
+    presented_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     const std::string header = "index\tt_present_ns\tsent_to_present_ms\n";
-    if (presented_fd_ >= 0 && write(presented_fd_, header.data(), header.size()) < 0) spdlog::warn("presented.tsv: write failed");
+    if (presented_fd_ >= 0 && !resumed && write(presented_fd_, header.data(), header.size()) < 0) spdlog::warn("presented.tsv: write failed");
   }
   const std::string line = fmt::format("{}\t{}\t{:.3f}\n", f.index, t_present, ms);
   if (presented_fd_ >= 0 && write(presented_fd_, line.data(), line.size()) < 0) spdlog::warn("presented.tsv: write failed");

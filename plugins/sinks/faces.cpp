@@ -177,8 +177,10 @@ class FacesSink : public Sink {
     if (f.run != frames_run_) {
       frames_run_ = f.run;
       ensure_dir(dir);
-      frames_ = std::ofstream(dir / "frames.tsv", std::ios::trunc);
-      frames_ << "index\tt_image_ns\tgenerate_ms\tsent_to_image_ms\n";
+      // A run's folder is never reused but by a resumed run (the Session's rule): continue its file.
+      const bool resumed = std::filesystem::exists(dir / "frames.tsv");
+      frames_ = std::ofstream(dir / "frames.tsv", std::ios::app);
+      if (!resumed) frames_ << "index\tt_image_ns\tgenerate_ms\tsent_to_image_ms\n";
     }
     frames_ << f.index << '\t' << f.t_generate << '\t' << f.generate_ms << '\t'
             << (f.t_sent >= 0 ? ns_to_ms(f.t_generate - f.t_sent) : -1.0) << '\n'

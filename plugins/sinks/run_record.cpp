@@ -1,6 +1,8 @@
 // The run record sink (`hyper stream --out DIR`): DIR/<run>/ run.json, tr.tsv and
 // latents.npy written as the run goes (io/run_record.hpp), summary.json at its end. A
 // failure to write stops this run's record, logged, and nothing else: the scan goes on.
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -25,6 +27,23 @@ nlohmann::json summary(const RunEnd& end) {
   j["processed"] = end.processed;
   j["decoded"] = end.decoded;
   j["late"] = end.late;
+  if (end.resumed_after >= 0) {  // the stream stopped during this run and continued its record
+    j["resumed_after"] = end.resumed_after;
+    j["rebuilt"] = end.rebuilt;
+    // What this process did not receive but the record holds from before the stop is not missing.
+    if (j.contains("gaps") && j["gaps"].is_array()) {
+      nlohmann::json gaps = nlohmann::json::array();
+      int64_t missing = j.value("missing", int64_t{0});
+      for (const auto& g : j["gaps"]) {
+        const int64_t a = g[0], b = g[1];
+        missing -= std::max<int64_t>(0, std::min(b, end.resumed_after) - a + 1);
+        if (b > end.resumed_after) gaps.push_back({std::max(a, end.resumed_after + 1), b});
+      }
+      j["gaps"] = gaps;
+      j["missing"] = missing;
+      j["complete"] = missing == 0 && j.value("dropped_total", int64_t{0}) == 0;
+    }
+  }
   if (!end.chain_error.empty()) {  // every volume arrived, none was processed: not a complete run
     j["chain_error"] = end.chain_error;
     j["complete"] = false;
@@ -45,11 +64,12 @@ class RunRecordSink : public Sink {
     record_.reset();
     failed_ = false;
     stages_ = run.stages;
+    resume_ = run.resume_after >= 0;
   }
   void on_tr(const Tr& tr) override {
     if (failed_) return;
     try {
-      if (!record_) record_ = std::make_unique<RunRecord>(out_, tr.run, tr.tr_s, stages_);
+      if (!record_) record_ = std::make_unique<RunRecord>(out_, tr.run, tr.tr_s, stages_, resume_);
       record_->add(tr);
     } catch (const std::exception& e) {  // keep processing; what is written stays
       spdlog::error("run {}: recording stopped: {}", tr.run, e.what());
@@ -72,7 +92,7 @@ class RunRecordSink : public Sink {
   std::filesystem::path out_;
   std::vector<std::string> stages_;
   std::unique_ptr<RunRecord> record_;
-  bool failed_ = false;
+  bool failed_ = false, resume_ = false;
 };
 
 }  // namespace

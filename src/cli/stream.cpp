@@ -7,6 +7,7 @@
 #include "cli/stream.hpp"
 
 #include "cli/command.hpp"
+#include "cli/stream_resume.hpp"
 #include "core/interrupt.hpp"
 #include "core/logging.hpp"
 #include "core/session.hpp"
@@ -36,6 +37,9 @@ void declare(Schema& s) {
          .help = "decoder file (hyper train --mode tr): its own preprocessing, then a latent every TR "
                  "(recorded in <out>/<run>/latents.npy)",
          .flag = "--decoder", .existing = true});
+  s.add({.key = "stream.resume", .type = T::Bool, .def = true,
+         .help = "a run whose record in --out is unfinished (the stream was killed) is continued: its stages' state rebuilt "
+                 "from its BOLD recording and what the publisher resends, its files appended to; false: recorded as RUN.2"});
   s.add({.key = "stream.runs", .type = T::Int, .def = int64_t{0}, .unit = "runs",
          .help = "exit after this many runs have ended; 0 runs until Ctrl-C", .flag = "--runs", .min = 0.0});
   s.add({.key = "stream.max_abs_value", .type = T::Float, .def = 1e6,
@@ -88,7 +92,8 @@ StreamOutcome stream_runs(const Settings& st, const PartRegistry& parts, const s
                                                                         : st.get_string("stream.protocol");
   const SourceInfo& source_info = parts.source(source_name);
   Session session(chain, {.max_runs = max_runs, .out = out, .max_abs_value = st.get_float("stream.max_abs_value"),
-                           .max_lag_trs = st.get_float("stream.max_lag_trs")});
+                           .max_lag_trs = st.get_float("stream.max_lag_trs"),
+                           .resume = out.empty() || !st.get_bool("stream.resume") ? nullptr : resume_from_records(out)});
   add_registered_sinks(session, parts, st, out);  // the screen opens here, on the main thread
   const auto source = source_info.make(st);
   spdlog::info("listening to {}{}", source->describe(), max_runs > 0 ? fmt::format(" for {} run(s)", max_runs) : "");

@@ -83,6 +83,13 @@ std::vector<LatencySummary> Chain::timings() const {
   return out;
 }
 
+std::vector<std::string> Chain::not_rebuildable() const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < stages_.size(); ++i)
+    if (stages_[i]->rebuild() == Rebuild::No) out.push_back(names_[i]);
+  return out;
+}
+
 std::string Chain::format_timings() const {
   std::string out;
   const auto t = timings();

@@ -31,6 +31,8 @@ class Chain {
   void stop_run();
 
   const std::vector<std::string>& names() const { return names_; }
+  // The stages whose per-run state cannot be rebuilt from the run's volumes (Rebuild::No).
+  std::vector<std::string> not_rebuildable() const;
   bool empty() const { return stages_.empty(); }
   // Per-stage time per volume over the current (or last) run, ms.
   std::vector<LatencySummary> timings() const;

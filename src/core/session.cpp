@@ -146,7 +146,18 @@ void Session::start_run(const std::string& run, int64_t first_index, int64_t cou
   // A record on disk is never overwritten: a run id seen before (in this session, or with
   // a record in the output folder) is recorded as RUN.2, RUN.3, ...
   std::string id = run;
-  for (int k = 2; used_runs_.count(id) || (!options_.out.empty() && std::filesystem::exists(std::filesystem::path(options_.out) / id));
+  resume_.reset();
+  rebuilt_next_ = first_index;
+  rebuilt_ = 0;
+  if (options_.resume && !used_runs_.count(run)) resume_ = options_.resume(run);
+  if (resume_) {
+    spdlog::warn("run {}: resuming its unfinished record in {} (volumes to {} recorded before the stream stopped); the stages' "
+                 "state is rebuilt from {}",
+                 run, options_.out, resume_->recorded_through, resume_->from);
+    for (const auto& stage : chain_.not_rebuildable())
+      spdlog::warn("run {}: the state of stage {} cannot be rebuilt: it starts afresh", run, stage);
+  }
+  for (int k = 2; !resume_ && (used_runs_.count(id) || (!options_.out.empty() && std::filesystem::exists(std::filesystem::path(options_.out) / id)));
        ++k)
     id = run + "." + std::to_string(k);
   if (id != run) spdlog::warn("run {}: {} already has a record of that name: this run is recorded as {}", run, options_.out.empty() ? "this session" : options_.out, id);
@@ -157,7 +168,7 @@ void Session::start_run(const std::string& run, int64_t first_index, int64_t cou
   chain_started_ = chain_ok_ = false;
   if (options_.log_runs)
     spdlog::info("run {}: receiving{}", id, count > 0 ? fmt::format(" {} volumes from index {}", count, first_index) : "");
-  const RunStart rs{id, first_index, count, chain_.names(), run};
+  const RunStart rs{id, first_index, count, chain_.names(), run, resume_ ? resume_->recorded_through : -1};
   each_sink("run start", [&](Sink& s) { s.on_run_start(rs); });
 }
 
@@ -199,6 +210,7 @@ void Session::process(Tr& tr) {
       spdlog::error("run {}: the preprocessing chain cannot process it: {}", tr.run, e.what());
     }
   }
+  if (resume_ && rebuild_before(tr)) return;
   each_sink("recording", [&](Sink& s) { s.on_received(tr); });
   if (chain_ok_ && !chain_.empty()) chain_.process(tr);
   tr.t.t_ready = realtime_ns();
@@ -213,6 +225,39 @@ void Session::process(Tr& tr) {
   each_sink("output", [&](Sink& s) { s.on_tr(tr); });
 }
 
+bool Session::rebuild_before(Tr& tr) {
+  const int64_t last = resume_->recorded_through;
+  const bool chain = chain_ok_ && !chain_.empty();
+  int64_t lost_from = -1;
+  for (; rebuilt_next_ < std::min(tr.index, last + 1); ++rebuilt_next_) {
+    auto v = resume_->recorded(rebuilt_next_);
+    if (!v) {  // neither recorded nor delivered: the original run did not have it either, or it is lost
+      if (lost_from < 0) lost_from = rebuilt_next_;
+      continue;
+    }
+    Tr old;
+    old.run = tr.run;
+    old.index = rebuilt_next_;
+    old.n_volumes = tr.n_volumes;
+    old.tr_s = tr.tr_s;
+    old.volume = std::move(*v);
+    old.volume.voxel_mm = tr.volume.voxel_mm;  // the geometry as received, not as the recording's float32 header rounds it
+    old.volume.affine = tr.volume.affine;
+    if (chain) chain_.process(old);
+    ++rebuilt_;
+  }
+  if (lost_from >= 0)
+    spdlog::info("run {}: volumes {}-{} are not in {} (missing in the run, or lost): the state is rebuilt without them", tr.run,
+                 lost_from, std::min(tr.index, last + 1) - 1, resume_->from);
+  if (tr.index > last) return false;
+  if (tr.index >= rebuilt_next_) {  // recorded before the stop, delivered again (resent): it rebuilds state
+    if (chain) chain_.process(tr);
+    ++rebuilt_;
+    rebuilt_next_ = tr.index + 1;
+  }
+  return true;
+}
+
 void Session::end_run(const RunEnd& source_end) {
   const bool timed = chain_started_ && chain_ok_ && !chain_.empty();
   if (timed) chain_.stop_run();
@@ -225,6 +270,10 @@ void Session::end_run(const RunEnd& source_end) {
   end.chain_error = counts_.chain_error;
   if (!end.chain_error.empty()) ++runs_failed_;
   end.rejected = counts_.rejected;
+  if (resume_) {
+    end.resumed_after = resume_->recorded_through;
+    end.rebuilt = rebuilt_;
+  }
   each_sink("run end", [&](Sink& s) { s.on_run_end(end); });
   if (options_.log_runs) {
     if (!end.report.empty()) spdlog::info("{}", end.report);
@@ -237,6 +286,7 @@ void Session::end_run(const RunEnd& source_end) {
   }
   source_run_.clear();
   run_.clear();
+  resume_.reset();
   chain_started_ = chain_ok_ = false;
   if (++runs_ended_ == options_.max_runs) stop_ = true;
 }

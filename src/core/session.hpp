@@ -16,6 +16,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -29,6 +30,14 @@
 
 namespace hyper {
 
+// A run whose record the stream left unfinished (it was killed): the last index recorded,
+// and the volumes as first received (the BOLD recording), to rebuild the stages' state.
+struct ResumePoint {
+  int64_t recorded_through = -1;
+  std::function<std::optional<Volume>(int64_t index)> recorded;  // nothing: not recorded
+  std::string from;  // where those volumes are, for the log
+};
+
 struct SessionOptions {
   int64_t max_runs = 0;   // stop after this many runs ended; 0: until the source is finished or Ctrl-C
   bool serial = false;    // one thread does everything in turn, main-thread sinks pumped after each volume
@@ -38,6 +47,9 @@ struct SessionOptions {
   std::string out;        // the records' folder: a run id with a record there is recorded as RUN.2, ... ("" none)
   double max_abs_value = 1e6;  // a volume with a voxel beyond +-this is refused (out_of_range)
   double max_lag_trs = 2;      // a volume ready more than this many TRs after it was sent is late: warned once a run, counted
+  // A run id with an unfinished record in `out` (README, "Resume after a crash"): its record
+  // is continued when this says where it stopped; otherwise it is recorded as RUN.2.
+  std::function<std::optional<ResumePoint>(const std::string& run)> resume;
 };
 
 class Session {
@@ -68,6 +80,9 @@ class Session {
   void handle(SourceEvent& ev);
   void start_run(const std::string& run, int64_t first_index, int64_t count);
   void process(Tr& tr);
+  // A resumed run: the recorded volumes before `tr` that the chain has not seen go through it
+  // (no sink sees them); true when `tr` itself was recorded before and only rebuilds state.
+  bool rebuild_before(Tr& tr);
   // Why the entry check refuses this volume ("shape", "non_finite", "out_of_range"), or null.
   const char* refuse(const Tr& tr);
   void end_run(const RunEnd& end);
@@ -91,6 +106,8 @@ class Session {
     std::map<std::string, int64_t> rejected;
   } counts_;                          // the open run's
   bool chain_started_ = false, chain_ok_ = false;
+  std::optional<ResumePoint> resume_;  // the open run continues a record
+  int64_t rebuilt_next_ = 0, rebuilt_ = 0;  // the next index the chain has not seen; volumes rebuilt
   int64_t runs_ended_ = 0, runs_failed_ = 0;
   bool cut_short_ = false;
 };

@@ -2,7 +2,9 @@
 // Finding fMRI runs: a NIfTI file, or every sub-*/[ses-*/]func/*_bold.nii[.gz] of a BIDS
 // dataset, with the repetition time from the BIDS sidecar JSON where there is one.
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,14 @@ std::filesystem::path bids_run_stem(const std::filesystem::path& out, const std:
                                     const std::string& task, int run);
 // The files of a run that exist: <stem>_* beside it (bold, events...).
 std::vector<std::filesystem::path> run_files(const std::filesystem::path& stem);
+
+// The BOLD recording `hyper stream` left unfinished for `run` under `out` (its sidecar's
+// HyperRT.run, recording_complete false, the .nii beside it), if any.
+struct BoldRecording {
+  std::filesystem::path nii, sidecar;
+  int64_t first_index = 0;
+};
+std::optional<BoldRecording> find_unfinished_bold(const std::filesystem::path& out, const std::string& run);
 
 // "sub-01_task-faces_run-01_bold.nii.gz" -> "sub-01_task-faces_run-01_bold"
 std::string nifti_stem(const std::filesystem::path& p);

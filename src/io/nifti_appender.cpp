@@ -38,6 +38,19 @@ NiftiAppender::NiftiAppender(const std::filesystem::path& path, const Volume& fi
   offset_ = static_cast<off_t>(std::filesystem::file_size(path)) - static_cast<off_t>(voxels_ * static_cast<int64_t>(sizeof(float)));
 }
 
+NiftiAppender::NiftiAppender(const std::filesystem::path& path) : path_(path) {
+  const NiftiInfo info = read_nifti_info(path);
+  if (info.dtype != DType::Float32 || info.version != 1)
+    throw std::runtime_error(path.string() + ": not a BOLD recording of this program (float32 NIfTI-1) to continue");
+  voxels_ = info.volume_voxels();
+  volumes_ = info.dims[3];
+  fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd_ < 0) fail(path, "cannot open to continue");
+  float vox_offset = 0;  // NIfTI-1: a float32 at byte 108
+  if (pread(fd_, &vox_offset, sizeof vox_offset, 108) != sizeof vox_offset) fail(path, "cannot read its header");
+  offset_ = static_cast<off_t>(vox_offset);
+}
+
 NiftiAppender::~NiftiAppender() {
   if (fd_ >= 0) ::close(fd_);
 }

@@ -17,6 +17,8 @@ class NiftiAppender {
  public:
   // Creates `path` (.nii) holding `first` as its one volume; throws naming the file.
   NiftiAppender(const std::filesystem::path& path, const Volume& first, double tr_s);
+  // Continues `path` (written by this class, .nii) after the volumes its header counts.
+  explicit NiftiAppender(const std::filesystem::path& path);
   ~NiftiAppender();
   NiftiAppender(const NiftiAppender&) = delete;
   NiftiAppender& operator=(const NiftiAppender&) = delete;

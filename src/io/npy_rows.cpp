@@ -23,6 +23,15 @@ NpyRowWriter::NpyRowWriter(const std::filesystem::path& path, int64_t columns) :
   write_header();
 }
 
+NpyRowWriter::NpyRowWriter(const std::filesystem::path& path, int64_t columns, int64_t keep_rows)
+    : path_(path), columns_(columns), rows_(keep_rows) {
+  fd_ = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw std::runtime_error(path.string() + ": cannot open to continue: " + std::strerror(errno));
+  const off_t end = static_cast<off_t>(kHeaderBytes + static_cast<size_t>(rows_ * columns_) * sizeof(float));
+  if (ftruncate(fd_, end) != 0) throw std::runtime_error(path.string() + ": cannot cut to " + std::to_string(rows_) + " rows: " + std::strerror(errno));
+  write_header();
+}
+
 NpyRowWriter::~NpyRowWriter() {
   if (fd_ >= 0) close(fd_);
 }

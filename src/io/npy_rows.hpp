@@ -13,6 +13,9 @@ class NpyRowWriter {
  public:
   // Creates (truncates) `path` for rows of `columns` floats; throws naming the file.
   NpyRowWriter(const std::filesystem::path& path, int64_t columns);
+  // Continues `path` (written by this class) after its first `keep_rows` rows: a row past
+  // them (written before a kill, its line in tr.tsv not) is written over.
+  NpyRowWriter(const std::filesystem::path& path, int64_t columns, int64_t keep_rows);
   ~NpyRowWriter();
   NpyRowWriter(const NpyRowWriter&) = delete;
   NpyRowWriter& operator=(const NpyRowWriter&) = delete;

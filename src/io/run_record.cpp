@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -33,8 +34,18 @@ void write_line(int fd, const std::string& line, const std::filesystem::path& pa
 }
 }  // namespace
 
-RunRecord::RunRecord(const std::filesystem::path& out, const std::string& run, double tr_s, const std::vector<std::string>& stages)
+RunRecord::RunRecord(const std::filesystem::path& out, const std::string& run, double tr_s, const std::vector<std::string>& stages,
+                     bool resume)
     : dir_(out / run), stages_(stages.size()) {
+  if (resume) {
+    if (const auto u = unfinished_record(dir_)) {
+      if (u->decoded > 0) latents_ = std::make_unique<NpyRowWriter>(dir_ / "latents.npy", kLatentDim, u->decoded);
+      const auto path = dir_ / "tr.tsv";
+      tsv_ = open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+      if (tsv_ < 0) throw std::runtime_error(path.string() + ": cannot open to continue: " + std::strerror(errno));
+      return;
+    }
+  }
   ensure_dir(dir_);
   write_file_atomic(dir_ / "run.json", nlohmann::json{{"run", run}, {"tr_s", tr_s}, {"stages", stages}}.dump(2) + "\n");
   const auto path = dir_ / "tr.tsv";
@@ -63,6 +74,31 @@ void RunRecord::add(const Tr& tr) {
   for (size_t i = 3; i < 6; ++i) line += fmt::format("\t{:.7f}", tr.motion[i]);
   line += fmt::format("\t{:.4f}\t{}\n", tr.fd_mm, tr.decoded ? 1 : 0);
   write_line(tsv_, line, dir_ / "tr.tsv");
+}
+
+std::optional<UnfinishedRecord> unfinished_record(const std::filesystem::path& dir) {
+  const auto tsv = dir / "tr.tsv";
+  if (!std::filesystem::exists(tsv) || std::filesystem::exists(dir / "summary.json")) return std::nullopt;
+  std::string text;
+  {
+    std::ifstream in(tsv, std::ios::binary);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  if (const auto end = text.rfind('\n'); end + 1 != text.size()) {  // a half-written last line
+    text.resize(end == std::string::npos ? 0 : end + 1);
+    std::filesystem::resize_file(tsv, text.size());
+  }
+  UnfinishedRecord u;
+  std::istringstream lines(text);
+  std::string line;
+  std::getline(lines, line);  // the header
+  while (std::getline(lines, line)) {
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    u.last_index = std::max<int64_t>(u.last_index, std::stoll(line.substr(0, tab)));
+    u.decoded += line.ends_with("\t1") ? 1 : 0;
+  }
+  return u;
 }
 
 BenchRecord read_record_timings(const std::filesystem::path& rec, int warmup) {

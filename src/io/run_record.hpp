@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,8 +20,10 @@ namespace hyper {
 
 class RunRecord {
  public:
-  // Creates DIR/<run>/ and the files; `stages` names tr.stage_ms's columns.
-  RunRecord(const std::filesystem::path& out, const std::string& run, double tr_s, const std::vector<std::string>& stages);
+  // Creates DIR/<run>/ and the files; `stages` names tr.stage_ms's columns. `resume`: the
+  // run's unfinished record is continued (tr.tsv and latents.npy appended to).
+  RunRecord(const std::filesystem::path& out, const std::string& run, double tr_s, const std::vector<std::string>& stages,
+            bool resume = false);
   ~RunRecord();
   RunRecord(const RunRecord&) = delete;
   RunRecord& operator=(const RunRecord&) = delete;
@@ -34,6 +37,15 @@ class RunRecord {
   size_t stages_ = 0;
   std::unique_ptr<NpyRowWriter> latents_;
 };
+
+// A record `hyper stream` left unfinished (tr.tsv without summary.json): the last volume
+// index it recorded (-1: none) and its decoded lines (latents.npy's rows). Nothing when
+// `dir` holds no such record. Cuts a last line a kill left half-written.
+struct UnfinishedRecord {
+  int64_t last_index = -1;
+  int64_t decoded = 0;
+};
+std::optional<UnfinishedRecord> unfinished_record(const std::filesystem::path& dir);
 
 // The timings `hyper stream --out` recorded of one run in `dir` (run.json, tr.tsv, and
 // frames.tsv, presented.tsv, summary.json when there); wall_s counts from the t_sent of the
