@@ -100,7 +100,15 @@ void register_hyper1(Registry& r) {
         {.key = "stream.resend_wait", .type = T::Float, .def = 1.0, .unit = "s",
          .help = "how long volumes after a gap wait for the missing ones before the gap is given up", .min = 0.0, .max = 600.0},
         {.key = "stream.resend_hold", .type = T::Int, .def = int64_t{256}, .unit = "volumes",
-         .help = "volumes held behind a gap at most (beyond, the gap is given up)", .min = 1.0, .max = 100000.0}},
+         .help = "volumes held behind a gap at most (beyond, the gap is given up)", .min = 1.0, .max = 100000.0},
+        {.key = "stream.curve_secret", .type = T::String, .def = std::string(""),
+         .help = "this stream's key pair (NAME.key_secret from hyper keys): the link encrypted, the publisher checked; empty: none "
+                 "(then only loopback, or --insecure)", .existing = true},
+        {.key = "stream.curve_server", .type = T::String, .def = std::string(""),
+         .help = "the publisher's public key (its NAME.key): only that publisher is listened to", .existing = true},
+        {.key = "stream.insecure", .type = T::Bool, .def = false,
+         .help = "connect to a non-loopback publisher without keys (the volumes cross the network in clear, unchecked)",
+         .flag = "--insecure"}},
        [](const Params& p) -> std::unique_ptr<Source> {
          ReceiverOptions o;
          o.endpoint = p.get_string("stream.endpoint");
@@ -112,6 +120,7 @@ void register_hyper1(Registry& r) {
          o.resend = p.get_bool("stream.resend");
          o.resend_wait = std::chrono::milliseconds(static_cast<int64_t>(p.get_float("stream.resend_wait") * 1000));
          o.resend_hold = static_cast<size_t>(p.get_int("stream.resend_hold"));
+         o.keys = client_link_keys(p, "stream.curve_secret", "stream.curve_server", "stream.insecure");
          try {
            return std::make_unique<Hyper1Source>(o);
          } catch (const std::invalid_argument& e) {  // "endpoint: '...' is not a ZeroMQ endpoint": a setting, exit 2

@@ -69,7 +69,7 @@ void declare(Schema& s) {
          .flag = "--run-volumes", .min = 0.0});
   s.add({.key = "bridge.runs", .type = T::Int, .def = int64_t{0}, .unit = "runs",
          .help = "exit after this many runs; 0 runs until Ctrl-C", .flag = "--runs", .min = 0.0});
-  declare_resend_settings(s, "bridge");
+  declare_link_settings(s, "bridge");
 }
 
 int run(const Settings& given, const PartRegistry& parts) {
@@ -82,7 +82,7 @@ int run(const Settings& given, const PartRegistry& parts) {
   Chain chain(parts, st);  // preprocess is not among the bridge's settings: an empty chain, volumes go on as they came
   Session session(chain, {.max_runs = st.get_int("bridge.runs")});
   PublisherOptions po{.allow_remote = st.get_bool("bridge.allow_remote"), .linger = std::chrono::seconds(10), .what = "bridge.endpoint (--endpoint)"};
-  apply_resend_settings(st, "bridge", po);
+  apply_link_settings(st, "bridge", po);
   session.add(std::make_shared<PublishSink>(st.get_string("bridge.endpoint"), po));
   const auto source = parts.source("watch").make(st);
   spdlog::info("bridge: {} -> hyper/1 on {}", source->describe(), st.get_string("bridge.endpoint"));

@@ -42,6 +42,7 @@ Command bench_command();
 Command demo_command();
 Command bridge_command();
 Command session_command();
+Command keys_command();
 
 // Runs `hyper` with the given commands: parses flags, resolves settings (flags > --set >
 // --config > defaults), starts logging, runs the chosen command. Returns the exit code:

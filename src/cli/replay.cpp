@@ -48,7 +48,7 @@ void declare(Schema& s) {
                  "at --speed max sending waits for it",
          .min = 1.0,
          .max = 1e6});
-  declare_resend_settings(s, "replay");
+  declare_link_settings(s, "replay");
 }
 
 int run(const Settings& st, const PartRegistry&) {
@@ -79,7 +79,7 @@ int run(const Settings& st, const PartRegistry&) {
   PublisherOptions po;
   po.allow_remote = st.get_bool("replay.allow_remote");
   po.send_hwm = static_cast<int>(st.get_int("replay.send_hwm"));
-  apply_resend_settings(st, "replay", po);
+  apply_link_settings(st, "replay", po);
   // Paced, the scanner's clock rules: a subscriber that stops reading loses volumes (its
   // gaps say so), the others go on at TR pace. At max speed there is no pace to keep: send
   // as fast as the slowest subscriber takes them.

@@ -38,7 +38,9 @@ void declare_live(Schema& s) {
   s.add({.key = "live.speed", .type = T::Float, .def = 1.0, .unit = "x real time",
          .help = "--live: 1 sends a volume every TR; \"max\": each volume as soon as the stream has answered the one before",
          .flag = "--speed", .min = 1e-3, .max = 1e6, .choices = {"max"}});
-  declare_resend_settings(s, "live");
+  declare_link_settings(s, "live");
+  s.add({.key = "live.results_server", .type = T::String, .def = std::string(""),
+         .help = "--live with live.curve_secret: the stream's public key (its NAME.key), to read its encrypted results", .existing = true});
   s.add({.key = "live.target", .type = T::Int, .def = int64_t{-1},
          .help = "--live: the hidden target, a row of the twin's latents; -1: none (or live.target_seed)", .min = -1.0,
          .max = kTrainFaces + kTestFaces - 1.0});
@@ -101,11 +103,12 @@ int run_live(const Settings& st) {
   PublisherOptions po;
   po.lossy = !lockstep;
   po.what = "live.endpoint (--endpoint)";
-  apply_resend_settings(st, "live", po);
+  apply_link_settings(st, "live", po);
   Publisher pub(ctx, st.get_string("live.endpoint"), po);
   zmq::socket_t results(ctx, zmq::socket_type::sub);
   check_endpoint(st.get_string("live.results"), "live.results (--results)");
   results.set(zmq::sockopt::subscribe, "");
+  secure_client(results, client_link_keys(st, "live.curve_secret", "live.results_server", "live.insecure"), st.get_string("live.results"));
   results.connect(st.get_string("live.results"));
   spdlog::info("live twin '{}' (seed {}), run {}: {} volumes of TR {} s on {}, the screen read from {}{}", c.preset, c.seed, run_no, T,
                c.tr_s, pub.endpoint(), st.get_string("live.results"),

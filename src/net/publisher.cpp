@@ -18,7 +18,8 @@ constexpr int kSendTimeoutMs = 1000;  // a blocked send wakes up this often to c
 }
 
 Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, const PublisherOptions& options)
-    : socket_(ctx, zmq::socket_type::xpub), endpoint_(endpoint), resend_linger_(options.resend_linger) {
+    : zap_(options.keys.configured() ? std::make_unique<ZapHandler>(ctx, options.keys.allowed) : nullptr),
+      socket_(ctx, zmq::socket_type::xpub), endpoint_(endpoint), resend_linger_(options.resend_linger) {
   check_endpoint(endpoint, "endpoint");
   if (!options.allow_remote && !is_local_endpoint(endpoint))
     throw std::runtime_error("endpoint " + endpoint +
@@ -29,6 +30,7 @@ Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, const Pub
   socket_.set(zmq::sockopt::sndhwm, options.send_hwm);
   socket_.set(zmq::sockopt::sndtimeo, kSendTimeoutMs);
   socket_.set(zmq::sockopt::linger, static_cast<int>(options.linger.count()));
+  link_ = secure_server(socket_, options.keys, endpoint);
   bind_endpoint(socket_, endpoint, options.what);
   endpoint_ = socket_.get(zmq::sockopt::last_endpoint);  // resolves a wildcard port
   if (options.resend_endpoint != "off" && !options.resend_endpoint.empty()) {
@@ -36,7 +38,7 @@ Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, const Pub
     if (!options.allow_remote && !is_local_endpoint(at))
       throw std::runtime_error("resend endpoint " + at + " is not a loopback address; pass --allow-remote if that is intended");
     store_ = std::make_shared<ResendStore>(static_cast<uint64_t>(options.resend_mb * 1024 * 1024), options.resend_spool);
-    resend_ = std::make_unique<ResendServer>(ctx, at, options.what + ", its resend endpoint", store_);
+    resend_ = std::make_unique<ResendServer>(ctx, at, options.what + ", its resend endpoint", store_, options.keys);
   }
 }
 
@@ -136,7 +138,7 @@ bool Publisher::send_control(ControlMessage c) {
   return send_frames(topic, header, nullptr);
 }
 
-void declare_resend_settings(Schema& s, const std::string& section) {
+void declare_link_settings(Schema& s, const std::string& section) {
   using T = SettingType;
   s.add({.key = section + ".resend_endpoint", .type = T::String, .def = std::string("auto"),
          .help = "where a stream asks for volumes it missed (hyper/1.1): \"auto\" (the publishing address, a free port, "
@@ -146,9 +148,17 @@ void declare_resend_settings(Schema& s, const std::string& section) {
          .min = 1.0, .max = 1e6});
   s.add({.key = section + ".resend_spool", .type = T::String, .def = std::string(""),
          .help = "a folder for the volumes beyond resend_mb (empty: they are forgotten and can no longer be resent)"});
+  s.add({.key = section + ".curve_secret", .type = T::String, .def = std::string(""),
+         .help = "this publisher's key pair (NAME.key_secret from hyper keys): every volume encrypted, only the clients of "
+                 "curve_clients let in; empty: none (then only loopback, or --insecure)", .existing = true});
+  s.add({.key = section + ".curve_clients", .type = T::String, .def = std::string(""),
+         .help = "the streams let in: a folder of their public keys (NAME.key), or one", .existing = true});
+  s.add({.key = section + ".insecure", .type = T::Bool, .def = false,
+         .help = "serve a non-loopback address without keys (anyone who reaches it can read the volumes and send their own)",
+         .flag = "--insecure"});
 }
 
-void apply_resend_settings(const Settings& st, const std::string& section, PublisherOptions& o) {
+void apply_link_settings(const Settings& st, const std::string& section, PublisherOptions& o) {
   o.resend_endpoint = st.get_string(section + ".resend_endpoint");
   if (o.resend_endpoint != "auto" && o.resend_endpoint != "off") {
     try {
@@ -159,6 +169,17 @@ void apply_resend_settings(const Settings& st, const std::string& section, Publi
   }
   o.resend_mb = st.get_float(section + ".resend_mb");
   o.resend_spool = st.get_string(section + ".resend_spool");
+  o.keys = LinkKeys{.insecure = st.get_bool(section + ".insecure"),
+                    .what = section + ".curve_secret (or --insecure)"};
+  const std::string secret = st.get_string(section + ".curve_secret"), clients = st.get_string(section + ".curve_clients");
+  if (!secret.empty()) {
+    o.keys.own = read_curve_secret(secret, section + ".curve_secret");
+    if (clients.empty())
+      throw SettingsError(section + ".curve_clients: needed with curve_secret: the public keys (NAME.key) of the streams to let in");
+    o.keys.allowed = read_curve_allowed(clients, section + ".curve_clients");
+  } else if (!clients.empty()) {
+    throw SettingsError(section + ".curve_clients: set, but not curve_secret (this publisher's own key pair)");
+  }
 }
 
 }  // namespace hyper

@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include "net/protocol.hpp"
+#include "net/curve.hpp"
 #include "net/resend.hpp"
 
 namespace hyper {
@@ -34,6 +35,7 @@ struct PublisherOptions {
   double resend_mb = 512;
   std::string resend_spool;
   std::chrono::milliseconds resend_linger{1000};  // at close, serve late requests until quiet this long
+  LinkKeys keys;  // CURVE for the volume and resend sockets (net/curve.hpp)
 };
 
 class Publisher {
@@ -63,13 +65,16 @@ class Publisher {
   // The resend endpoint as bound, empty when resending is off.
   std::string resend_endpoint() const { return resend_ ? resend_->endpoint() : std::string(); }
   int64_t resent() const { return resend_ ? resend_->resent() : 0; }
+  int64_t refused_peers() const { return zap_ ? zap_->refused() : 0; }  // peers the key check turned away
+  const std::string& link() const { return link_; }  // "curve", "loopback" or "insecure"
 
  private:
   bool send_frames(zmq::message_t& topic, zmq::message_t& header, zmq::message_t* payload);
   void drain_subscriptions();
 
+  std::unique_ptr<ZapHandler> zap_;  // before the sockets: it must answer their handshakes
   zmq::socket_t socket_;
-  std::string endpoint_;
+  std::string endpoint_, link_;
   std::shared_ptr<ResendStore> store_;
   std::unique_ptr<ResendServer> resend_;
   std::chrono::milliseconds resend_linger_;
@@ -77,9 +82,10 @@ class Publisher {
   int present_ = 0;      // ... less those withdrawn (a subscriber that left)
 };
 
-// The resend settings every publishing command offers (`SECTION.resend_endpoint`,
-// `.resend_mb`, `.resend_spool`), and their values put into `o`.
-void declare_resend_settings(Schema& s, const std::string& section);
-void apply_resend_settings(const Settings& st, const std::string& section, PublisherOptions& o);
+// The link settings every publishing command offers (`SECTION.resend_endpoint`,
+// `.resend_mb`, `.resend_spool`, `.curve_secret`, `.curve_clients`, `.insecure`), and their
+// values put into `o`.
+void declare_link_settings(Schema& s, const std::string& section);
+void apply_link_settings(const Settings& st, const std::string& section, PublisherOptions& o);
 
 }  // namespace hyper

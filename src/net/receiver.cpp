@@ -46,6 +46,7 @@ Receiver::Receiver(zmq::context_t& ctx, ReceiverOptions options)
   // Receive-side memory is bounded: ZeroMQ holds at most as many messages as the queue
   // after it (a flood then waits at the publisher, or a paced publisher drops for us).
   socket_.set(zmq::sockopt::rcvhwm, static_cast<int>(options_.queue_capacity));
+  link_ = secure_client(socket_, options_.keys, options_.endpoint);
   try {
     socket_.connect(options_.endpoint);
   } catch (const zmq::error_t& e) {
@@ -172,11 +173,12 @@ void Receiver::learn_resend(const std::string& announced) {
     s.set(zmq::sockopt::linger, 0);
     s.set(zmq::sockopt::maxmsgsize, socket_.get(zmq::sockopt::maxmsgsize));
     s.set(zmq::sockopt::rcvhwm, static_cast<int>(std::max<size_t>(options_.resend_hold, 64)));
+    secure_client(s, options_.keys, at);
     s.connect(at);
     resend_ = std::move(s);
     resend_at_ = at;
     spdlog::info("missing volumes will be asked for at {}", at);
-  } catch (const zmq::error_t& e) {
+  } catch (const std::exception& e) {
     log_.warn("resend-endpoint", "cannot connect to the resend endpoint " + at + ": " + e.what());
   }
 }
@@ -281,6 +283,7 @@ void Receiver::end_run(RunEndCause cause) {
   deliver(rest);
   end_at_ = -1;
   RunSummary s = run_->finish(cause);
+  s.link = link_;
   ended_runs_.insert(s.run);
   run_.reset();
   geometry_.reset();

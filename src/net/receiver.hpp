@@ -25,6 +25,7 @@
 #include "core/logging.hpp"
 #include "core/reorder_window.hpp"
 #include "hyper/tr.hpp"
+#include "net/curve.hpp"
 #include "net/protocol.hpp"
 #include "net/run_tracker.hpp"
 
@@ -42,6 +43,7 @@ struct ReceiverOptions {
   bool resend = true;
   std::chrono::milliseconds resend_wait{1000};
   size_t resend_hold = 256;
+  LinkKeys keys;  // CURVE: this stream's key pair and the publisher's public key (net/curve.hpp)
 };
 
 // What the processing thread receives, in arrival order.
@@ -101,6 +103,7 @@ class Receiver {
 
   ReceiverOptions options_;
   zmq::context_t& ctx_;
+  std::string link_;  // "curve", "loopback" or "insecure", in each run's summary
   zmq::socket_t socket_;
   // Told when the connection drops: ZeroMQ closes it on a message over its size limit and
   // would not reconnect by itself, which left the stream deaf (README, "Reliability").

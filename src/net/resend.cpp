@@ -92,9 +92,10 @@ int64_t ResendStore::spilled() const {
 }
 
 ResendServer::ResendServer(zmq::context_t& ctx, const std::string& endpoint, const std::string& what,
-                           std::shared_ptr<ResendStore> store)
+                           std::shared_ptr<ResendStore> store, const LinkKeys& keys)
     : socket_(ctx, zmq::socket_type::router), store_(std::move(store)) {
   check_endpoint(endpoint, what);
+  secure_server(socket_, keys, endpoint);
   socket_.set(zmq::sockopt::linger, 0);
   socket_.set(zmq::sockopt::rcvhwm, 64);        // requests are small and few
   socket_.set(zmq::sockopt::maxmsgsize, int64_t{65536});  // a peer sending more is cut off before it is read

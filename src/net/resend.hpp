@@ -22,6 +22,7 @@
 #include <zmq.hpp>
 
 #include "core/logging.hpp"
+#include "net/curve.hpp"
 
 namespace hyper {
 
@@ -58,7 +59,8 @@ class ResendStore {
 class ResendServer {
  public:
   // Binds `endpoint` (a SettingsError naming `what` when that fails); serves until destroyed.
-  ResendServer(zmq::context_t& ctx, const std::string& endpoint, const std::string& what, std::shared_ptr<ResendStore> store);
+  ResendServer(zmq::context_t& ctx, const std::string& endpoint, const std::string& what, std::shared_ptr<ResendStore> store,
+               const LinkKeys& keys = {});
   ~ResendServer();
   ResendServer(const ResendServer&) = delete;
   ResendServer& operator=(const ResendServer&) = delete;

@@ -22,14 +22,17 @@ std::string result_json(const Tr& tr, bool with_latent) {
   return j.dump();
 }
 
-ResultsPublisher::ResultsPublisher(zmq::context_t& ctx, const std::string& endpoint, bool allow_remote, bool with_latent)
-    : socket_(ctx, zmq::socket_type::pub), with_latent_(with_latent) {
+ResultsPublisher::ResultsPublisher(zmq::context_t& ctx, const std::string& endpoint, bool allow_remote, bool with_latent,
+                                   const LinkKeys& keys)
+    : zap_(keys.configured() ? std::make_unique<ZapHandler>(ctx, keys.allowed) : nullptr),
+      socket_(ctx, zmq::socket_type::pub), with_latent_(with_latent) {
   check_endpoint(endpoint, "stream.results");
   if (!allow_remote && !is_local_endpoint(endpoint))
     throw std::runtime_error("stream.results: " + endpoint +
                              " is not a loopback address: binding it exposes the results to the network; set "
                              "stream.results_allow_remote = true if that is intended");
   socket_.set(zmq::sockopt::linger, 200);
+  secure_server(socket_, keys, endpoint);
   bind_endpoint(socket_, endpoint, "stream.results (--results)");
 }
 

@@ -124,7 +124,8 @@ nlohmann::json to_json(const RunSummary& s) {
           {"dropped", dropped},
           {"dropped_total", s.dropped_total()},
           {"latency_sent_to_recv_ms", to_json(s.latency_ms)},
-          {"duration_s", s.duration_s}};
+          {"duration_s", s.duration_s},
+          {"link", s.link}};
 }
 
 std::string format_summary(const RunSummary& s) {

@@ -35,6 +35,7 @@ struct RunSummary {
   std::array<int64_t, kRejectCount> dropped{};  // by reason, messages attributed to this run
   LatencySummary latency_ms;                    // t_sent -> t_recv
   double duration_s = 0;                        // first to last message of the run
+  std::string link;                             // "curve", "loopback" or "insecure" (--insecure off loopback)
 
   int64_t dropped_total() const;
   bool complete() const;  // every expected volume arrived and nothing was dropped
