@@ -45,6 +45,10 @@ struct SourceEvent {
   // RunStart: what the run announced (count -1 and tr_s 0: not known).
   int64_t first_index = 0, count = -1;
   double tr_s = 0;
+  // RunStart: false when the source joined the run in its middle (no run_start reached it):
+  // only such a run continues an unfinished record (a publisher that starts a run anew,
+  // even under an old id, makes a new run).
+  bool announced = true;
   std::unique_ptr<Tr> tr;  // Volume: the record, t_sent and t_recv stamped
   RunEnd end;              // RunEnd
 };

@@ -48,6 +48,7 @@ class Hyper1Source : public Source {
         out.first_index = ev->start.first_index;
         out.count = ev->start.count;
         out.tr_s = ev->start.tr_s;
+        out.announced = ev->announced;
         break;
       case StreamEvent::Kind::Volume:
         out.kind = SourceEvent::Kind::Volume;

@@ -124,10 +124,10 @@ void Session::loop(Source& source) {
 void Session::handle(SourceEvent& ev) {
   switch (ev.kind) {
     case SourceEvent::Kind::RunStart:
-      start_run(ev.run, ev.first_index, ev.count);
+      start_run(ev.run, ev.first_index, ev.count, ev.announced);
       break;
     case SourceEvent::Kind::Volume:
-      if (ev.tr->run != source_run_) start_run(ev.tr->run, 0, ev.tr->n_volumes);  // a source that does not announce runs
+      if (ev.tr->run != source_run_) start_run(ev.tr->run, 0, ev.tr->n_volumes, true);  // a source that does not announce runs
       ev.tr->run = run_;
       if (const char* why = refuse(*ev.tr)) {
         ++counts_.rejected[why];
@@ -141,7 +141,7 @@ void Session::handle(SourceEvent& ev) {
   }
 }
 
-void Session::start_run(const std::string& run, int64_t first_index, int64_t count) {
+void Session::start_run(const std::string& run, int64_t first_index, int64_t count, bool announced) {
   if (!source_run_.empty()) end_run(RunEnd{.run = source_run_, .ended_by = "new_run"});  // a source that does not end runs
   // A record on disk is never overwritten: a run id seen before (in this session, or with
   // a record in the output folder) is recorded as RUN.2, RUN.3, ...
@@ -149,7 +149,7 @@ void Session::start_run(const std::string& run, int64_t first_index, int64_t cou
   resume_.reset();
   rebuilt_next_ = first_index;
   rebuilt_ = 0;
-  if (options_.resume && !used_runs_.count(run)) resume_ = options_.resume(run);
+  if (options_.resume && !announced && !used_runs_.count(run)) resume_ = options_.resume(run);
   if (resume_) {
     spdlog::warn("run {}: resuming its unfinished record in {} (volumes to {} recorded before the stream stopped); the stages' "
                  "state is rebuilt from {}",

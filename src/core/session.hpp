@@ -78,7 +78,8 @@ class Session {
  private:
   void loop(Source& source);
   void handle(SourceEvent& ev);
-  void start_run(const std::string& run, int64_t first_index, int64_t count);
+  // `announced`: the source saw the run begin (else it joined it late: a resumable run).
+  void start_run(const std::string& run, int64_t first_index, int64_t count, bool announced);
   void process(Tr& tr);
   // A resumed run: the recorded volumes before `tr` that the chain has not seen go through it
   // (no sink sees them); true when `tr` itself was recorded before and only rebuilds state.

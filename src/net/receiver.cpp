@@ -272,6 +272,7 @@ std::optional<Reject> Receiver::open_run(const std::string& run, int64_t first_i
   e.start.first_index = first_index;
   e.start.count = count;
   e.start.tr_s = tr_s;
+  e.announced = restart;  // a run_start opens with restart, a volume without
   queue_.push_always(std::move(e));
   spdlog::info("run {} started", run);
   return std::nullopt;

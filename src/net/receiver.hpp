@@ -53,6 +53,7 @@ struct StreamEvent {
   std::string run;
   std::unique_ptr<Tr> tr;             // Volume
   ControlMessage start;               // RunStart: first_index, count, tr (as announced)
+  bool announced = true;              // RunStart: false when a volume opened the run (we joined it late)
   std::optional<RunSummary> summary;  // RunEnd
 };
 

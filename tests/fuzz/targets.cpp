@@ -46,6 +46,7 @@ void hyper1(const uint8_t* data, size_t size) {
   }
   const Decoded d = decode_message(frames, {.max_header_bytes = 64 * 1024, .max_payload_bytes = 1 << 20});
   if (const auto* v = std::get_if<VolumeMessage>(&d)) to_volume(v->header, v->payload);  // what the stream does next
+  if (frames.size() >= 2) decode_resend_request(frames[1]);  // a resend request's header (hyper/1.1), what the publisher reads
 }
 
 template <typename F>

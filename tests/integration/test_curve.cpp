@@ -226,7 +226,7 @@ TEST_CASE("a stream with keys listens to its publisher only: another publisher a
   }
 }
 
-TEST_CASE("off loopback without keys is refused, naming the way out; --insecure serves it with a warning and says so in the summary") {
+TEST_CASE("off loopback without keys is refused, naming the way out, and --insecure serves it with a warning and says so in the summary") {
   zmq::context_t ctx(1);
   const std::string wide = "tcp://0.0.0.0:" + std::to_string(test::free_tcp_port());
   CHECK_THROWS_WITH_AS(Publisher(ctx, wide, {.allow_remote = true, .keys = {.what = "replay.curve_secret (or --insecure)"}}),

@@ -159,3 +159,28 @@ TEST_CASE("a stream killed mid-run (SIGKILL) and started again with the same --o
     CHECK(summary["missing"] == 0);
   }
 }
+
+TEST_CASE("a disk that fills up mid-run stops the BOLD recording with an error, and the run is still processed and recorded") {
+  Fixture f;
+  // The file size limit makes a write fail as a full disk does (EFBIG, SIGXFSZ ignored); 400 KiB
+  // holds tr.tsv and latents.npy but not the run's raw volumes.
+  std::string cmd = "trap '' XFSZ; ulimit -f 400; exec";
+  for (const auto& a : test::hyper_cmd({"stream", "--runs", "1", "--decoder", f.decoder.string(), "--out", (f.d / "full").string()}))
+    cmd += " '" + a + "'";
+  const int port = test::free_tcp_port();
+  cmd += " --endpoint " + test::loopback(port);
+  test::Process s({"/bin/bash", "-c", cmd}, f.d / "full.log");
+  zmq::context_t ctx(1);
+  Publisher pub(ctx, test::loopback(port));
+  REQUIRE(pub.wait_for_subscribers(1, 30s) == 1);
+  REQUIRE(pub.send_control({.type = ControlType::RunStart, .run = "r1", .count = f.n, .tr_s = 1.5}));
+  f.send(pub, 0, f.n);
+  REQUIRE(pub.send_control({.type = ControlType::RunEnd, .run = "r1", .volumes_sent = f.n}));
+  INFO(s.output());
+  REQUIRE(s.wait(120s) == 0);
+  CHECK(s.output().find("BOLD recording stopped") != std::string::npos);
+  CHECK(read_tsv_column(f.d / "full" / "r1" / "tr.tsv", "index").size() == static_cast<size_t>(f.n));
+  CHECK(read_npy(f.d / "full" / "r1" / "latents.npy").shape[0] == f.n);
+  const auto summary = nlohmann::json::parse(test::read_text(f.d / "full" / "r1" / "summary.json"));
+  CHECK(summary["processed"] == f.n);
+}
