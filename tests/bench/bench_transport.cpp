@@ -2,12 +2,14 @@
 // t_recv -> ready (checksum, validation, conversion to float32, hand-over to processing),
 // for a 64x64x36 int16 volume and a 2 mm whole-brain 97x115x97 volume as int16 (2.2 MB)
 // and float32 (4.3 MB),
-// sending with and without a copy. Prints a Markdown table; --json writes the figures.
+// sending with and without a copy, with and without keeping the volumes for resending
+// (hyper/1.1), and with CURVE encryption. Prints a Markdown table; --json writes the figures.
 //
 //   hyper_bench_transport [--volumes 500] [--period-ms 10] [--warmup 20] [--json FILE]
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -57,13 +59,32 @@ std::vector<std::byte> random_volume(const Shape& s) {
   return raw;
 }
 
-Result measure(const Shape& shape, bool zero_copy, int volumes, int warmup, std::chrono::microseconds period) {
+struct Variant {
+  const char* name;
+  bool zero_copy = true, resend = true, curve = false;
+};
+
+CurveKeyPair key_pair() {
+  char pub[41], sec[41];
+  zmq_curve_keypair(pub, sec);
+  return {pub, sec};
+}
+
+Result measure(const Shape& shape, const Variant& v, int volumes, int warmup, std::chrono::microseconds period) {
+  const bool zero_copy = v.zero_copy;
   auto raw = std::make_shared<const std::vector<std::byte>>(random_volume(shape));
   // Two contexts, so each side has its own I/O thread, as two processes would.
   zmq::context_t pub_ctx(1), sub_ctx(1);
-  Publisher pub(pub_ctx, "tcp://127.0.0.1:*");
+  const CurveKeyPair server = key_pair(), client = key_pair();
+  LinkKeys server_keys, client_keys;
+  if (v.curve) {
+    server_keys = {.own = server, .allowed = {client.public_key}, .what = "bench"};
+    client_keys = {.own = client, .server_public = server.public_key, .what = "bench"};
+  }
+  Publisher pub(pub_ctx, "tcp://127.0.0.1:*", {.resend_endpoint = v.resend ? "auto" : "off", .keys = server_keys});
   ReceiverOptions ro;
   ro.endpoint = pub.endpoint();
+  ro.keys = client_keys;
   ro.queue_capacity = 1024;
   Receiver rx(sub_ctx, ro);
   rx.start();
@@ -94,7 +115,7 @@ Result measure(const Shape& shape, bool zero_copy, int volumes, int warmup, std:
     }
   });
 
-  Result r{shape.name, zero_copy ? "zero-copy" : "copy", raw->size(), {}, {}, 0};
+  Result r{shape.name, v.name, raw->size(), {}, {}, 0};
   std::vector<double> transport, ready;
   int ended = 0;
   while (ended < 2) {
@@ -170,9 +191,15 @@ int main(int argc, char** argv) {
   std::printf("| volume | bytes | send | t_sent->t_recv p50 | p90 | p99 | max | t_recv->ready p50 | p99 | lost |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   nlohmann::json out = nlohmann::json::array();
+  const Variant variants[] = {{"zero-copy"},
+                              {"copy", false},
+                              {"zero-copy, not kept for resending", true, false},
+                              {"zero-copy, CURVE", true, true, true}};
+  std::map<std::string, double> plain_p50;
   for (const auto& s : shapes)
-    for (bool zc : {true, false}) {
-      const Result r = measure(s, zc, volumes, warmup, period);
+    for (const Variant& v : variants) {
+      const Result r = measure(s, v, volumes, warmup, period);
+      if (std::string(v.name) == "zero-copy") plain_p50[s.name] = r.transport.p50;
       std::printf("| %s | %zu | %s | %.3f ms | %.3f ms | %.3f ms | %.3f ms | %.3f ms | %.3f ms | %lld |\n",
                   r.shape.c_str(), r.bytes, r.mode.c_str(), r.transport.p50, r.transport.p90, r.transport.p99,
                   r.transport.max, r.ready.p50, r.ready.p99, static_cast<long long>(r.dropped));
@@ -181,6 +208,12 @@ int main(int argc, char** argv) {
                      {"sent_to_recv_ms", to_json(r.transport)}, {"recv_to_ready_ms", to_json(r.ready)},
                      {"lost", r.dropped}});
     }
+  std::printf("\nCURVE / plain t_sent->t_recv p50, same run:");
+  for (const auto& r : out)
+    if (r["send"] == "zero-copy, CURVE")
+      std::printf(" %s %.2fx;", r["volume"].get<std::string>().c_str(),
+                  r["sent_to_recv_ms"]["p50"].get<double>() / plain_p50[r["volume"].get<std::string>()]);
+  std::printf("\n");
   std::printf("\nreceiver work per volume (median of 50): \n| volume | crc32 | convert to float32 |\n|---|---|---|\n");
   for (const auto& s : shapes) {
     const auto [crc, conv] = receiver_work_ms(s);
