@@ -43,7 +43,7 @@ struct RunInfo {
 
 // Stateless: no per-run state. FromVolumes: the run's volumes so far, in order, make it (the
 // default: a deterministic stage). No: it depends on something else (the wall clock, input
-// from outside the volumes) and starts afresh when a run is resumed.
+// from outside the volumes): a resumed run warns that its state may not be where it was.
 enum class Rebuild : uint8_t { Stateless, FromVolumes, No };
 
 class Stage {

@@ -2,6 +2,7 @@
 // latents.npy written as the run goes (io/run_record.hpp), summary.json at its end. A
 // failure to write stops this run's record, logged, and nothing else: the scan goes on.
 #include <algorithm>
+#include <set>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -9,6 +10,7 @@
 #include "hyper/registry.hpp"
 #include "io/files.hpp"
 #include "io/run_record.hpp"
+#include "io/tsv.hpp"
 
 namespace hyper {
 
@@ -17,7 +19,7 @@ namespace {
 // The source's accounting (the receiver's summary, or the basics) with the Session's: the
 // run's name as recorded, volumes processed and decoded, and those refused at the entry
 // (counted among the drops: a run with any is not complete).
-nlohmann::json summary(const RunEnd& end) {
+nlohmann::json summary(const RunEnd& end, const std::vector<double>& recorded) {
   nlohmann::json j = end.summary_json.empty()
                          ? nlohmann::json{{"run", end.source_run}, {"ended_by", end.ended_by}, {"received", end.received},
                                           {"missing", end.missing}, {"dropped_total", end.dropped},
@@ -30,19 +32,26 @@ nlohmann::json summary(const RunEnd& end) {
   if (end.resumed_after >= 0) {  // the stream stopped during this run and continued its record
     j["resumed_after"] = end.resumed_after;
     j["rebuilt"] = end.rebuilt;
-    // What this process did not receive but the record holds from before the stop is not missing.
-    if (j.contains("gaps") && j["gaps"].is_array()) {
-      nlohmann::json gaps = nlohmann::json::array();
-      int64_t missing = j.value("missing", int64_t{0});
-      for (const auto& g : j["gaps"]) {
-        const int64_t a = g[0], b = g[1];
-        missing -= std::max<int64_t>(0, std::min(b, end.resumed_after) - a + 1);
-        if (b > end.resumed_after) gaps.push_back({std::max(a, end.resumed_after + 1), b});
+    // This process did not receive what was recorded before the stop: missing is what the
+    // record lacks of the run, counted from its tr.tsv (both processes' volumes).
+    std::set<int64_t> have;
+    for (const double i : recorded) have.insert(static_cast<int64_t>(i));
+    const int64_t first = j.value("first_index", int64_t{0}), expected = j.value("expected", int64_t{-1});
+    const int64_t stop = expected >= 0 ? first + expected : (have.empty() ? first : *have.rbegin() + 1);
+    nlohmann::json gaps = nlohmann::json::array();
+    int64_t missing = 0;
+    for (int64_t i = first; i < stop; ++i) {
+      if (have.count(i)) continue;
+      ++missing;
+      if (gaps.empty() || gaps.back()[1].get<int64_t>() != i - 1) {
+        if (gaps.size() < 100) gaps.push_back({i, i});
+      } else {
+        gaps.back()[1] = i;
       }
-      j["gaps"] = gaps;
-      j["missing"] = missing;
-      j["complete"] = missing == 0 && j.value("dropped_total", int64_t{0}) == 0;
     }
+    j["gaps"] = gaps;
+    j["missing"] = missing;
+    j["complete"] = missing == 0 && j.value("dropped_total", int64_t{0}) == 0;
   }
   if (!end.chain_error.empty()) {  // every volume arrived, none was processed: not a complete run
     j["chain_error"] = end.chain_error;
@@ -82,7 +91,8 @@ class RunRecordSink : public Sink {
     try {
       const auto dir = out_ / end.run;
       ensure_dir(dir);
-      write_file_atomic(dir / "summary.json", summary(end).dump(2) + "\n");
+      const bool resumed = end.resumed_after >= 0 && std::filesystem::exists(dir / "tr.tsv");
+      write_file_atomic(dir / "summary.json", summary(end, resumed ? read_tsv_column(dir / "tr.tsv", "index") : std::vector<double>{}).dump(2) + "\n");
     } catch (const std::exception& e) {
       spdlog::error("{}", e.what());  // keep receiving: the summary is also in the log
     }

@@ -73,6 +73,10 @@ void Chain::process(Tr& tr) {
   }
 }
 
+void Chain::rebuild(Tr& tr) {
+  for (auto& s : stages_) s->process(tr);
+}
+
 void Chain::stop_run() {
   for (auto& s : stages_) s->stop_run();
 }

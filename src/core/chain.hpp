@@ -28,6 +28,7 @@ class Chain {
   void append(std::string name, std::unique_ptr<Stage> stage);
   void start_run(const RunInfo& run);
   void process(Tr& tr);                // every stage in order; fills tr.stage_ms
+  void rebuild(Tr& tr);                // the same, untimed: a resumed run's earlier volumes
   void stop_run();
 
   const std::vector<std::string>& names() const { return names_; }

@@ -155,7 +155,8 @@ void Session::start_run(const std::string& run, int64_t first_index, int64_t cou
                  "state is rebuilt from {}",
                  run, options_.out, resume_->recorded_through, resume_->from);
     for (const auto& stage : chain_.not_rebuildable())
-      spdlog::warn("run {}: the state of stage {} cannot be rebuilt: it starts afresh", run, stage);
+      spdlog::warn("run {}: stage {} says its state cannot be rebuilt from the volumes: it is fed them again, but may not be "
+                   "where it was", run, stage);
   }
   for (int k = 2; !resume_ && (used_runs_.count(id) || (!options_.out.empty() && std::filesystem::exists(std::filesystem::path(options_.out) / id)));
        ++k)
@@ -243,7 +244,7 @@ bool Session::rebuild_before(Tr& tr) {
     old.volume = std::move(*v);
     old.volume.voxel_mm = tr.volume.voxel_mm;  // the geometry as received, not as the recording's float32 header rounds it
     old.volume.affine = tr.volume.affine;
-    if (chain) chain_.process(old);
+    if (chain) chain_.rebuild(old);
     ++rebuilt_;
   }
   if (lost_from >= 0)
@@ -251,7 +252,7 @@ bool Session::rebuild_before(Tr& tr) {
                  lost_from, std::min(tr.index, last + 1) - 1, resume_->from);
   if (tr.index > last) return false;
   if (tr.index >= rebuilt_next_) {  // recorded before the stop, delivered again (resent): it rebuilds state
-    if (chain) chain_.process(tr);
+    if (chain) chain_.rebuild(tr);
     ++rebuilt_;
     rebuilt_next_ = tr.index + 1;
   }

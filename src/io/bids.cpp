@@ -190,13 +190,16 @@ std::optional<BoldRecording> find_unfinished_bold(const std::filesystem::path& o
        it.increment(ec)) {
     const auto& p = it->path();
     if (it.depth() > 4 || p.extension() != ".json" || p.stem().string().size() < 5 || !p.stem().string().ends_with("_bold")) continue;
-    const auto j = nlohmann::json::parse(std::ifstream(p), nullptr, /*allow_exceptions=*/false);
-    const auto h = j.is_object() ? j.find("HyperRT") : j.end();
-    if (h == j.end() || !h->is_object() || h->value("run", std::string()) != run || h->value("recording_complete", true)) continue;
-    auto nii = p;
-    nii.replace_extension(".nii");
-    if (!std::filesystem::exists(nii)) continue;
-    return BoldRecording{nii, p, h->value("first_index", int64_t{0})};
+    try {
+      const auto j = nlohmann::json::parse(std::ifstream(p), nullptr, /*allow_exceptions=*/false);
+      const auto h = j.is_object() ? j.find("HyperRT") : j.end();
+      if (h == j.end() || !h->is_object() || h->value("run", std::string()) != run || h->value("recording_complete", true)) continue;
+      auto nii = p;
+      nii.replace_extension(".nii");
+      if (!std::filesystem::exists(nii)) continue;
+      return BoldRecording{nii, p, h->value("first_index", int64_t{0})};
+    } catch (const nlohmann::json::exception&) {  // a sidecar of another shape: not ours
+    }
   }
   return std::nullopt;
 }

@@ -84,9 +84,13 @@ std::optional<UnfinishedRecord> unfinished_record(const std::filesystem::path& d
     std::ifstream in(tsv, std::ios::binary);
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
+  const auto header_end = text.find('\n');
+  if (header_end == std::string::npos) return std::nullopt;  // not even its header: not a record to continue
   if (const auto end = text.rfind('\n'); end + 1 != text.size()) {  // a half-written last line
-    text.resize(end == std::string::npos ? 0 : end + 1);
-    std::filesystem::resize_file(tsv, text.size());
+    text.resize(end + 1);
+    std::error_code ec;
+    std::filesystem::resize_file(tsv, text.size(), ec);
+    if (ec) return std::nullopt;
   }
   UnfinishedRecord u;
   std::istringstream lines(text);
@@ -95,7 +99,11 @@ std::optional<UnfinishedRecord> unfinished_record(const std::filesystem::path& d
   while (std::getline(lines, line)) {
     const auto tab = line.find('\t');
     if (tab == std::string::npos) continue;
-    u.last_index = std::max<int64_t>(u.last_index, std::stoll(line.substr(0, tab)));
+    try {
+      u.last_index = std::max<int64_t>(u.last_index, std::stoll(line.substr(0, tab)));
+    } catch (const std::exception&) {
+      return std::nullopt;  // a line that is not ours: recorded anew (RUN.2) rather than continued wrongly
+    }
     u.decoded += line.ends_with("\t1") ? 1 : 0;
   }
   return u;

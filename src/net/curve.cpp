@@ -104,11 +104,13 @@ std::set<std::string> read_curve_allowed(const std::filesystem::path& at, const 
 
 LinkKeys client_link_keys(const Params& p, const std::string& secret_key, const std::string& server_key, const std::string& insecure_key) {
   LinkKeys k{.insecure = p.get_bool(insecure_key), .what = secret_key + " (or --insecure)"};
-  if (const std::string secret = p.get_string(secret_key); !secret.empty()) {
+  const std::string secret = p.get_string(secret_key), server = p.get_string(server_key);
+  if (secret.empty() != server.empty())
+    throw SettingsError(secret.empty() ? server_key + ": set, but not " + secret_key + " (this end's own key pair, from hyper keys)"
+                                       : server_key + ": needed with " + secret_key + ": the server's public key (its NAME.key)");
+  if (!secret.empty()) {
     k.own = read_curve_secret(secret, secret_key);
-    if (p.get_string(server_key).empty())
-      throw SettingsError(server_key + ": needed with " + secret_key + ": the server's public key (its NAME.key)");
-    k.server_public = read_curve_public(p.get_string(server_key), server_key);
+    k.server_public = read_curve_public(server, server_key);
   }
   return k;
 }

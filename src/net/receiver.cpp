@@ -300,7 +300,7 @@ void Receiver::on_control(const ControlMessage& c, bool resent) {
     if (c.type == ControlType::ResendNone && run_ && c.run == run_->run() && window_.next() >= c.from && window_.next() <= c.to) {
       log_.warn("resend_none", fmt::format("run {}: the publisher no longer has volumes {}-{}: given up", c.run, c.from, c.to));
       std::vector<Held> ready;
-      window_.skip_to(c.to + 1, ready);
+      window_.skip_to(std::min(c.to, requested_to_) + 1, ready);  // never beyond what was asked for
       deliver(ready);
     }
     return;
@@ -342,7 +342,7 @@ void Receiver::on_control(const ControlMessage& c, bool resent) {
 
 void Receiver::on_volume(const VolumeMessage& m, int64_t t_recv, bool resent) {
   const VolumeHeader& h = m.header;
-  if (resent && (!run_ || run_->run() != h.run)) return;  // an answer for a run that is over
+  if (resent && (!run_ || run_->run() != h.run || h.index > requested_to_)) return;  // not an answer to a request of ours
   if (!resent) learn_resend(h.resend);
   if (!run_ || run_->run() != h.run) {
     if (const auto why = open_run(h.run, 0, -1, 0, /*restart=*/false))

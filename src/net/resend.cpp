@@ -25,6 +25,7 @@ std::filesystem::path ResendStore::spool_file(int64_t index) const {
 
 void ResendStore::begin_run(const std::string& run) {
   std::lock_guard lock(mu_);
+  if (run == run_) return;  // a run_start sent again for the same run: what is kept stays
   std::error_code ec;
   for (const auto& [index, unused] : on_disk_) std::filesystem::remove(spool_file(index), ec);
   memory_.clear();
@@ -51,10 +52,13 @@ void ResendStore::keep(const std::string& run, int64_t index, KeptVolume v) {
       f.write(reinterpret_cast<const char*>(&n), sizeof n);
       f.write(it->second.header.data(), n);
       f.write(reinterpret_cast<const char*>(it->second.payload.data()), static_cast<std::streamsize>(it->second.payload.size()));
+      f.close();  // the buffered tail too: a full disk shows here
       if (f) {
         on_disk_[it->first] = true;
         ++spilled_;
       } else {
+        std::error_code ec;
+        std::filesystem::remove(spool_file(it->first), ec);
         spdlog::warn("resend spool {}: cannot write volume {} (disk full?): it can no longer be resent", spool_.string(), it->first);
       }
     }
@@ -64,11 +68,14 @@ void ResendStore::keep(const std::string& run, int64_t index, KeptVolume v) {
 }
 
 std::optional<KeptVolume> ResendStore::find(const std::string& run, int64_t index) const {
-  std::lock_guard lock(mu_);
-  if (run != run_) return std::nullopt;
-  if (auto it = memory_.find(index); it != memory_.end()) return it->second;
-  if (!on_disk_.count(index)) return std::nullopt;
-  const auto path = spool_file(index);
+  std::filesystem::path path;
+  {
+    std::lock_guard lock(mu_);  // not held while the disk is read: keep() is the live stream's path
+    if (run != run_) return std::nullopt;
+    if (auto it = memory_.find(index); it != memory_.end()) return it->second;
+    if (!on_disk_.count(index)) return std::nullopt;
+    path = spool_file(index);
+  }
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   std::ifstream f(path, std::ios::binary);
@@ -98,6 +105,7 @@ ResendServer::ResendServer(zmq::context_t& ctx, const std::string& endpoint, con
   secure_server(socket_, keys, endpoint);
   socket_.set(zmq::sockopt::linger, 0);
   socket_.set(zmq::sockopt::rcvhwm, 64);        // requests are small and few
+  socket_.set(zmq::sockopt::sndhwm, 64);        // answers a peer does not read are dropped, not piled up here
   socket_.set(zmq::sockopt::maxmsgsize, int64_t{65536});  // a peer sending more is cut off before it is read
   bind_endpoint(socket_, endpoint, what);
   endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
