@@ -57,8 +57,11 @@ void FftGaussian::initialize(const std::array<int64_t, 3>& dims, const std::arra
   kernel_.assign(cplx, 0.0f);
   // FFTW is row-major: (z, y, x) with x fastest is our NIfTI order; x is the halved axis.
   const int nz = static_cast<int>(n_[2]), ny = static_cast<int>(n_[1]), nx = static_cast<int>(n_[0]);
-  forward_ = fftwf_plan_dft_r2c_3d(nz, ny, nx, in_.get(), spec_.get(), FFTW_MEASURE);
-  backward_ = fftwf_plan_dft_c2r_3d(nz, ny, nx, spec_.get(), out_.get(), FFTW_MEASURE);
+  // FFTW_ESTIMATE, not FFTW_MEASURE: a measured plan depends on the machine's load at start,
+  // and two plans round differently (realigned volumes differed by 1e-4 between two runs of
+  // the same file), which breaks online = offline and resume = uninterrupted.
+  forward_ = fftwf_plan_dft_r2c_3d(nz, ny, nx, in_.get(), spec_.get(), FFTW_ESTIMATE);
+  backward_ = fftwf_plan_dft_c2r_3d(nz, ny, nx, spec_.get(), out_.get(), FFTW_ESTIMATE);
   if (!forward_ || !backward_) throw std::runtime_error("FFTW could not plan the smoothing transforms");
 
   // The kernel's spectrum, once: the separable kernel centred on voxel 0, wrapped around.

@@ -24,7 +24,8 @@ class FftGaussian {
   FftGaussian(const FftGaussian&) = delete;
   FftGaussian& operator=(const FftGaussian&) = delete;
 
-  // Plans with FFTW_MEASURE (the costly part) and computes the kernel's spectrum.
+  // Plans (FFTW_ESTIMATE: the same plan, so the same rounding, in every process) and computes
+  // the kernel's spectrum.
   void initialize(const std::array<int64_t, 3>& dims, const std::array<double, 3>& voxel_mm, double fwhm_mm,
                   double truncate = 4.0);
   // dst = src smoothed; src and dst hold dims[0]*dims[1]*dims[2] values and may be the same.
