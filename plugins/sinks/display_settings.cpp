@@ -51,7 +51,7 @@ std::vector<SettingSpec> display_settings() {
          .min = 2.0, .max = 10000.0},
       {.key = "display.truth", .type = T::String, .def = std::string(""),
          .help = "replaying a twin: its dataset folder; the face presented (the response's peak earlier) is shown "
-                 "left of the decoded one", .existing = true},
+                 "left of the decoded one (on the screen and the dashboard, which also plots their latents' correlation)", .existing = true},
       {.key = "display.experimenter_screen", .type = T::Int, .def = int64_t{-1},
          .help = "a second window on this display carries the HUD and the truth view, so the subject's never shows them; "
                  "-1: none (one monitor: they go on the subject's window)",

@@ -13,64 +13,17 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.hpp"
-#include "core/hrf.hpp"
 #include "core/latest_slot.hpp"
 #include "core/settings.hpp"
 #include "generators/generator.hpp"
 #include "generators/generator_settings.hpp"
-#include "io/bids.hpp"
 #include "io/files.hpp"
-#include "io/nifti.hpp"
-#include "io/npy.hpp"
 #include "io/png.hpp"
+#include "sinks/twin_truth.hpp"
 
 namespace hyper {
 
 namespace {
-
-using Latent = std::array<float, kLatentDim>;
-// For a run id and volume, the latent of the face presented then (or none).
-using Truth = std::function<std::optional<Latent>(const std::string& run, int64_t index)>;
-
-// The truth of a twin dataset (BIDS with stimuli/latents.npy): the face on screen the
-// canonical response's peak delay earlier.
-Truth twin_truth(const std::filesystem::path& dataset) {
-  const NpyArray latents = read_npy(dataset / "stimuli" / "latents.npy");
-  if (latents.shape.size() != 2 || latents.shape[1] != kLatentDim)
-    throw std::runtime_error((dataset / "stimuli" / "latents.npy").string() + ": not rows of 512 latents");
-  struct Shown {
-    double from_s, to_s;  // when the response to it peaks: onset + delay .. end + delay
-    int64_t stim;
-  };
-  struct Run {
-    double tr_s = 0;
-    std::vector<Shown> shown;
-  };
-  std::map<std::string, Run> runs;
-  std::map<double, double> delay;  // per block duration
-  for (const RunFile& r : find_runs(dataset)) {
-    const NiftiInfo info = read_nifti_info(r.path);
-    Run& run = runs[r.run_id];
-    run.tr_s = run_tr(r, info.tr_s, info.time_unit);
-    for (const Event& e : read_events(events_path(r.path))) {
-      if (e.stim_index < 0 || e.stim_index >= latents.shape[0]) continue;
-      if (!delay.count(e.duration)) delay[e.duration] = block_peak_delay(e.duration);
-      run.shown.push_back({e.onset + delay[e.duration], e.onset + e.duration + delay[e.duration], e.stim_index});
-    }
-  }
-  return [latents, runs](const std::string& run, int64_t index) -> std::optional<Latent> {
-    auto it = runs.find(run);
-    if (it == runs.end()) return std::nullopt;
-    const double t = static_cast<double>(index) * it->second.tr_s;
-    for (const Shown& s : it->second.shown)
-      if (s.from_s <= t && t < s.to_s) {
-        Latent z{};
-        std::copy_n(latents.data.begin() + s.stim * kLatentDim, kLatentDim, z.begin());
-        return z;
-      }
-    return std::nullopt;
-  };
-}
 
 class FacesSink : public Sink {
  public:
@@ -83,9 +36,10 @@ class FacesSink : public Sink {
         catch_up_(ctx.settings.get_string("stream.when_behind") == "catch_up"),
         max_lag_trs_(ctx.settings.get_float("stream.max_lag_trs")),
         publish_(ctx.publish_face) {
-    const bool screen = ctx.settings.get_bool("display.enabled");
-    need_rgb_ = screen || png_frames_;
-    if (screen && !ctx.settings.get_string("display.truth").empty()) truth_ = twin_truth(ctx.settings.get_string("display.truth"));
+    // Pixels for whoever shows them: the screen, PNG frames, the dashboard (and its truth view).
+    const bool shown = ctx.settings.get_bool("display.enabled") || !ctx.settings.get_string("dashboard.listen").empty();
+    need_rgb_ = shown || png_frames_;
+    if (shown && !ctx.settings.get_string("display.truth").empty()) truth_ = twin_truth(ctx.settings.get_string("display.truth"));
     spdlog::info("faces: {}", gen_->describe());
     if (!serial_) thread_ = std::jthread([this] { loop(); });
   }

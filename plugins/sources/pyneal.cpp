@@ -158,8 +158,9 @@ void register_pyneal(Registry& r) {
          .flag = "--run-volumes", .min = 0.0},
         {.key = "pyneal.reorder", .type = T::Int, .def = int64_t{2}, .unit = "volumes",
          .help = "volumes held behind a missing one before it is given up (also after half a TR)", .min = 0.0, .max = 1000.0},
-        {.key = "pyneal.allow_remote", .type = T::Bool, .def = false,
-         .help = "bind an address other than loopback (Pyneal Scanner runs on another PC: then needed)", .flag = "--allow-remote"}},
+        {.key = "stream.allow_remote", .type = T::Bool, .def = false,
+         .help = "bind addresses other than loopback: the Pyneal port (Pyneal Scanner runs on another PC) and the dashboard "
+                 "(--dashboard ADDR:PORT, then with a token)", .flag = "--allow-remote"}},
        [](const Params& p) -> std::unique_ptr<Source> {
          PynealOptions o;
          o.endpoint = p.get_string("stream.endpoint");
@@ -172,7 +173,7 @@ void register_pyneal(Registry& r) {
          } catch (const std::invalid_argument& e) {
            throw SettingsError(e.what());
          }
-         if (!p.get_bool("pyneal.allow_remote") && !is_local_endpoint(o.endpoint))
+         if (!p.get_bool("stream.allow_remote") && !is_local_endpoint(o.endpoint))
            throw SettingsError("stream.endpoint: " + o.endpoint + " is not a loopback address: binding it lets any host send volumes; "
                                "pass --allow-remote if the scanner-side PC is to connect (Pyneal Scanner runs there)");
          o.run_id = p.get_string("stream.run_id");

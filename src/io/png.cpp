@@ -10,13 +10,26 @@
 
 namespace hyper {
 
-void write_png(const std::filesystem::path& path, int width, int height, const std::vector<uint8_t>& rgb) {
+std::string encode_png(int width, int height, const std::vector<uint8_t>& rgb) {
+  if (width <= 0 || height <= 0 || rgb.size() != static_cast<size_t>(width) * static_cast<size_t>(height) * 3)
+    throw std::invalid_argument("PNG encoding: " + std::to_string(rgb.size()) + " bytes are not a " + std::to_string(width) + "x" +
+                                std::to_string(height) + " RGB image");
   std::string bytes;
   auto append = [](void* context, void* data, int size) {
     static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<size_t>(size));
   };
   if (!stbi_write_png_to_func(append, &bytes, width, height, 3, rgb.data(), width * 3))
-    throw std::runtime_error(path.string() + ": PNG encoding failed");
+    throw std::runtime_error("PNG encoding failed");
+  return bytes;
+}
+
+void write_png(const std::filesystem::path& path, int width, int height, const std::vector<uint8_t>& rgb) {
+  std::string bytes;
+  try {
+    bytes = encode_png(width, height, rgb);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(path.string() + ": " + e.what());
+  }
   write_file_atomic(path, bytes);
 }
 

@@ -3,11 +3,14 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 namespace hyper {
 
-// 8-bit RGB, row-major, 3 bytes per pixel. Throws naming the file.
+// 8-bit RGB, row-major, 3 bytes per pixel, as the bytes of a PNG file.
+std::string encode_png(int width, int height, const std::vector<uint8_t>& rgb);
+// The same written to a file. Throws naming the file.
 void write_png(const std::filesystem::path& path, int width, int height, const std::vector<uint8_t>& rgb);
 
 struct RgbImage {
