@@ -45,7 +45,7 @@ struct Dashboard {
   std::mutex mutex;
   json state = {{"state", "waiting for the first run"}, {"run", nullptr}, {"index", nullptr}, {"runs", json::array()}};
   std::shared_ptr<const Face> face;
-  std::string face_png, truth_png;  // encoded when first asked for
+  std::string face_jpeg, truth_jpeg;  // encoded when first asked for (JPEG: 8x faster to make than PNG)
   const Face* encoded_for = nullptr;
 
   explicit Dashboard(FeedOptions o) : feed(o) {}
@@ -63,12 +63,12 @@ struct Dashboard {
   std::string image(const std::string& which) {
     std::lock_guard lock(mutex);
     if (!face) return "";
-    if (encoded_for != face.get()) {  // PNGs made on the server's thread, only when a browser asks
-      face_png = face->rgb.empty() ? "" : encode_png(face->width, face->height, face->rgb);
-      truth_png = face->truth_rgb.empty() ? "" : encode_png(face->width, face->height, face->truth_rgb);
+    if (encoded_for != face.get()) {  // made on the server's thread, only when a browser asks
+      face_jpeg = face->rgb.empty() ? "" : encode_jpeg(face->width, face->height, face->rgb);
+      truth_jpeg = face->truth_rgb.empty() ? "" : encode_jpeg(face->width, face->height, face->truth_rgb);
       encoded_for = face.get();
     }
-    return which == "truth" ? truth_png : face_png;
+    return which == "truth" ? truth_jpeg : face_jpeg;
   }
 };
 
@@ -223,6 +223,18 @@ void dashboard_session_plan(std::vector<std::string> runs, int current) {
     std::lock_guard state_lock(d->mutex);
     d->state["plan"] = runs;
     d->state["plan_current"] = current;
+  }
+}
+
+void dashboard_state(const std::string& state) {
+  const std::string m = json{{"type", "state"}, {"state", state}}.dump();
+  std::lock_guard lock(g_mutex);
+  for (auto& [listen, d] : g_open) {
+    {
+      std::lock_guard state_lock(d->mutex);
+      d->state["state"] = state;
+    }
+    d->feed.publish(m, DashboardFeed::Keep::Live);
   }
 }
 

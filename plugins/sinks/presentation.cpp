@@ -25,6 +25,7 @@
 #include "hyper/registry.hpp"
 #include "io/bids.hpp"
 #include "io/files.hpp"
+#include "sinks/dashboard.hpp"
 #include "sinks/display.hpp"
 #include "sinks/frame_schedule.hpp"
 #include "sinks/presentation.hpp"
@@ -154,6 +155,7 @@ class PresentationSink : public Sink {
     t0_ = triggers_.first();
     state_ = State::Presenting;
     next_ = std::max<int64_t>(0, static_cast<int64_t>(std::ceil(static_cast<double>(realtime_ns() - t0_) / (frame_s_ * 1e9))));
+    dashboard_state("presenting: the trigger (" + t_.source + ") came");
     spdlog::info("presentation: trigger ({}) received; {} faces from now, the last ends {:.1f} s after the trigger", t_.source,
                  o_.events.size(), schedule_->end_frame() * frame_s_);
     // The trigger known late (a volume trigger, known when the volume arrives): faces already over are never shown.
@@ -176,6 +178,7 @@ class PresentationSink : public Sink {
     if (paced_) sleep_until_ns(now + static_cast<int64_t>(frame_s_ * 1e9));
     if (state_ == State::Waiting && SteadyClock::now() - last_report_ > std::chrono::seconds(5)) {
       last_report_ = SteadyClock::now();
+      dashboard_state("waiting for the trigger (" + t_.source + ")");
       spdlog::info("presentation: waiting for the trigger: {}; Esc quits",
                    t_.source == "key"      ? "press " + t_.key + " or start the sequence (trigger.key)"
                    : t_.source == "serial" ? "start the sequence (" + t_.device + " sends the trigger)"

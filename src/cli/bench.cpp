@@ -53,6 +53,9 @@ void declare(Schema& s) {
          .flag = "--variants"});
   s.add({.key = "bench.plots", .type = T::Bool, .def = true,
          .help = "PNG plots with tools/plot_bench.py (python3-matplotlib)"});
+  s.add({.key = "bench.browsers", .type = T::Int, .def = int64_t{3},
+         .help = "a variant with a dashboard (dashboard.listen=PORT): this many browsers read its live events meanwhile",
+         .min = 0.0, .max = 16.0});
   s.add({.key = "bench.port", .type = T::Int, .def = int64_t{5570}, .help = "tcp port on 127.0.0.1 (process = two)", .min = 1.0,
          .max = 65535.0});
 }

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "cli/bench_browsers.hpp"
 #include "cli/stream.hpp"
 #include "cli/stream_child.hpp"
 #include "core/session.hpp"
@@ -49,9 +50,11 @@ BenchRecord run_two_process(const Settings& st, const PartRegistry& parts, const
   ro.count = count;
   ro.tr_s = in.tr_s;
   ro.on_volume = [&](const std::string&, int64_t i, int64_t, double) { sent(i); };
+  BenchBrowsers browsers(st.get_string("dashboard.listen"), static_cast<int>(st.get_int("bench.browsers")));
   replay_into_stream({"--config", (dir / "stream.toml").string(), "--endpoint", endpoint, "--runs", "1", "--out",
                       (dir / "stream").string(), "--decoder", decoder.string()},
                      dir / "stream.log", endpoint, in.file, ro, std::chrono::seconds(120) + std::chrono::milliseconds(count * 50));
+  if (browsers.messages() > 0) spdlog::info("  {} browsers got {} dashboard messages", st.get_int("bench.browsers"), browsers.messages());
   return read_record_timings(dir / "stream" / in.file.run_id, static_cast<int>(st.get_int("bench.warmup")));
 }
 
@@ -66,6 +69,7 @@ BenchRecord run_in_process(const Settings& st, const PartRegistry& parts, const 
   auto timing = std::make_shared<TimingSink>(static_cast<int>(st.get_int("bench.warmup")));
   session.add(timing);
   session.add(std::make_shared<FunctionSink>([&, k = int64_t{0}](const Tr&) mutable { sent(++k); }));
+  BenchBrowsers browsers(st.get_string("dashboard.listen"), static_cast<int>(st.get_int("bench.browsers")));
   NiftiRunSource source(in.nifti, in.file.run_id, in.tr_s,
                         {.speed = st.get_string("bench.mode") == "flood" ? 0.0 : st.get_float("bench.speed"), .count = count, .codec = true});
   session.run(source);

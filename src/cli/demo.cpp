@@ -37,6 +37,9 @@ void declare(Schema& s) {
          .help = "volumes of the test run to replay; -1: all", .min = -1.0});
   s.add({.key = "demo.port", .type = T::Int, .def = int64_t{5555}, .help = "tcp port on 127.0.0.1 between replay and stream",
          .flag = "--port", .min = 1.0, .max = 65535.0});
+  s.add({.key = "demo.dashboard", .type = T::String, .def = std::string(""),
+         .help = "also serve the experimenter's dashboard while the test run streams: PORT or ADDR:PORT (hyper stream --dashboard)",
+         .flag = "--dashboard"});
   s.add({.key = "demo.window", .type = T::String, .def = std::string("auto"),
          .help = "auto: a window when DISPLAY or WAYLAND_DISPLAY is set; on; off", .choices = {"auto", "on", "off"}});
 }
@@ -75,7 +78,9 @@ int run(const Settings& st, const PartRegistry& parts) {
   write_file_atomic(out / "stream.toml", st.to_toml(parts.session_sections()));
   std::vector<std::string> args{"--config", (out / "stream.toml").string(), "--endpoint", endpoint, "--runs", "1",
                                 "--out", (out / "stream").string(), "--decoder", dec_file.string(), "--faces"};
-  if (show) args.insert(args.end(), {"--display", "--set", "display.truth=" + (out / "twin").string()});
+  if (show || !st.get_string("demo.dashboard").empty()) args.insert(args.end(), {"--set", "display.truth=" + (out / "twin").string()});
+  if (show) args.push_back("--display");
+  if (!st.get_string("demo.dashboard").empty()) args.insert(args.end(), {"--dashboard", st.get_string("demo.dashboard")});
   const RunFile& test = test_runs.front();
   spdlog::info("demo 3/4: replaying {} into hyper stream at {}x ({}; its log: {})", test.run_id, st.get_float("demo.speed"),
                show ? "faces in a window" : "headless: no display found", (out / "stream.log").string());

@@ -14,6 +14,7 @@
 #include "decoders/decoder.hpp"
 #include "feedback/protocol.hpp"
 #include "io/files.hpp"
+#include "sinks/dashboard.hpp"
 #include "sinks/display.hpp"
 #include "generators/generator_settings.hpp"
 #include "sinks/presentation.hpp"
@@ -111,7 +112,8 @@ int run(const Settings& st, const PartRegistry& parts) {
   }
   const double tr = st.get_float("session.tr");
   std::string table;
-  for (size_t i = 0; i < checked.size(); ++i) table += fmt::format("\n  run {}: {}", i + 1, checked[i].describe(tr));
+  std::vector<std::string> plan;  // for the dashboard
+  for (size_t i = 0; i < checked.size(); ++i) plan.push_back(checked[i].describe(tr)), table += "\n  run " + std::to_string(i + 1) + ": " + plan.back();
   spdlog::info("session plan {}:{}{}", plan_file.string(), table, total_time(checked, tr));
   if (st.get_bool("session.dry_run")) {
     check_devices(st);
@@ -160,6 +162,7 @@ int run(const Settings& st, const PartRegistry& parts) {
     }
     const std::string decoder = state.decoder.empty() ? st.get_string("stream.decoder") : state.decoder;
     rs.apply_value("stream.decoder", present ? std::string() : decoder, "the plan");
+    dashboard_session_plan(plan, static_cast<int>(i));
     spdlog::info("run {} of {}: {}{}", i + 1, checked.size(), r.describe(tr),
                  present ? "; waiting for the trigger" : "; decoder " + decoder + "; waiting for the volumes");
     state.status[i] = "started";
@@ -174,6 +177,7 @@ int run(const Settings& st, const PartRegistry& parts) {
     state.status[i] = "done";
     save_state(state_file, state);
   }
+  dashboard_session_plan(plan, static_cast<int>(checked.size()));
   spdlog::info("session complete: {} runs in {}", checked.size(), out.string());
   return 0;
 }

@@ -10,16 +10,31 @@
 
 namespace hyper {
 
-std::string encode_png(int width, int height, const std::vector<uint8_t>& rgb) {
+namespace {
+
+void check_rgb(int width, int height, const std::vector<uint8_t>& rgb, const char* what) {
   if (width <= 0 || height <= 0 || rgb.size() != static_cast<size_t>(width) * static_cast<size_t>(height) * 3)
-    throw std::invalid_argument("PNG encoding: " + std::to_string(rgb.size()) + " bytes are not a " + std::to_string(width) + "x" +
-                                std::to_string(height) + " RGB image");
+    throw std::invalid_argument(std::string(what) + " encoding: " + std::to_string(rgb.size()) + " bytes are not a " +
+                                std::to_string(width) + "x" + std::to_string(height) + " RGB image");
+}
+
+void append(void* context, void* data, int size) {
+  static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<size_t>(size));
+}
+
+}  // namespace
+
+std::string encode_png(int width, int height, const std::vector<uint8_t>& rgb) {
+  check_rgb(width, height, rgb, "PNG");
   std::string bytes;
-  auto append = [](void* context, void* data, int size) {
-    static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<size_t>(size));
-  };
-  if (!stbi_write_png_to_func(append, &bytes, width, height, 3, rgb.data(), width * 3))
-    throw std::runtime_error("PNG encoding failed");
+  if (!stbi_write_png_to_func(append, &bytes, width, height, 3, rgb.data(), width * 3)) throw std::runtime_error("PNG encoding failed");
+  return bytes;
+}
+
+std::string encode_jpeg(int width, int height, const std::vector<uint8_t>& rgb, int quality) {
+  check_rgb(width, height, rgb, "JPEG");
+  std::string bytes;
+  if (!stbi_write_jpg_to_func(append, &bytes, width, height, 3, rgb.data(), quality)) throw std::runtime_error("JPEG encoding failed");
   return bytes;
 }
 

@@ -110,13 +110,13 @@ void DashboardServer::routes() {
   // The page's code holds nothing of the session: served without the token (a <script> sends none).
   server_->Get("/dashboard.js", [](const Request&, Response& res) { res.set_content(dashboard_js(), "text/javascript; charset=utf-8"); });
   server_->Get("/api/state", guard([this](const Request&, Response& res) { res.set_content(h_.state_json(), "application/json"); }));
-  server_->Get(R"(/(face|truth)\.png)", guard([this](const Request& req, Response& res) {
+  server_->Get(R"(/(face|truth)\.jpg)", guard([this](const Request& req, Response& res) {
                  const std::string png = h_.image(req.matches[1]);
                  if (png.empty()) {
                    res.status = 404;
                    res.set_content("no face yet\n", "text/plain");
                  } else {
-                   res.set_content(png, "image/png");
+                   res.set_content(png, "image/jpeg");
                  }
                }));
   server_->Get(R"(/api/run/(.*)/tr\.tsv)", guard([this](const Request& req, Response& res) {

@@ -2,7 +2,7 @@
 // The dashboard's HTTP server (cpp-httplib, Debian's libcpp-httplib-dev: a thread per
 // connection from a pool, and chunked responses for Server-Sent Events). It serves the page
 // (embedded in the binary: no internet at the scanner), the live feed at /events, the newest
-// face at /face.png and /truth.png, /api/state and /api/run/RUN/tr.tsv. Off loopback every
+// face at /face.jpg and /truth.jpg, /api/state and /api/run/RUN/tr.tsv. Off loopback every
 // request must carry the token (?token=, as Jupyter does); run ids are checked, so no path
 // outside the output folder is ever read.
 
@@ -42,7 +42,7 @@ struct DashboardServerOptions {
 
 struct DashboardHandlers {
   std::function<std::string()> state_json;                       // /api/state
-  std::function<std::string(const std::string& which)> image;    // "face" / "truth": PNG bytes, "" none yet
+  std::function<std::string(const std::string& which)> image;    // "face" / "truth": JPEG bytes, "" none yet
 };
 
 class DashboardServer {

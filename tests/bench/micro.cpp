@@ -24,6 +24,7 @@
 #include "core/rng.hpp"
 #include "core/registry.hpp"
 #include "generators/generator.hpp"
+#include "io/png.hpp"
 #include "net/protocol.hpp"
 
 using namespace hyper;
@@ -144,6 +145,40 @@ void gemv(benchmark::State& state) {
   }
 }
 
+// What the dashboard sink costs the Session's loop per TR (formatting the TR's message and
+// handing it to the feed; the HTTP server and the browsers are on other threads).
+void dashboard_tr(benchmark::State& state) {
+  PartRegistry registry;
+  register_builtin_sinks(registry);
+  Schema schema;
+  registry.declare(schema);
+  schema.add({.key = "stream.max_lag_trs", .type = SettingType::Float, .def = 2.0, .help = "hyper stream's"});
+  Settings settings(schema);
+  settings.apply_assignment("dashboard.listen=127.0.0.1:0");
+  std::unique_ptr<Sink> sink;
+  for (const SinkInfo& s : registry.sinks())
+    if (s.name == "dashboard") sink = s.make(SinkContext{.settings = settings, .decoding = true, .dropped = [] { return int64_t{0}; }});
+  sink->on_run_start({.run = "bench", .count = -1, .stages = {"realign", "mask", "detrend", "zscore", "decode"}});
+  Tr tr;
+  tr.run = "bench";
+  tr.tr_s = 1.5;
+  tr.stage_ms = {7.5, 0.15, 0.4, 0.1, 0.7};
+  tr.motion = {0.1, -0.2, 0.05, 0.001, -0.002, 0.0005};
+  tr.t = {.t_sent = realtime_ns(), .t_recv = realtime_ns(), .t_ready = realtime_ns()};
+  for (auto _ : state) {
+    ++tr.index;
+    sink->on_tr(tr);
+  }
+}
+
+// The dashboard's face image at 256 px: PNG or JPEG (what /face.jpg serves).
+void face_image(benchmark::State& state, bool jpeg) {
+  const auto gen = make_generator({.kind = "procedural", .resolution = 256});
+  std::vector<float> z(512, 0.3f);
+  const std::vector<uint8_t> rgb = to_rgb8(gen->generate(z.data(), 1), 0);
+  for (auto _ : state) benchmark::DoNotOptimize(jpeg ? encode_jpeg(256, 256, rgb) : encode_png(256, 256, rgb));
+}
+
 void generate(benchmark::State& state, const GeneratorOptions& o) {
   const auto gen = make_generator(o);
   std::vector<float> z(512, 0.3f);
@@ -174,6 +209,9 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("smooth/64x64x36_fwhm6mm", smooth)->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("resample/64x64x36", resample)->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("gemv/4096x512", gemv)->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("dashboard/on_tr", dashboard_tr)->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("dashboard/face_png_256", [](benchmark::State& s) { face_image(s, false); })->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("dashboard/face_jpeg_256", [](benchmark::State& s) { face_image(s, true); })->Unit(benchmark::kMillisecond);
   for (int res : {64, 128, 256})
     benchmark::RegisterBenchmark(("generate/procedural/" + std::to_string(res)).c_str(),
                                  [res](benchmark::State& s) { generate(s, {.kind = "procedural", .resolution = res}); })

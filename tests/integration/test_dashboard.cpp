@@ -172,10 +172,10 @@ TEST_CASE("the dashboard's event stream carries every TR of a twin run in order,
   CHECK(tsv->status == 200);
   CHECK(tsv->body == test::read_text(f.d / "out" / "r1" / "tr.tsv"));
   CHECK(std::count(tsv->body.begin(), tsv->body.end(), '\n') == n + 1);
-  auto face = f.http().Get("/face.png");
+  auto face = f.http().Get("/face.jpg");
   REQUIRE(face);
   CHECK(face->status == 200);
-  CHECK(face->body.substr(1, 3) == "PNG");
+  CHECK(face->body.substr(0, 3) == "\xFF\xD8\xFF");  // JPEG
   CHECK(f.http().Get("/")->body.find("<canvas id=\"motion\"") != std::string::npos);
 
   // No path outside the output folder, however it is spelled.
@@ -254,7 +254,7 @@ TEST_CASE("off loopback the dashboard needs --allow-remote, and then every reque
   }
   INFO(s.output());
   REQUIRE(token.size() == 32);
-  for (const char* path : {"/", "/api/state", "/events", "/face.png", "/api/run/r1/tr.tsv"}) {
+  for (const char* path : {"/", "/api/state", "/events", "/face.jpg", "/api/run/r1/tr.tsv"}) {
     auto r = f.http().Get(path);
     REQUIRE(r);
     CHECK(r->status == 403);

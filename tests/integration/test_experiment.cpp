@@ -19,6 +19,10 @@
 #include "stream_support.hpp"
 #include "support.hpp"
 
+// After Eigen: cpp-httplib brings <resolv.h>, whose _res macro breaks Eigen's headers.
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
 using namespace hyper;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -127,14 +131,26 @@ protocol = "target"
   CHECK(test::tsv_rows(bids / name(1, "events.tsv")).size() == 17);
   CHECK(fs::exists(bids / name(2, "bold.nii")));  // the killed run's recording, readable
 
-  // Rerun: resumes at run 2 (repeated; the killed attempt set aside), trains, decodes run 3.
+  // Rerun: resumes at run 2 (repeated; the killed attempt set aside), trains, decodes run 3;
+  // the dashboard, kept across the runs, shows the plan with the current run.
   {
-    test::Process session(test::hyper_cmd({"session", plan.string(), "--out", out.string()}), d / "session2.log");
+    const int dash = test::free_tcp_port();
+    test::Process session(test::hyper_cmd({"session", plan.string(), "--out", out.string(), "--dashboard", std::to_string(dash)}),
+                          d / "session2.log");
     REQUIRE(wait_for(session, "run 2 of 4: present", 60s));
     CHECK(session.output().find("run 1 of 4: present") == std::string::npos);
     CHECK(session.output().find("run 2 was cut short: repeating it") != std::string::npos);
     REQUIRE(test::run(replay(3), d / "replay3.log", 120s) == 0);
     REQUIRE(wait_for(session, "run 3 of 4: online", 120s));
+    {
+      httplib::Client web("127.0.0.1", dash);
+      const auto r = web.Get("/api/state");
+      REQUIRE(r);
+      const auto st = nlohmann::json::parse(r->body);
+      CHECK(st["plan"].size() == 4);
+      CHECK(st["plan_current"] == 2);
+      CHECK(st["runs"].size() == 1);  // run 2 (present) ended in this process, on the same dashboard
+    }
     REQUIRE(test::run(replay(1), d / "replay4.log", 120s) == 0);
     REQUIRE(wait_for(session, "run 4 of 4: feedback: the target protocol", 60s));
     REQUIRE(test::run(replay(1), d / "replay5.log", 120s) == 0);

@@ -65,10 +65,10 @@ function onFace(m) {
   if (m.screen_ms !== null) run.screen.set(m.i, m.screen_ms);
   else run.image.set(m.i, m.image_ms);
   if (m.screen_ms === null) {  // a new face: fetch it (the server keeps only the newest)
-    $('face').src = withToken('face.png?i=' + m.i);
+    $('face').src = withToken('face.jpg?i=' + m.i);
     $('face-caption').textContent = 'decoded, TR ' + (m.i + 1);
     $('truth-figure').hidden = !m.truth;
-    if (m.truth) $('truth').src = withToken('truth.png?i=' + m.i);
+    if (m.truth) $('truth').src = withToken('truth.jpg?i=' + m.i);
   }
   dirty = true;
 }
