@@ -59,7 +59,8 @@ def main():
         print("chromium is not installed (tools/setup installs it)", file=sys.stderr)
         return 2
     profile = tempfile.mkdtemp(prefix="hyper-chromium-")
-    proc = subprocess.Popen([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+    # --no-sandbox: CI runs as root; --disable-dev-shm-usage: containers have a small /dev/shm.
+    proc = subprocess.Popen([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
                              f"--user-data-dir={profile}", "--remote-debugging-port=0", f"--window-size={a.size}",
                              "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -283,11 +283,11 @@ TEST_CASE("a real browser (headless chromium) shows the run live: the TR number 
   f.wait_dashboard();
   const std::filesystem::path shot = std::filesystem::path(HYPER_BINARY).parent_path() / "test-artifacts" / "dashboard.png";
   std::filesystem::create_directories(shot.parent_path());
-  std::thread sender([&] { f.send_run(pub, f.file.run_id, f.nifti.info.dims[3], 100ms); });
+  std::thread sender([&] { f.send_run(pub, f.file.run_id, f.nifti.info.dims[3], 150ms); });  // still live at the screenshot
   std::this_thread::sleep_for(1500ms);
   const auto log = f.d / "browser.json";
   const int rc = test::run({test::python(), std::string(HYPER_SOURCE_DIR) + "/tools/browser_check.py",
-                            "http://127.0.0.1:" + std::to_string(f.dash) + "/", "--seconds", "5", "--screenshot", shot.string()},
+                            "http://127.0.0.1:" + std::to_string(f.dash) + "/", "--seconds", "5", "--size", "1400,1300", "--screenshot", shot.string()},
                            log, 90s);
   sender.join();
   INFO(test::read_text(log));

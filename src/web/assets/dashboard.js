@@ -9,7 +9,7 @@ const $ = (id) => document.getElementById(id);
 const colors = ['#5fb3ff', '#ffb35f', '#7fe07f', '#ff7f9f', '#c49fff', '#5fe0d8', '#e0d85f', '#b0b0b0'];
 
 let run = null;  // the current run's series
-let fdThreshold = 0.5, rSum = 0, rCount = 0, dirty = false;
+let fdThreshold = 0.5, rSum = 0, rCount = 0, dirty = false, truthSeen = false;
 
 function newRun(m) {
   run = { name: m.run, count: m.count, stages: m.stages || [], tr_ms: 0, index: [], motion: [[], [], [], [], [], []], fd: [],
@@ -67,8 +67,12 @@ function onFace(m) {
   if (m.screen_ms === null) {  // a new face: fetch it (the server keeps only the newest)
     $('face').src = withToken('face.jpg?i=' + m.i);
     $('face-caption').textContent = 'decoded, TR ' + (m.i + 1);
-    $('truth-figure').hidden = !m.truth;
+    // Once a run has a truth (display.truth), its place stays: blank between faces, no jumping.
+    if (m.truth) truthSeen = true;
+    $('truth-figure').hidden = !truthSeen;
     if (m.truth) $('truth').src = withToken('truth.jpg?i=' + m.i);
+    else if (truthSeen) $('truth').removeAttribute('src');
+    $('truth-caption').textContent = m.truth ? 'presented' : 'presented: none (between faces)';
   }
   dirty = true;
 }
@@ -216,12 +220,16 @@ function draw() {
 
   const image = xs.map((i) => run.image.has(i) ? run.image.get(i) : null);
   const screen = xs.map((i) => run.screen.has(i) ? run.screen.get(i) : null);
-  [lo, hi] = range([run.ready, image, screen, [run.tr_ms * 1.05]], 0);
+  // The TR's budget line when it is near the data; far above, it would flatten them: said instead.
+  [lo, hi] = range([run.ready, image, screen], 0);
+  const budgetShown = run.tr_ms > 0 && run.tr_ms < hi * 3;
+  if (budgetShown) hi = Math.max(hi, run.tr_ms * 1.05);
   p = frame($('latency'), x0, x1, lo, hi, 'ms');
   line(p, xs, run.ready, colors[0]);
   line(p, xs, image, colors[1]);
   line(p, xs, screen, colors[2]);
-  if (run.tr_ms > 0) hline(p, run.tr_ms, '#ff7f7f', x0, x1);
+  if (budgetShown) hline(p, run.tr_ms, '#ff7f7f', x0, x1);
+  else if (run.tr_ms > 0) { p.g.fillStyle = '#ff7f7f'; p.g.fillText('TR ' + run.tr_ms.toFixed(0) + ' ms: above the scale', p.w / 2 - 40, 16); }
   $('latency').dataset.points = n;
 
   const rx = run.r.map((v) => v[0]), fx = run.feedback.map((v) => v[0]);
