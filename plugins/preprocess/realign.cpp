@@ -1,10 +1,13 @@
 // `realign`: rigid-body (6 DOF) registration of every volume to a reference (the run's
 // first volume, or a NIfTI file), then resampling onto it. Least squares on intensities
-// of smoothed copies, Gauss-Newton with the reference's Jacobian (computed once per
-// reference, as SPM's realign does), coarse to fine over sample lattices of stride 4, 2, 1,
-// each volume starting from the previous estimate. Writes the six parameters (SPM's
+// of smoothed copies (three 1D convolutions), Gauss-Newton with the reference's Jacobian
+// computed once per reference, as SPM's realign does: an iteration only warps and sums
+// residuals (the saving of Baker & Matthews' inverse-compositional scheme; the update is
+// additive in the parameters, as SPM's). Coarse to fine over sample lattices of stride 4,
+// 2, 1 (`finest_stride`), each volume starting from the previous estimate. Writes the six parameters (SPM's
 // convention, core/rigid.hpp) and the framewise displacement into the TR record.
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -12,7 +15,7 @@
 
 #include "core/rigid.hpp"
 #include "io/nifti.hpp"
-#include "preprocess/fft_gaussian.hpp"
+#include "preprocess/separable_gaussian.hpp"
 #include "preprocess/stages.hpp"
 
 namespace hyper {
@@ -31,7 +34,8 @@ class Realign : public Stage {
   explicit Realign(const StageParams& p)
       : reference_(p.get_string("reference")), fwhm_(p.get_float("fwhm_mm")),
         iterations_(static_cast<int>(p.get_int("iterations"))), tolerance_(p.get_float("tolerance")),
-        resample_(p.get_bool("resample")), max_jump_mm_(p.get_float("max_jump_mm")), max_jump_rad_(p.get_float("max_jump_rad")) {}
+        resample_(p.get_bool("resample")), finest_stride_(p.get_int("finest_stride")), finest_fraction_(p.get_float("finest_fraction")), max_jump_mm_(p.get_float("max_jump_mm")),
+        max_jump_rad_(p.get_float("max_jump_rad")) {}
 
   void preflight(const Spec& in, Spec& out) const override {
     if (in.features) throw std::invalid_argument("reference: realign needs a grid; put it before mask");
@@ -80,15 +84,23 @@ class Realign : public Stage {
         // Sample points y (voxels of the reference) map to M(m) y in this volume.
         const Mat4 map = mat_mul(to_vox, mat_mul(rigid_matrix(m_), tr.volume.affine));
         const GridSampler grid(smoothed_);
-        Eigen::Matrix<double, 6, 1> b = Eigen::Matrix<double, 6, 1>::Zero();  // J^T e
-        for (size_t s = 0; s < level.ijk.size(); ++s) {
-          const double x = level.ijk[s][0], y = level.ijk[s][1], z = level.ijk[s][2];
+        // J^T e in six local sums (registers, not memory the compiler must assume aliased).
+        double b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0;
+        const size_t n = level.ijk.size();
+        const std::array<float, 3>* ijk = level.ijk.data();
+        const std::array<float, 6>* jac = level.jac.data();
+        const float* ref = level.ref.data();
+        for (size_t s = 0; s < n; ++s) {
+          const double x = ijk[s][0], y = ijk[s][1], z = ijk[s][2];
           const double px = map[0] * x + map[1] * y + map[2] * z + map[3], py = map[4] * x + map[5] * y + map[6] * z + map[7],
                        pz = map[8] * x + map[9] * y + map[10] * z + map[11];
           if (!grid.inside(px, py, pz)) continue;
-          const double e = grid.at_inside(px, py, pz) - level.ref[s];
-          for (int k = 0; k < 6; ++k) b(k) += level.jac[s][static_cast<size_t>(k)] * e;
+          const double e = grid.at_inside(px, py, pz) - ref[s];
+          const std::array<float, 6>& j = jac[s];
+          b0 += j[0] * e, b1 += j[1] * e, b2 += j[2] * e, b3 += j[3] * e, b4 += j[4] * e, b5 += j[5] * e;
         }
+        Eigen::Matrix<double, 6, 1> b;
+        b << b0, b1, b2, b3, b4, b5;
         // e ~ J (m - m_true): step back by the least-squares solution.
         const Eigen::Matrix<double, 6, 1> step = level.inv_jtj * b;
         double biggest = 0;
@@ -137,8 +149,14 @@ class Realign : public Stage {
     const Eigen::Matrix3d a_inv_t = a.inverse().transpose();
     std::vector<Level> levels;
     for (int64_t stride : {4, 2, 1}) {
-      Level L;
-      Eigen::Matrix<double, 6, 6> jtj = Eigen::Matrix<double, 6, 6>::Zero();
+      if (stride < finest_stride_) break;
+      struct Sample {
+        std::array<float, 3> ijk;
+        float v;
+        std::array<double, 6> jr;
+        double g2;  // the squared gradient: how much the sample says about motion
+      };
+      std::vector<Sample> samples;
       for (int64_t k = 1; k + 1 < nz; k += stride)
         for (int64_t j = 1; j + 1 < ny; j += stride)
           for (int64_t i = 1; i + 1 < nx; i += stride) {
@@ -152,16 +170,31 @@ class Realign : public Stage {
                          wz = A[8] * i + A[9] * j + A[10] * k + A[11];
             // d(M y)/d(parameter) at m = 0 for SPM's T Rx Ry Rz: translations, then the
             // rotations' generators applied to y.
-            const std::array<double, 6> jr{g(0), g(1), g(2), g(1) * wz - g(2) * wy, g(0) * wz - g(2) * wx,
-                                           g(0) * wy - g(1) * wx};
-            Eigen::Matrix<double, 6, 1> jv;
-            for (int q = 0; q < 6; ++q) jv(q) = jr[static_cast<size_t>(q)];
-            jtj += jv * jv.transpose();
-            L.ijk.push_back({static_cast<float>(i), static_cast<float>(j), static_cast<float>(k)});
-            L.ref.push_back(v);
-            L.jac.push_back({static_cast<float>(jr[0]), static_cast<float>(jr[1]), static_cast<float>(jr[2]),
-                             static_cast<float>(jr[3]), static_cast<float>(jr[4]), static_cast<float>(jr[5])});
+            samples.push_back({{static_cast<float>(i), static_cast<float>(j), static_cast<float>(k)}, v,
+                               {g(0), g(1), g(2), g(1) * wz - g(2) * wy, g(0) * wz - g(2) * wx, g(0) * wy - g(1) * wx},
+                               g.squaredNorm()});
           }
+      // The finest lattice: only the steepest finest_fraction of it (flat samples add time, not information).
+      double floor_g2 = -1;
+      if (stride == 1 && finest_fraction_ < 1 && !samples.empty()) {
+        std::vector<double> g2(samples.size());
+        for (size_t q = 0; q < samples.size(); ++q) g2[q] = samples[q].g2;
+        const auto cut = static_cast<size_t>((1 - finest_fraction_) * static_cast<double>(g2.size()));
+        std::nth_element(g2.begin(), g2.begin() + static_cast<std::ptrdiff_t>(cut), g2.end());
+        floor_g2 = g2[cut];
+      }
+      Level L;
+      Eigen::Matrix<double, 6, 6> jtj = Eigen::Matrix<double, 6, 6>::Zero();
+      for (const Sample& sm : samples) {
+        if (sm.g2 < floor_g2) continue;
+        Eigen::Matrix<double, 6, 1> jv;
+        for (int q = 0; q < 6; ++q) jv(q) = sm.jr[static_cast<size_t>(q)];
+        jtj += jv * jv.transpose();
+        L.ijk.push_back(sm.ijk);
+        L.ref.push_back(sm.v);
+        L.jac.push_back({static_cast<float>(sm.jr[0]), static_cast<float>(sm.jr[1]), static_cast<float>(sm.jr[2]),
+                         static_cast<float>(sm.jr[3]), static_cast<float>(sm.jr[4]), static_cast<float>(sm.jr[5])});
+      }
       if (L.ijk.size() < 50) continue;  // too few samples at this stride
       L.inv_jtj = jtj.inverse();
       levels.push_back(std::move(L));
@@ -175,10 +208,12 @@ class Realign : public Stage {
   int iterations_;
   double tolerance_;
   bool resample_;
+  int64_t finest_stride_;
+  double finest_fraction_;
   double max_jump_mm_, max_jump_rad_;
   std::string run_;
   int64_t jumps_ = 0;
-  FftGaussian gauss_;
+  SeparableGaussian gauss_;
   Volume smoothed_, moved_;
   std::vector<Level> levels_, file_levels_;
   Motion m_{}, previous_{};
@@ -194,8 +229,14 @@ void register_realign(Registry& r) {
                  .help = "smoothing of the copies that are registered", .min = 0.1, .max = 50.0},
                 {.key = "iterations", .type = SettingType::Int, .def = int64_t{20}, .help = "Gauss-Newton steps at most, per level",
                  .min = 1.0, .max = 200.0},
-                {.key = "tolerance", .type = SettingType::Float, .def = 1e-5, .unit = "mm or rad",
+                {.key = "tolerance", .type = SettingType::Float, .def = 1e-3, .unit = "mm or rad",
                  .help = "stop a level when no parameter changes by more", .min = 0.0, .max = 1.0},
+                {.key = "finest_stride", .type = SettingType::Int, .def = int64_t{1}, .unit = "voxels",
+                 .help = "the finest sample lattice (levels go 4, 2, 1 voxels apart): 2 skips the last, 8x denser level",
+                 .min = 1.0, .max = 4.0},
+                {.key = "finest_fraction", .type = SettingType::Float, .def = 1.0,
+                 .help = "at the finest lattice, the fraction of samples used: those where the reference is steepest",
+                 .min = 0.01, .max = 1.0},
                 {.key = "resample", .type = SettingType::Bool, .def = true,
                  .help = "write the volume moved onto the reference (trilinear); false only estimates"},
                 {.key = "max_jump_mm", .type = SettingType::Float, .def = 20.0, .unit = "mm",

@@ -16,11 +16,22 @@ namespace hyper {
 
 namespace {
 
-StageRow row(const std::string& name, const std::vector<double>& v) {
+// `v[i]` is volume `index[i]`'s time (NaN: none).
+StageRow row(const std::string& name, const std::vector<double>& v, const std::vector<int64_t>& index = {}) {
   std::vector<double> x;
-  for (double t : v)
-    if (std::isfinite(t)) x.push_back(t);
-  return {name, x.empty() ? LatencySummary{} : summarize(x)};
+  double n = 0, si = 0, sv = 0, sii = 0, siv = 0;
+  for (size_t i = 0; i < v.size(); ++i)
+    if (std::isfinite(v[i])) {
+      x.push_back(v[i]);
+      if (i < index.size()) {
+        const auto k = static_cast<double>(index[i]);
+        n += 1, si += k, sv += v[i], sii += k * k, siv += k * v[i];
+      }
+    }
+  StageRow r{name, x.empty() ? LatencySummary{} : summarize(x)};
+  const double den = n * sii - si * si;
+  if (n >= 2 && den > 0) r.slope_per_1000 = 1000 * (n * siv - si * sv) / den;
+  return r;
 }
 
 std::string ms(double x) { return fmt::format("{:.2f}", x); }
@@ -31,19 +42,22 @@ BenchSummary summarize_bench(const BenchRecord& r) {
   BenchSummary s;
   const size_t first = std::min(r.trs.size(), static_cast<size_t>(std::max(0, r.warmup)));
   const std::vector<TrTiming> m(r.trs.begin() + static_cast<std::ptrdiff_t>(first), r.trs.end());
+  std::vector<int64_t> index;
+  for (const TrTiming& t : m) index.push_back(t.index);
   auto column = [&](auto get) {
     std::vector<double> v;
     for (const TrTiming& t : m) v.push_back(get(t));
     return v;
   };
-  s.stages.push_back(row("transport", column([](const TrTiming& t) { return t.transport_ms; })));
+  s.stages.push_back(row("transport", column([](const TrTiming& t) { return t.transport_ms; }), index));
   for (size_t k = 0; k < r.stages.size(); ++k)
-    s.stages.push_back(row(r.stages[k], column([k](const TrTiming& t) { return k < t.stage_ms.size() ? t.stage_ms[k] : kNoTime; })));
-  s.stages.push_back(row("generate", column([](const TrTiming& t) { return t.generate_ms; })));
-  s.stages.push_back(row("present (image -> screen)", column([](const TrTiming& t) { return t.present_ms - t.image_ms; })));
-  s.end_to_end.push_back(row("sent -> ready", column([](const TrTiming& t) { return t.ready_ms; })));
-  s.end_to_end.push_back(row("sent -> image", column([](const TrTiming& t) { return t.image_ms; })));
-  s.end_to_end.push_back(row("sent -> on screen", column([](const TrTiming& t) { return t.present_ms; })));
+    s.stages.push_back(
+        row(r.stages[k], column([k](const TrTiming& t) { return k < t.stage_ms.size() ? t.stage_ms[k] : kNoTime; }), index));
+  s.stages.push_back(row("generate", column([](const TrTiming& t) { return t.generate_ms; }), index));
+  s.stages.push_back(row("present (image -> screen)", column([](const TrTiming& t) { return t.present_ms - t.image_ms; }), index));
+  s.end_to_end.push_back(row("sent -> ready", column([](const TrTiming& t) { return t.ready_ms; }), index));
+  s.end_to_end.push_back(row("sent -> image", column([](const TrTiming& t) { return t.image_ms; }), index));
+  s.end_to_end.push_back(row("sent -> on screen", column([](const TrTiming& t) { return t.present_ms; }), index));
   std::erase_if(s.stages, [](const StageRow& x) { return x.s.n == 0; });
   std::erase_if(s.end_to_end, [](const StageRow& x) { return x.s.n == 0; });
 
@@ -76,7 +90,10 @@ BenchSummary summarize_bench(const BenchRecord& r) {
 nlohmann::json to_json(const BenchRecord& r, const BenchSummary& s) {
   auto rows = [](const std::vector<StageRow>& v) {
     nlohmann::json j = nlohmann::json::object();
-    for (const StageRow& x : v) j[x.name] = to_json(x.s);
+    for (const StageRow& x : v) {
+      j[x.name] = to_json(x.s);
+      j[x.name]["slope_ms_per_1000_volumes"] = std::isfinite(x.slope_per_1000) ? nlohmann::json(x.slope_per_1000) : nlohmann::json(nullptr);
+    }
     return j;
   };
   return {{"variant", r.variant},
@@ -102,11 +119,11 @@ nlohmann::json to_json(const BenchRecord& r, const BenchSummary& s) {
 
 std::string bench_markdown(const BenchRecord& r, const BenchSummary& s) {
   std::string t = fmt::format("### {}\n\n{}\n\n", r.variant, r.setup);
-  t += "| ms | n | p50 | p90 | p99 | max | mean | jitter (s.d.) |\n|---|---|---|---|---|---|---|---|\n";
+  t += "| ms | n | p50 | p90 | p99 | max | mean | jitter (s.d.) | slope per 1000 volumes |\n|---|---|---|---|---|---|---|---|---|\n";
   auto add = [&](const StageRow& x, bool bold) {
     const std::string name = bold ? "**" + x.name + "**" : x.name;
-    t += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", name, x.s.n, ms(x.s.p50), ms(x.s.p90), ms(x.s.p99), ms(x.s.max),
-                     ms(x.s.mean), ms(x.s.sd));
+    t += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", name, x.s.n, ms(x.s.p50), ms(x.s.p90), ms(x.s.p99), ms(x.s.max),
+                     ms(x.s.mean), ms(x.s.sd), std::isfinite(x.slope_per_1000) ? fmt::format("{:+.3f}", x.slope_per_1000) : "–");
   };
   for (const StageRow& x : s.stages) add(x, false);
   for (const StageRow& x : s.end_to_end) add(x, true);

@@ -43,6 +43,9 @@ struct BenchRecord {
 struct StageRow {
   std::string name;
   LatencySummary s;  // s.sd: the jitter
+  // Least-squares slope of the time against the volume's index, ms per 1000 volumes: a cost
+  // that grows with the run's length shows here (NaN with fewer than 2 volumes).
+  double slope_per_1000 = kNoTime;
 };
 
 struct BenchSummary {

@@ -81,3 +81,15 @@ TEST_CASE("bench summaries: percentiles, jitter, warm-up apart, skipped faces, d
   CHECK(cmp.find(fmt::format("\n| dropped volumes | {} | {} |\n", r.dropped, slow.dropped)) != std::string::npos);
   CHECK(cmp.find(fmt::format("\n| over the budget | {} | {} |\n", s.misses_budget, slow_s.misses_budget)) != std::string::npos);
 }
+
+TEST_CASE("bench summaries: the cost's slope against the volume index, per 1000 volumes, by hand") {
+  // transport = i ms (slope 1 ms per volume = 1000 per 1000), stage "a" = 2i, ready = 10 + i;
+  // generate is 5 ms every time (flat: slope 0), present none (no slope).
+  const BenchSummary s = summarize_bench(record(1.0));
+  CHECK(s.stages[0].slope_per_1000 == doctest::Approx(1000));
+  CHECK(s.stages[1].slope_per_1000 == doctest::Approx(2000));
+  CHECK(s.stages[2].slope_per_1000 == doctest::Approx(0).epsilon(1e-9));
+  CHECK(s.end_to_end[0].slope_per_1000 == doctest::Approx(1000));
+  CHECK(bench_markdown(record(1.0), s).find("| +1000.000 |") != std::string::npos);
+  CHECK(to_json(record(1.0), s).at("stages").at("a").at("slope_ms_per_1000_volumes").get<double>() == doctest::Approx(2000));
+}
