@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "cli/bench_python.hpp"
 #include "cli/bench_variant.hpp"
 #include "cli/command.hpp"
 #include "core/interrupt.hpp"
@@ -53,6 +54,9 @@ void declare(Schema& s) {
          .flag = "--variants"});
   s.add({.key = "bench.plots", .type = T::Bool, .def = true,
          .help = "PNG plots with tools/plot_bench.py (python3-matplotlib)"});
+  s.add({.key = "bench.baseline", .type = T::String, .def = std::string(""),
+         .help = "python: also time the same run through tools/python_baseline.py (numpy, torch), beside the first variant",
+         .flag = "--baseline", .choices = {"", "python"}});
   s.add({.key = "bench.browsers", .type = T::Int, .def = int64_t{3},
          .help = "a variant with a dashboard (dashboard.listen=PORT): this many browsers read its live events meanwhile",
          .min = 0.0, .max = 16.0});
@@ -120,9 +124,15 @@ int run(const Settings& st, const PartRegistry& parts) {
                                in.tr_s, bench_provenance(HYPER_SOURCE_DIR));
   if (st.get_bool("bench.plots")) md += "Every variant's end-to-end latency: ![latency](latency.png)\n\n";
   if (records.size() > 1) md += "## Side by side\n\n" + compare_markdown(records, summaries) + "\n";
+  nlohmann::json bench{{"format", "hyper-bench/1"}, {"run", in.file.run_id}, {"variants", j}};
+  if (st.get_string("bench.baseline") == "python" && !records.empty() && !interrupted()) {
+    const auto dir = out / variant_slug(0, variants[0].name);
+    bench["python_baseline"] = run_python_baseline(variants[0].settings, in, decoder_for(variants[0].settings, parts, in, dir), dir, summaries[0]);
+    md += python_baseline_markdown(bench["python_baseline"], records[0].variant);
+  }
   md += "## Per variant\n\n" + report;
   write_file_atomic(out / "bench.md", md);
-  write_file_atomic(out / "bench.json", nlohmann::json{{"format", "hyper-bench/1"}, {"run", in.file.run_id}, {"variants", j}}.dump(2) + "\n");
+  write_file_atomic(out / "bench.json", bench.dump(2) + "\n");
   std::vector<std::string> sections{"bench", "twin"};
   for (const auto& s : parts.session_sections()) sections.push_back(s);
   write_file_atomic(out / "settings.toml", st.to_toml(sections));

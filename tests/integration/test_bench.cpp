@@ -102,3 +102,43 @@ TEST_CASE("hyper bench with hyper stream as a second process: its run record giv
   CHECK(v.at("end_to_end").at("sent -> image").at("p50").get<double>() >= v.at("end_to_end").at("sent -> ready").at("p50").get<double>());
   CHECK(std::filesystem::exists(d / "b/01-baseline/stream/sub-01_task-faces_run-01_bold/tr.tsv"));
 }
+
+TEST_CASE("hyper bench --baseline python: the same run through the Python pipeline, the same numbers, timed beside it with the ratio") {
+  test::TempDir d;
+  const std::string chain = R"(preprocess.chain=["realign","smooth","mask","detrend","zscore"])";
+  const int rc = test::run(test::hyper_cmd({"bench", "--out", (d / "b").string(), "--process", "in", "--mode", "flood", "--volumes", "20",
+                                            "--set", "bench.faces=false", "--set", "twin.preset=small", "--set", chain, "--set",
+                                            "bench.plots=false", "--baseline", "python"}),
+                           d / "bench.log", 240s);
+  const std::string log = test::read_text(d / "bench.log");
+  INFO(log);
+  REQUIRE(rc == 0);
+  CHECK(log.find("## The Python baseline") != std::string::npos);
+  const auto j = nlohmann::json::parse(test::read_text(d / "b/bench.json"));
+  const auto& py = j.at("python_baseline");
+  CHECK(py.at("volumes") == 20);
+  for (const char* stage : {"realign", "smooth", "mask", "detrend", "zscore", "decode"}) {
+    INFO(stage);
+    CHECK(py.at("stages").at(stage).at("n") == 20);
+    CHECK(py.at("ratio").at(stage).at("p50").get<double>() > 0);
+  }
+  CHECK(py.at("ratio").at("sent -> ready").at("p50").get<double>() > 0);
+  // The same math: its z-scored features equal hyper preprocess's on the same run, volume by volume.
+  const auto run = d / "b/twin/sub-01/func/sub-01_task-faces_run-01_bold.nii.gz";
+  REQUIRE(test::run(test::hyper_cmd({"preprocess", "--input", run.string(), "--output", (d / "pre.nii").string(), "--set", chain}),
+                    d / "pre.log", 120s) == 0);
+  REQUIRE(test::run({test::python(), std::string(HYPER_SOURCE_DIR) + "/tools/python_baseline.py", "--input", run.string(), "--chain",
+                     "realign,smooth,mask,detrend,zscore", "--volumes", "30", "--warmup", "0", "--features", (d / "py.npy").string()},
+                    d / "py.log", 120s) == 0);
+  const int same = test::run({test::python(), "-c",
+                              "import sys, numpy as np, nibabel as nib\n"
+                              "a = np.asanyarray(nib.load(sys.argv[1]).dataobj).astype(np.float64)\n"
+                              "a = a.reshape(-1, a.shape[3], order='F').T[:30]\n"
+                              "b = np.load(sys.argv[2]).astype(np.float64)\n"
+                              "d = np.abs(a - b).max(); print('largest difference', d, 'of', np.abs(a).max())\n"
+                              "assert a.shape == b.shape and (a != 0).sum() == (b != 0).sum() and d < 1e-3",
+                              (d / "pre.nii").string(), (d / "py.npy").string()},
+                             d / "same.log", 60s);
+  INFO(test::read_text(d / "same.log"));
+  CHECK(same == 0);
+}
