@@ -50,6 +50,9 @@ struct Face {
   std::vector<uint8_t> truth_rgb;  // the face presented then (replays of a twin), same size
   bool has_feedback = false;       // a feedback protocol's thermometer beside the face
   double feedback = 0, feedback_bar = 0;
+  // An early, coarser image of this face (stream.coarse_first: a level of the PGGAN, scaled
+  // up to width x height), shown until the full face, which follows with the same index.
+  bool coarse = false;
 };
 
 class Generator;

@@ -8,6 +8,7 @@
 // Torch headers stay inside the generator .cpp files: this interface is plain C++.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,16 @@
 #include "hyper/registry.hpp"
 
 namespace hyper {
+
+// A generator that computes a face level by level (pggan) and can hand over an early,
+// coarser image of it mid-way (stream.coarse_first): `coarse` gets the image at
+// `coarse_resolution` as soon as it exists, then the full images are returned.
+class CoarseFirst {
+ public:
+  virtual ~CoarseFirst() = default;
+  virtual const ImageBatch& generate_coarse_first(const float* latents, int n, int coarse_resolution,
+                                                  const std::function<void(const ImageBatch&)>& coarse) = 0;
+};
 
 // The generators of the built-in list (plugins/generators/list.cpp).
 const std::vector<GeneratorInfo>& builtin_generators();

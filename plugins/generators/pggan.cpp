@@ -76,7 +76,7 @@ std::vector<int64_t> parse_ints(const std::string& s, const std::string& what) {
   return v;
 }
 
-class Pggan : public Generator {
+class Pggan : public Generator, public CoarseFirst {
  public:
   explicit Pggan(const GeneratorOptions& o) : device_(o.device) {
     if (o.weights.empty()) throw std::runtime_error("generator.weights: the pggan generator needs a weights file");  // see generator_options
@@ -111,8 +111,17 @@ class Pggan : public Generator {
     return copy_images(graph_ ? replay(z) : forward(z), out_);
   }
 
+  // The block at `coarse_resolution` ends in its own toRGB layer (PGGAN's, trained while the
+  // network grew): its image is handed over before the finer blocks run. No CUDA graph here.
+  const ImageBatch& generate_coarse_first(const float* latents, int n, int coarse_resolution,
+                                          const std::function<void(const ImageBatch&)>& coarse) override {
+    torch::InferenceMode guard;
+    const torch::Tensor z = torch::from_blob(const_cast<float*>(latents), {n, latent_dim_, 1, 1}, torch::kFloat32).to(device_, dtype_);
+    return copy_images(forward(z, coarse_resolution, &coarse), out_);
+  }
+
  private:
-  torch::Tensor forward(torch::Tensor x) {
+  torch::Tensor forward(torch::Tensor x, int coarse_resolution = 0, const std::function<void(const ImageBatch&)>* coarse = nullptr) {
     for (int i = 0; i < levels_; ++i) {
       const Block& b = blocks_[static_cast<size_t>(i)];
       x = pixel_norm(x);  // of the latent first, then after every activation
@@ -122,6 +131,8 @@ class Pggan : public Generator {
         x = torch::leaky_relu(upsample_conv(x, b.w0, b.b0), 0.2);
       }
       x = torch::leaky_relu(torch::conv2d(pixel_norm(x), b.w1, b.b1, 1, 1), 0.2);
+      if (coarse && (4 << i) == coarse_resolution && i + 1 < levels_)
+        (*coarse)(copy_images(torch::conv2d(pixel_norm(x), b.rgb_w, b.rgb_b), coarse_out_));
     }
     const Block& last = blocks_[static_cast<size_t>(levels_ - 1)];
     return torch::conv2d(pixel_norm(x), last.rgb_w, last.rgb_b);
@@ -212,6 +223,7 @@ class Pggan : public Generator {
 
   torch::Device device_;
   torch::Dtype dtype_ = torch::kFloat32;
+  ImageBatch coarse_out_;  // the early image (generate_coarse_first)
   int threads_ = 1, resolution_ = 0, levels_ = 0;
   bool graph_ = false;
   int64_t latent_dim_ = 512;

@@ -187,9 +187,9 @@ class DashboardSink : public Sink {
       std::lock_guard lock(d_->mutex);
       if (f->t_present < 0 && !f->rgb.empty()) d_->face = f;
     }
-    d_->feed.publish(fmt::format(R"({{"type":"face","run":"{}","i":{},"image_ms":{},"screen_ms":{},"truth":{}}})", f->run, f->index,
-                                 ms_since(f->t_sent, f->t_generate), f->t_present >= 0 ? ms_since(f->t_sent, f->t_present) : "null",
-                                 !f->truth_rgb.empty()),
+    d_->feed.publish(fmt::format(R"({{"type":"face","run":"{}","i":{},"image_ms":{},"screen_ms":{},"truth":{},"coarse":{}}})", f->run,
+                                 f->index, ms_since(f->t_sent, f->t_generate),
+                                 f->t_present >= 0 ? ms_since(f->t_sent, f->t_present) : "null", !f->truth_rgb.empty(), f->coarse),
                      DashboardFeed::Keep::Live);
   }
 

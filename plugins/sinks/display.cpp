@@ -176,7 +176,7 @@ bool Display::step(const Face* face, const HudFeed& hud, int64_t* t_present_out)
   if (face) {
     for (Surface* sf : {&subject_, &experimenter_})
       if (sf->window) upload(*sf, *face);
-    have_truth_ = !face->truth_rgb.empty();
+    if (!face->coarse) have_truth_ = !face->truth_rgb.empty();  // a coarse-first face has no truth: the last one stays
     have_face_ = true;
     have_feedback_ = face->has_feedback;
     feedback_bar_ = face->feedback_bar;
@@ -222,10 +222,10 @@ void Display::record(const Face& f, int64_t t_present) {
     const auto path = o_.out / f.run / "presented.tsv";
     const bool resumed = std::filesystem::exists(path);
     presented_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    const std::string header = "index\tt_present_ns\tsent_to_present_ms\n";
+    const std::string header = "index\tt_present_ns\tsent_to_present_ms\tcoarse\n";
     if (presented_fd_ >= 0 && !resumed && write(presented_fd_, header.data(), header.size()) < 0) spdlog::warn("presented.tsv: write failed");
   }
-  const std::string line = fmt::format("{}\t{}\t{:.3f}\n", f.index, t_present, ms);
+  const std::string line = fmt::format("{}\t{}\t{:.3f}\t{}\n", f.index, t_present, ms, f.coarse ? 1 : 0);
   if (presented_fd_ >= 0 && write(presented_fd_, line.data(), line.size()) < 0) spdlog::warn("presented.tsv: write failed");
 }
 

@@ -25,6 +25,17 @@ namespace hyper {
 
 namespace {
 
+// A small RGB image scaled up to side x side by repeating pixels (the coarse-first face).
+std::vector<uint8_t> upscale_nearest(const std::vector<uint8_t>& rgb, int w, int h, int side) {
+  std::vector<uint8_t> out(static_cast<size_t>(side) * static_cast<size_t>(side) * 3);
+  for (int y = 0; y < side; ++y)
+    for (int x = 0; x < side; ++x) {
+      const size_t from = (static_cast<size_t>(y * h / side) * static_cast<size_t>(w) + static_cast<size_t>(x * w / side)) * 3;
+      std::copy_n(rgb.begin() + static_cast<std::ptrdiff_t>(from), 3, out.begin() + (static_cast<std::ptrdiff_t>(y) * side + x) * 3);
+    }
+  return out;
+}
+
 class FacesSink : public Sink {
  public:
   FacesSink(const SinkContext& ctx, std::unique_ptr<Generator> gen)
@@ -36,6 +47,8 @@ class FacesSink : public Sink {
         catch_up_(ctx.settings.get_string("stream.when_behind") == "catch_up"),
         max_lag_trs_(ctx.settings.get_float("stream.max_lag_trs")),
         publish_(ctx.publish_face) {
+    const auto coarse = static_cast<int>(ctx.settings.get_int("stream.coarse_first"));
+    if (auto* c = dynamic_cast<CoarseFirst*>(gen_.get()); c && coarse >= 4 && coarse < gen_->resolution()) coarse_first_ = c, coarse_ = coarse;
     // Pixels for whoever shows them: the screen, PNG frames, the dashboard (and its truth view).
     const bool shown = ctx.settings.get_bool("display.enabled") || !ctx.settings.get_string("dashboard.listen").empty();
     need_rgb_ = shown || png_frames_;
@@ -100,7 +113,21 @@ class FacesSink : public Sink {
   void draw(const Item& item) {
     try {
       const auto t0 = SteadyClock::now();
-      const ImageBatch& img = gen_->generate(item.latent.data(), 1);
+      int64_t t_first = -1;
+      // Coarse-first: the early level's face to the screen at once, the full one below.
+      auto early = [&](const ImageBatch& small) {
+        auto face = std::make_shared<Face>();
+        face->run = item.run, face->index = item.index, face->t_sent = item.t_sent, face->coarse = true;
+        face->width = face->height = gen_->resolution();
+        face->has_feedback = item.has_feedback, face->feedback = item.feedback, face->feedback_bar = item.feedback_bar;
+        if (need_rgb_) face->rgb = upscale_nearest(to_rgb8(small, 0), small.width, small.height, face->width);
+        face->t_generate = t_first = realtime_ns();
+        face->generate_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count();
+        face->skipped = skipped_total_;
+        publish_(std::move(face));
+      };
+      const ImageBatch& img = coarse_first_ ? coarse_first_->generate_coarse_first(item.latent.data(), 1, coarse_, early)
+                                            : gen_->generate(item.latent.data(), 1);
       auto face = std::make_shared<Face>();
       face->run = item.run;
       face->index = item.index;
@@ -118,14 +145,15 @@ class FacesSink : public Sink {
       ++drawn_[item.run];
       if (truth_)
         if (const auto z = truth_(item.run, item.index)) face->truth_rgb = to_rgb8(gen_->generate(z->data(), 1), 0);
-      record(*face);
+      record(*face, t_first);
       publish_(std::move(face));
     } catch (const std::exception& e) {  // a failed face is logged; the stream goes on
       spdlog::error("run {}: face of volume {}: {}", item.run, item.index, e.what());
     }
   }
 
-  void record(const Face& f) {
+  // `t_first`: when the coarse-first face was ready (-1: none).
+  void record(const Face& f, int64_t t_first) {
     if (out_.empty()) return;
     const auto dir = out_ / f.run;
     if (f.run != frames_run_) {
@@ -134,10 +162,11 @@ class FacesSink : public Sink {
       // A run's folder is never reused but by a resumed run (the Session's rule): continue its file.
       const bool resumed = std::filesystem::exists(dir / "frames.tsv");
       frames_ = std::ofstream(dir / "frames.tsv", std::ios::app);
-      if (!resumed) frames_ << "index\tt_image_ns\tgenerate_ms\tsent_to_image_ms\n";
+      if (!resumed) frames_ << "index\tt_image_ns\tgenerate_ms\tsent_to_image_ms\tsent_to_first_image_ms\n";
     }
     frames_ << f.index << '\t' << f.t_generate << '\t' << f.generate_ms << '\t'
-            << (f.t_sent >= 0 ? ns_to_ms(f.t_generate - f.t_sent) : -1.0) << '\n'
+            << (f.t_sent >= 0 ? ns_to_ms(f.t_generate - f.t_sent) : -1.0) << '\t'
+            << (f.t_sent >= 0 && t_first >= 0 ? ns_to_ms(t_first - f.t_sent) : -1.0) << '\n'
             << std::flush;
     if (png_frames_) {
       ensure_dir(dir / "frames");
@@ -153,6 +182,8 @@ class FacesSink : public Sink {
   double max_lag_trs_;
   std::function<void(std::shared_ptr<const Face>)> publish_;
   Truth truth_;
+  CoarseFirst* coarse_first_ = nullptr;  // gen_ itself, when it draws level by level and stream.coarse_first asks
+  int coarse_ = 0;
   LatestSlot<Item> slot_;
   std::map<std::string, Counts> counts_;   // loop thread
   std::map<std::string, int64_t> drawn_;   // generator thread (read after it ended)
@@ -178,6 +209,11 @@ void register_faces(Registry& r) {
                         "the newest latent's face all the same; catch_up: draw none until processing is current again (every "
                         "volume is processed and recorded either way)",
                 .choices = {"draw", "catch_up"}},
+               {.key = "stream.coarse_first", .type = T::Int, .def = int64_t{64}, .unit = "px",
+                .help = "a generator that draws level by level (pggan): its face at this resolution, scaled up, goes to the "
+                        "screen as soon as it exists, then the full face replaces it (both stamped: frames.tsv, presented.tsv); "
+                        "0: only the full face",
+                .min = 0.0, .max = 1024.0},
                {.key = "stream.test_face_delay_ms", .type = T::Float, .def = 0.0, .unit = "ms",
                 .help = "for tests: added to every face's drawing time (a slow generator)", .min = 0.0, .max = 60000.0}},
               [](const SinkContext& ctx) -> std::unique_ptr<Sink> {

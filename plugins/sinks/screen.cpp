@@ -60,6 +60,7 @@ class ScreenSink : public Sink {
       shown->skipped = f.skipped;
       shown->width = f.width;
       shown->height = f.height;
+      shown->coarse = f.coarse;
       publish_(std::move(shown));
     }
     return go_on;

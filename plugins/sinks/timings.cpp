@@ -34,7 +34,9 @@ void TimingSink::on_tr(const Tr& tr) {
 void TimingSink::on_face(const std::shared_ptr<const Face>& f) {
   std::lock_guard lock(mutex_);
   TrTiming& t = row(f->index);
-  if (f->t_present < 0) {
+  if (f->coarse) {  // the early face of coarse-first
+    (f->t_present < 0 ? t.first_image_ms : t.first_present_ms) = ns_to_ms((f->t_present < 0 ? f->t_generate : f->t_present) - f->t_sent);
+  } else if (f->t_present < 0) {
     t.generate_ms = f->generate_ms;
     t.image_ms = ns_to_ms(f->t_generate - f->t_sent);
     last_ns_ = std::max(last_ns_, f->t_generate);

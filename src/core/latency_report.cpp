@@ -56,7 +56,9 @@ BenchSummary summarize_bench(const BenchRecord& r) {
   s.stages.push_back(row("generate", column([](const TrTiming& t) { return t.generate_ms; }), index));
   s.stages.push_back(row("present (image -> screen)", column([](const TrTiming& t) { return t.present_ms - t.image_ms; }), index));
   s.end_to_end.push_back(row("sent -> ready", column([](const TrTiming& t) { return t.ready_ms; }), index));
+  s.end_to_end.push_back(row("sent -> first image", column([](const TrTiming& t) { return t.first_image_ms; }), index));
   s.end_to_end.push_back(row("sent -> image", column([](const TrTiming& t) { return t.image_ms; }), index));
+  s.end_to_end.push_back(row("sent -> first on screen", column([](const TrTiming& t) { return t.first_present_ms; }), index));
   s.end_to_end.push_back(row("sent -> on screen", column([](const TrTiming& t) { return t.present_ms; }), index));
   std::erase_if(s.stages, [](const StageRow& x) { return x.s.n == 0; });
   std::erase_if(s.end_to_end, [](const StageRow& x) { return x.s.n == 0; });

@@ -27,6 +27,8 @@ struct TrTiming {
   double generate_ms = kNoTime;   // the generator's call
   double image_ms = kNoTime;      // t_sent -> face image ready
   double present_ms = kNoTime;    // t_sent -> on screen (SDL_RenderPresent returned)
+  double first_image_ms = kNoTime;    // coarse-first: t_sent -> the early face ready
+  double first_present_ms = kNoTime;  // ... and on screen
 };
 
 struct BenchRecord {

@@ -143,7 +143,26 @@ BenchRecord read_record_timings(const std::filesystem::path& rec, int warmup) {
       }
   };
   join("frames.tsv", "t_image_ns", {{"generate_ms", &TrTiming::generate_ms}, {"sent_to_image_ms", &TrTiming::image_ms}});
+  // Coarse-first (frames.tsv's sent_to_first_image_ms, presented.tsv's coarse rows), in records that have it.
+  auto has_column = [&](const char* file, const char* column) {
+    std::ifstream in(rec / file);
+    std::string header;
+    return std::getline(in, header) && ("\t" + header + "\t").find(std::string("\t") + column + "\t") != std::string::npos;
+  };
+  if (has_column("frames.tsv", "sent_to_first_image_ms")) {
+    const auto idx = read_tsv_column(rec / "frames.tsv", "index"), first = read_tsv_column(rec / "frames.tsv", "sent_to_first_image_ms");
+    for (size_t i = 0; i < idx.size(); ++i)
+      if (auto it = at.find(static_cast<int64_t>(idx[i])); it != at.end() && first[i] >= 0) r.trs[it->second].first_image_ms = first[i];
+  }
   join("presented.tsv", "t_present_ns", {{"sent_to_present_ms", &TrTiming::present_ms}});
+  if (has_column("presented.tsv", "coarse")) {  // the coarse rows are the first faces on screen, not the final ones
+    const auto idx = read_tsv_column(rec / "presented.tsv", "index"), ms = read_tsv_column(rec / "presented.tsv", "sent_to_present_ms"),
+               coarse = read_tsv_column(rec / "presented.tsv", "coarse");
+    for (auto& t : r.trs) t.present_ms = kNoTime;
+    for (size_t i = 0; i < idx.size(); ++i)
+      if (auto it = at.find(static_cast<int64_t>(idx[i])); it != at.end())
+        (coarse[i] != 0 ? r.trs[it->second].first_present_ms : r.trs[it->second].present_ms) = ms[i];
+  }
   r.sent = static_cast<int64_t>(index.size());
   if (std::filesystem::exists(rec / "summary.json")) {
     const auto summary = nlohmann::json::parse(std::ifstream(rec / "summary.json"));

@@ -142,3 +142,39 @@ TEST_CASE("hyper bench --baseline python: the same run through the Python pipeli
   INFO(test::read_text(d / "same.log"));
   CHECK(same == 0);
 }
+
+TEST_CASE("coarse-first faces: the early level reaches the screen before the full face, both stamped and in the bench's rows") {
+  test::TempDir d;
+  const auto weights = d / "w64.safetensors";
+  REQUIRE(test::run({test::python(), std::string(HYPER_SOURCE_DIR) + "/tools/pggan_reference.py", "random", "--channels",
+                     "32,32,32,16,16", "--out", weights.string()},
+                    d / "w.log", 60s) == 0);
+  const int rc = test::run(test::hyper_cmd({"bench", "--out", (d / "b").string(), "--volumes", "12", "--set", "bench.speed=10",
+                                            "--generator", "pggan", "--set", "generator.weights=" + weights.string(), "--resolution",
+                                            "64", "--set", "stream.coarse_first=16", "--display", "--set", "display.driver=offscreen",
+                                            "--set", "twin.preset=small", "--set", "bench.plots=false"}),
+                           d / "bench.log", 240s);
+  const std::string log = test::read_text(d / "bench.log");
+  INFO(log);
+  REQUIRE(rc == 0);
+  const auto v = nlohmann::json::parse(test::read_text(d / "b/bench.json")).at("variants").at(0);
+  const auto& e2e = v.at("end_to_end");
+  REQUIRE(e2e.contains("sent -> first image"));
+  REQUIRE(e2e.contains("sent -> first on screen"));
+  CHECK(e2e.at("sent -> first image").at("p50").get<double>() < e2e.at("sent -> image").at("p50").get<double>());
+  CHECK(e2e.at("sent -> first on screen").at("n").get<int>() > 0);
+  // The record: each face's early time before its full one; the screen shows both, marked.
+  std::filesystem::path rec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(d / "b"))
+    if (e.path().filename() == "frames.tsv") rec = e.path().parent_path();
+  REQUIRE(!rec.empty());
+  const auto first = read_tsv_column(rec / "frames.tsv", "sent_to_first_image_ms"), full = read_tsv_column(rec / "frames.tsv", "sent_to_image_ms");
+  REQUIRE(!first.empty());
+  for (size_t i = 0; i < first.size(); ++i) {
+    CHECK(first[i] >= 0);
+    CHECK(first[i] <= full[i]);
+  }
+  const auto coarse = read_tsv_column(rec / "presented.tsv", "coarse");
+  CHECK(std::count(coarse.begin(), coarse.end(), 1.0) > 0);
+  CHECK(std::count(coarse.begin(), coarse.end(), 0.0) > 0);
+}

@@ -50,6 +50,31 @@ TEST_CASE("pggan equals the Python reference on the stored fixture, at its full 
   }
 }
 
+TEST_CASE("pggan coarse-first: the early image is the reference's face at that level, and the full face is unchanged") {
+  const NpyArray z = read_npy(fixture("pggan_tiny_latents.npy"));
+  const auto weights = fixture("pggan_tiny.safetensors").string();
+  const auto full = make_generator({.kind = "pggan", .weights = weights, .resolution = 32, .dtype = "float64"});
+  const ImageBatch plain = full->generate(z.data.data(), 3);
+  auto* coarse_first = dynamic_cast<CoarseFirst*>(full.get());
+  REQUIRE(coarse_first != nullptr);
+  ImageBatch early;
+  int calls = 0;
+  const ImageBatch& last = coarse_first->generate_coarse_first(z.data.data(), 3, 8, [&](const ImageBatch& b) { early = b, ++calls; });
+  CHECK(calls == 1);
+  CHECK(last.data == plain.data);  // bit for bit: the early image costs the full face nothing but time
+  REQUIRE(early.height == 8);
+  // The reference's face at 8 px (the network stopped there, its toRGB of that level).
+  const float worst = max_difference(early, read_npy(fixture("pggan_tiny_8.npy")));
+  MESSAGE("coarse-first 8 px against the reference: " << worst);
+  CHECK(worst < 1e-5f);
+  // No level below the full one asked for: no early image.
+  calls = 0;
+  coarse_first->generate_coarse_first(z.data.data(), 3, 32, [&](const ImageBatch&) { ++calls; });
+  CHECK(calls == 0);
+  // The procedural stand-in draws at once: it does not offer it.
+  CHECK(dynamic_cast<CoarseFirst*>(make_generator({.kind = "procedural", .resolution = 64}).get()) == nullptr);
+}
+
 TEST_CASE("pggan equals the Python reference on a fresh random network, float64, 2 threads, batch of 5") {
   test::TempDir d;
   const auto ref = (test::source_dir() / "tools/pggan_reference.py").string();
