@@ -135,7 +135,10 @@ TEST_CASE("volumes lost, duplicated and reordered between publisher and stream a
   INFO(format_summary(s));
   check_every_volume(c, 60);
   CHECK(proxy.lost() == 6);
-  CHECK(s.recovered == 6);
+  // The 6 lost ones; a reordered one asked for before its late original came also counts
+  // (seen under ASan, where everything is slower): at most the 6 reordered more.
+  CHECK(s.recovered >= 6);
+  CHECK(s.recovered <= 12);
   CHECK(s.missing == 0);
   CHECK(s.complete());
   CHECK(pub.resent() >= 6);
