@@ -93,11 +93,13 @@ int run(const Settings& st, const PartRegistry& parts) {
   nlohmann::json j = nlohmann::json::array();
   std::string report;
   const auto variants = variants_of(st, "bench.variants");
+  std::filesystem::path first_decoder;  // the first variant's: the Python baseline decodes with it
   for (size_t i = 0; i < variants.size() && !interrupted(); ++i) {
     const Settings& v = variants[i].settings;
     const auto dir = out / variant_slug(i, variants[i].name);
     ensure_dir(dir);
     const auto decoder = decoder_for(v, parts, in, dir);
+    if (i == 0) first_decoder = decoder;
     spdlog::info("variant {}/{} '{}': {} volumes ({} warm-up) of {}", i + 1, variants.size(), variants[i].name, count,
                  v.get_int("bench.warmup"), in.file.run_id);
     ProgressLine progress;
@@ -127,7 +129,7 @@ int run(const Settings& st, const PartRegistry& parts) {
   nlohmann::json bench{{"format", "hyper-bench/1"}, {"run", in.file.run_id}, {"variants", j}};
   if (st.get_string("bench.baseline") == "python" && !records.empty() && !interrupted()) {
     const auto dir = out / variant_slug(0, variants[0].name);
-    bench["python_baseline"] = run_python_baseline(variants[0].settings, in, decoder_for(variants[0].settings, parts, in, dir), dir, summaries[0]);
+    bench["python_baseline"] = run_python_baseline(variants[0].settings, in, first_decoder, dir, summaries[0]);
     md += python_baseline_markdown(bench["python_baseline"], records[0].variant);
   }
   md += "## Per variant\n\n" + report;
