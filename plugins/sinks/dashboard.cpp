@@ -161,11 +161,11 @@ class DashboardSink : public Sink {
     late_ += late;
     std::string r = "null", r_mean = "null";
     if (truth_ && tr.decoded)
-      if (const auto z = truth_(tr.run, tr.index); z && std::isfinite(correlation(tr.latent.data(), z->data()))) {
-        const double v = correlation(tr.latent.data(), z->data());
-        r_sum_ += v, ++r_count_;
-        r = number(v), r_mean = number(r_sum_ / static_cast<double>(r_count_));
-      }
+      if (const auto z = truth_(tr.run, tr.index); z)
+        if (const double v = correlation(tr.latent.data(), z->data()); std::isfinite(v)) {
+          r_sum_ += v, ++r_count_;
+          r = number(v), r_mean = number(r_sum_ / static_cast<double>(r_count_));
+        }
     const int64_t dropped = dropped_ ? dropped_() : 0;
     d_->feed.publish(
         fmt::format(R"({{"type":"tr","run":"{}","i":{},"n":{},"tr_s":{},"ready_ms":{},"recv_ms":{},"stage_ms":[{}],"motion":[{}],)"

@@ -110,16 +110,23 @@ class FacesSink : public Sink {
     }
   }
 
+  // A face of `item`'s volume, its feedback with it; the caller adds pixels and stamps.
+  static std::shared_ptr<Face> face_of(const Item& item) {
+    auto face = std::make_shared<Face>();
+    face->run = item.run, face->index = item.index, face->t_sent = item.t_sent;
+    face->has_feedback = item.has_feedback, face->feedback = item.feedback, face->feedback_bar = item.feedback_bar;
+    return face;
+  }
+
   void draw(const Item& item) {
     try {
       const auto t0 = SteadyClock::now();
       int64_t t_first = -1;
       // Coarse-first: the early level's face to the screen at once, the full one below.
       auto early = [&](const ImageBatch& small) {
-        auto face = std::make_shared<Face>();
-        face->run = item.run, face->index = item.index, face->t_sent = item.t_sent, face->coarse = true;
+        auto face = face_of(item);
+        face->coarse = true;
         face->width = face->height = gen_->resolution();
-        face->has_feedback = item.has_feedback, face->feedback = item.feedback, face->feedback_bar = item.feedback_bar;
         if (need_rgb_) face->rgb = upscale_nearest(to_rgb8(small, 0), small.width, small.height, face->width);
         face->t_generate = t_first = realtime_ns();
         face->generate_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count();
@@ -128,15 +135,9 @@ class FacesSink : public Sink {
       };
       const ImageBatch& img = coarse_first_ ? coarse_first_->generate_coarse_first(item.latent.data(), 1, coarse_, early)
                                             : gen_->generate(item.latent.data(), 1);
-      auto face = std::make_shared<Face>();
-      face->run = item.run;
-      face->index = item.index;
-      face->t_sent = item.t_sent;
+      auto face = face_of(item);
       face->width = img.width;
       face->height = img.height;
-      face->has_feedback = item.has_feedback;
-      face->feedback = item.feedback;
-      face->feedback_bar = item.feedback_bar;
       if (need_rgb_) face->rgb = to_rgb8(img, 0);  // img is overwritten by the next generate
       if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(delay_ms_));
       face->t_generate = realtime_ns();

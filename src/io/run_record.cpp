@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -129,40 +130,37 @@ BenchRecord read_record_timings(const std::filesystem::path& rec, int warmup) {
     r.trs.push_back(t);
   }
   double last_ns = ready.empty() ? 0 : *std::max_element(ready.begin(), ready.end());
-  // Faces (frames.tsv) and screens (presented.tsv), joined on the volume index.
+  // Faces (frames.tsv) and screens (presented.tsv), joined on the volume index; `keep(row)`
+  // chooses the rows a join takes (all when empty).
   using Field = std::pair<std::string, double TrTiming::*>;
-  auto join = [&](const std::string& file, const std::string& t_column, const std::vector<Field>& fields) {
+  auto join = [&](const std::string& file, const std::string& t_column, const std::vector<Field>& fields,
+                  const std::function<bool(size_t)>& keep = {}) {
     if (!std::filesystem::exists(rec / file)) return;
     const auto idx = read_tsv_column(rec / file, "index"), t_ns = read_tsv_column(rec / file, t_column);
     std::vector<std::vector<double>> cols;
     for (const Field& f : fields) cols.push_back(read_tsv_column(rec / file, f.first));
     for (size_t i = 0; i < idx.size(); ++i)
-      if (auto it = at.find(static_cast<int64_t>(idx[i])); it != at.end()) {
+      if (auto it = at.find(static_cast<int64_t>(idx[i])); it != at.end() && (!keep || keep(i))) {
         for (size_t c = 0; c < fields.size(); ++c) r.trs[it->second].*(fields[c].second) = cols[c][i];
         last_ns = std::max(last_ns, t_ns[i]);
       }
   };
-  join("frames.tsv", "t_image_ns", {{"generate_ms", &TrTiming::generate_ms}, {"sent_to_image_ms", &TrTiming::image_ms}});
-  // Coarse-first (frames.tsv's sent_to_first_image_ms, presented.tsv's coarse rows), in records that have it.
-  auto has_column = [&](const char* file, const char* column) {
+  // Coarse-first columns, in records that have them: frames.tsv's sent_to_first_image_ms (-1:
+  // none for that face) and presented.tsv's coarse (1: the early face on screen, 0: the full one).
+  auto column_if_any = [&](const char* file, const char* column) {
     std::ifstream in(rec / file);
     std::string header;
-    return std::getline(in, header) && ("\t" + header + "\t").find(std::string("\t") + column + "\t") != std::string::npos;
+    const bool has = std::getline(in, header) && ("\t" + header + "\t").find(std::string("\t") + column + "\t") != std::string::npos;
+    return has ? read_tsv_column(rec / file, column) : std::vector<double>{};
   };
-  if (has_column("frames.tsv", "sent_to_first_image_ms")) {
-    const auto idx = read_tsv_column(rec / "frames.tsv", "index"), first = read_tsv_column(rec / "frames.tsv", "sent_to_first_image_ms");
-    for (size_t i = 0; i < idx.size(); ++i)
-      if (auto it = at.find(static_cast<int64_t>(idx[i])); it != at.end() && first[i] >= 0) r.trs[it->second].first_image_ms = first[i];
-  }
-  join("presented.tsv", "t_present_ns", {{"sent_to_present_ms", &TrTiming::present_ms}});
-  if (has_column("presented.tsv", "coarse")) {  // the coarse rows are the first faces on screen, not the final ones
-    const auto idx = read_tsv_column(rec / "presented.tsv", "index"), ms = read_tsv_column(rec / "presented.tsv", "sent_to_present_ms"),
-               coarse = read_tsv_column(rec / "presented.tsv", "coarse");
-    for (auto& t : r.trs) t.present_ms = kNoTime;
-    for (size_t i = 0; i < idx.size(); ++i)
-      if (auto it = at.find(static_cast<int64_t>(idx[i])); it != at.end())
-        (coarse[i] != 0 ? r.trs[it->second].first_present_ms : r.trs[it->second].present_ms) = ms[i];
-  }
+  join("frames.tsv", "t_image_ns", {{"generate_ms", &TrTiming::generate_ms}, {"sent_to_image_ms", &TrTiming::image_ms}});
+  if (const auto first = column_if_any("frames.tsv", "sent_to_first_image_ms"); !first.empty())
+    join("frames.tsv", "t_image_ns", {{"sent_to_first_image_ms", &TrTiming::first_image_ms}}, [&](size_t i) { return first[i] >= 0; });
+  const auto coarse = column_if_any("presented.tsv", "coarse");
+  join("presented.tsv", "t_present_ns", {{"sent_to_present_ms", &TrTiming::present_ms}},
+       [&](size_t i) { return coarse.empty() || coarse[i] == 0; });
+  if (!coarse.empty())
+    join("presented.tsv", "t_present_ns", {{"sent_to_present_ms", &TrTiming::first_present_ms}}, [&](size_t i) { return coarse[i] != 0; });
   r.sent = static_cast<int64_t>(index.size());
   if (std::filesystem::exists(rec / "summary.json")) {
     const auto summary = nlohmann::json::parse(std::ifstream(rec / "summary.json"));
