@@ -60,19 +60,37 @@ function onTr(m) {
   dirty = true;
 }
 
+// The next image replaces the shown one only once it has loaded, so the face never blanks while the
+// next one arrives; an answer overtaken by a newer request is dropped.
+const loading = {};
+function showImage(id, url, caption) {
+  const img = new Image();
+  loading[id] = img;
+  img.onload = () => {
+    if (loading[id] !== img) return;
+    img.id = id;
+    img.alt = '';
+    $(id).replaceWith(img);
+    $(id + '-caption').textContent = caption;
+  };
+  img.src = url;
+}
+
 function onFace(m) {
   if (!run || run.name !== m.run) return;
   if (m.screen_ms !== null) run.screen.set(m.i, m.screen_ms);
   else run.image.set(m.i, m.image_ms);
   if (m.screen_ms === null) {  // a new face: fetch it (the server keeps only the newest)
-    $('face').src = withToken('face.jpg?i=' + m.i);
-    $('face-caption').textContent = 'decoded, TR ' + (m.i + 1);
+    showImage('face', withToken('face.jpg?i=' + m.i), 'decoded, TR ' + (m.i + 1));
     // Once a run has a truth (display.truth), its place stays: blank between faces, no jumping.
     if (m.truth) truthSeen = true;
     $('truth-figure').hidden = !truthSeen;
-    if (m.truth) $('truth').src = withToken('truth.jpg?i=' + m.i);
-    else if (truthSeen) $('truth').removeAttribute('src');
-    $('truth-caption').textContent = m.truth ? 'presented' : 'presented: none (between faces)';
+    if (m.truth) showImage('truth', withToken('truth.jpg?i=' + m.i), 'presented');
+    else if (truthSeen) {
+      loading.truth = null;
+      $('truth').removeAttribute('src');
+      $('truth-caption').textContent = 'presented: none (between faces)';
+    }
   }
   dirty = true;
 }
