@@ -13,6 +13,9 @@ class DecodeStage : public Stage {
  public:
   Rebuild rebuild() const override { return Rebuild::Stateless; }  // a voxel map made again on the first volume
   DecodeStage(std::shared_ptr<const Decoder> d, std::string file) : d_(std::move(d)), file_(std::move(file)) {
+    if (d_->mode == "array")
+      throw std::invalid_argument("decoder: " + file_ + " decodes response matrices (hyper decode --responses), not volumes; "
+                                  "decoding every TR needs a decoder trained on runs with --set train.mode=tr");
     if (d_->mode != "tr")
       throw std::invalid_argument(
           "decoder: " + file_ + " was trained in '" + d_->mode +

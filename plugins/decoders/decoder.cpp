@@ -89,7 +89,7 @@ Decoder load_decoder(const std::filesystem::path& path) {
   d.dims = {static_cast<int64_t>(dims[0]), static_cast<int64_t>(dims[1]), static_cast<int64_t>(dims[2])};
   d.tr_s = std::stod(meta("tr"));
   d.mode = meta("mode");
-  if (d.mode != "trial" && d.mode != "tr") throw std::runtime_error(path.string() + ": unknown mode '" + d.mode + "'");
+  if (d.mode != "trial" && d.mode != "tr" && d.mode != "array") throw std::runtime_error(path.string() + ": unknown mode '" + d.mode + "'");
   d.estimator = meta("estimator");
   d.lag_s = std::stod(meta("lag"));
   d.preprocessing = meta("preprocessing");

@@ -30,8 +30,8 @@ struct Decoder {
   std::vector<float> feature_mean, feature_sd;  // per selected voxel, of the training responses
   Eigen::MatrixXf weights;               // voxels x 512
   Eigen::VectorXf intercept;             // 512
-  std::string mode = "trial";            // trial | tr
-  std::string estimator = "lsa";         // trial mode: lsa | lss
+  std::string mode = "trial";            // trial | tr | array (decoders/array_decoder.hpp)
+  std::string estimator = "lsa";         // trial mode: lsa | lss; array mode: where the weights came from
   double lag_s = -1;                     // tr mode: < 0 HRF-weighted targets, else a fixed lag
   std::string preprocessing;             // the [preprocess] settings it was trained with (TOML)
   double penalty = 0;

@@ -262,15 +262,16 @@ EvalResult evaluate(const EvalItems& items, const Eigen::MatrixXd& stimuli, Gene
       cthumbs[static_cast<size_t>(row)] = std::move(th);
       tick();
     });
-    const int measures = features ? 3 : 2;  // Pearson r, SSIM, feature similarity
+    const int measures = features ? 4 : 2;  // Pearson r, SSIM, feature similarity 1/(1+L2) and 1/(1+MSE)
     std::vector<Table> img(static_cast<size_t>(measures));
     for (Table& t : img) t.obs.resize(static_cast<Eigen::Index>(n), C), t.draw.resize(o.draws, C);
     auto compare = [&](bool is_draw) {
       return [&, is_draw](Eigen::Index row, FaceView&& v, std::vector<uint8_t>&& th) {
         for (Eigen::Index col = 0; col < C; ++col) {
           const FaceView& cv = cviews[static_cast<size_t>(col)];
-          const double values[3] = {pearson(v.lum.g, cv.lum.g), ssim(v.lum, cv.lum),
-                                    features ? 1.0 / (1.0 + (v.feat - cv.feat).norm()) : 0.0};
+          const double l2 = features ? (v.feat - cv.feat).norm() : 0.0;
+          const double values[4] = {pearson(v.lum.g, cv.lum.g), ssim(v.lum, cv.lum), 1.0 / (1.0 + l2),
+                                    1.0 / (1.0 + l2 * l2 / std::max<double>(1.0, static_cast<double>(v.feat.size())))};
           for (int m = 0; m < measures; ++m) (is_draw ? img[static_cast<size_t>(m)].draw : img[static_cast<size_t>(m)].obs)(row, col) = values[m];
         }
         if (!is_draw && o.thumbnail > 0) {
@@ -290,7 +291,10 @@ EvalResult evaluate(const EvalItems& items, const Eigen::MatrixXd& stimuli, Gene
       res.metrics.push_back(identification("image_identification_pairwise", "image identification, pairwise", img[0], c, false));
       res.metrics.push_back(identification("image_identification_top1", fmt::format("image identification, top-1 of {}", C), img[0], c, true));
     }
-    if (features) res.metrics.push_back(own("feature_similarity", "feature similarity 1/(1+L2)", img[2], c));
+    if (features) {
+      res.metrics.push_back(own("feature_similarity_mse", "feature similarity 1/(1+MSE) (the paper's code)", img[3], c));
+      res.metrics.push_back(own("feature_similarity", "feature similarity 1/(1+L2) (the paper's formula)", img[2], c));
+    }
   }
   return res;
 }

@@ -9,7 +9,7 @@
 //           identification (pairwise and top-1 among the candidates, by Pearson r)
 //   image (both faces drawn by the generator, luminance at image_size, 224 as the paper):
 //           Pearson r, SSIM, identification by Pearson r; with a feature network
-//           1/(1+L2) of the features
+//           1/(1+MSE) (the paper's code, Table 1) and 1/(1+L2) of the features
 // Across items: direction r (the correlation over items of predicted and true projections on
 // random directions, the mean over 100) and, per boundary file, the attribute r.
 //

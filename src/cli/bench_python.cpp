@@ -1,39 +1,16 @@
 #include "cli/bench_python.hpp"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include <fstream>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
 
+#include "core/subprocess.hpp"
 #include "generators/generator_settings.hpp"
-
-extern char** environ;
 
 namespace hyper {
 
 namespace {
-
-// argv run with stdout to `out` and stderr to `log`; the exit code (-1: did not start).
-int run_to_files(const std::vector<std::string>& argv, const std::filesystem::path& out, const std::filesystem::path& log) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return -1;
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 // What the script mirrors: these stages with these settings; anything else is said.
 void check_mirrored(const Settings& st) {

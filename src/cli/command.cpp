@@ -87,7 +87,7 @@ void add_options(CLI::App& sub, const Schema& schema, const std::vector<std::str
 Settings resolve(const Schema& schema, const Command& c, const Given& g) {
   Settings st(schema);
   if (!c.base_toml.empty()) st.load_text(c.base_toml, c.base_name);
-  if (!c.positional.empty() && g.options.at(c.positional)->count() > 0) st.load_file(g.text.at(c.positional));
+  if (!c.positional.empty() && c.positional_settings && g.options.at(c.positional)->count() > 0) st.load_file(g.text.at(c.positional));
   if (!g.config.empty()) st.load_file(g.config);
   for (const auto& a : g.sets) st.apply_assignment(a);
   for (const auto& [key, opt] : g.options) {

@@ -27,7 +27,8 @@ struct Command {
   std::string base_toml;  // this command's own defaults, under --config (the demo's embedded configs/demo.toml)
   std::string base_name;  // where they come from, as settings errors and --print-settings name it
   std::string example;    // one typical command line, shown at the end of --help
-  std::string positional;  // a key given as the one positional argument, read as a settings file too (hyper session PLAN.toml)
+  std::string positional;  // a key given as the one positional argument (hyper session PLAN.toml)
+  bool positional_settings = true;  // ... read as a settings file too (PLAN.toml is; import-hyper's DATA.dat is not)
 };
 
 Command replay_command();
@@ -43,6 +44,7 @@ Command demo_command();
 Command bridge_command();
 Command session_command();
 Command keys_command();
+Command import_hyper_command();
 
 // Runs `hyper` with the given commands: parses flags, resolves settings (flags > --set >
 // --config > defaults), starts logging, runs the chosen command. Returns the exit code:

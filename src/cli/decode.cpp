@@ -6,6 +6,7 @@
 
 #include "cli/command.hpp"
 #include "sources/nifti_run.hpp"
+#include "decoders/array_decoder.hpp"
 #include "decoders/decode_stage.hpp"
 #include "io/npy.hpp"
 
@@ -15,7 +16,12 @@ namespace {
 
 void declare(Schema& s) {
   using T = SettingType;
-  s.add({.key = "decode.input", .type = T::String, .def = std::string(""), .help = "4D NIfTI run", .flag = "--input", .required = true, .existing = true});
+  s.add({.key = "decode.input", .type = T::String, .def = std::string(""), .help = "4D NIfTI run (or --responses)", .flag = "--input",
+         .existing = true});
+  s.add({.key = "decode.responses", .type = T::String, .def = std::string(""),
+         .help = "instead of a run: a .npy of per-trial responses, trials x voxels (e.g. X_test.npy from hyper import-hyper), "
+                 "for a decoder of response matrices; one latent per row",
+         .flag = "--responses", .existing = true});
   s.add({.key = "decode.events", .type = T::String, .def = std::string(""),
          .help = "its events.tsv (trial-mode decoders); empty: the BIDS file beside the run", .flag = "--events", .existing = true});
   s.add({.key = "decode.decoder", .type = T::String, .def = std::string(""), .help = "decoder file from hyper train",
@@ -53,14 +59,34 @@ RowMajor decode_per_tr(const Settings& st, const PartRegistry& stages, std::shar
   return out;
 }
 
-int run(const Settings& st, const PartRegistry& stages) {
-  const std::string file = st.get_string("decode.decoder");
+RowMajor decode_rows(const Settings& st, const PartRegistry& stages, std::string& rows_are) {
+  const std::string file = st.get_string("decode.decoder"), input = st.get_string("decode.input"),
+                    responses = st.get_string("decode.responses");
+  if (input.empty() == responses.empty())
+    throw SettingsError("decode.input: give one thing to decode: a run with --input RUN.nii.gz, or a response matrix with "
+                        "--responses X_test.npy");
   auto d = std::make_shared<const Decoder>(load_decoder(file));
-  const RunFile run = find_runs(st.get_string("decode.input")).at(0);
-  const RowMajor rows = d->mode == "tr" ? decode_per_tr(st, stages, d, file, run) : decode_per_trial(st, stages, *d, file, run);
+  if (!responses.empty()) {
+    rows_are = "response rows";
+    try {
+      return decode_array(*d, read_matrix(responses, "trials x voxels"), file);
+    } catch (const std::invalid_argument& e) {
+      throw SettingsError(std::string("decode.responses: ") + e.what());
+    }
+  }
+  if (d->mode == "array")
+    throw SettingsError("decode.decoder: " + file + " decodes response matrices (trials x voxels): give one with --responses, "
+                        "not a run");
+  const RunFile run = find_runs(input).at(0);
+  rows_are = d->mode == "tr" ? "volumes" : "trials";
+  return d->mode == "tr" ? decode_per_tr(st, stages, d, file, run) : decode_per_trial(st, stages, *d, file, run);
+}
+
+int run(const Settings& st, const PartRegistry& stages) {
+  std::string rows_are;
+  const RowMajor rows = decode_rows(st, stages, rows_are);
   write_npy(st.get_string("decode.out"), {rows.rows(), rows.cols()}, std::vector<float>(rows.data(), rows.data() + rows.size()));
-  spdlog::info("wrote {}: {} {} x {}", st.get_string("decode.out"), rows.rows(), d->mode == "tr" ? "volumes" : "trials",
-               rows.cols());
+  spdlog::info("wrote {}: {} {} x {}", st.get_string("decode.out"), rows.rows(), rows_are, rows.cols());
   return 0;
 }
 

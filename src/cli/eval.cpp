@@ -28,9 +28,13 @@ void declare(Schema& s) {
          .help = "predicted latents, one per run: a .npy (from hyper decode) or a run record folder (hyper stream --out)",
          .flag = "--pred", .required = true, .existing = true});
   s.add({.key = "eval.events", .type = T::StringList, .def = std::vector<std::string>{},
-         .help = "each prediction's events.tsv, in the same order", .flag = "--events", .required = true, .existing = true});
+         .help = "each prediction's events.tsv, in the same order", .flag = "--events", .existing = true});
   s.add({.key = "eval.latents", .type = T::String, .def = std::string(""),
-         .help = "the stimulus latents .npy that events' stim_index rows point into", .flag = "--latents", .required = true, .existing = true});
+         .help = "the stimulus latents .npy that events' stim_index rows point into", .flag = "--latents", .existing = true});
+  s.add({.key = "eval.truth", .type = T::String, .def = std::string(""),
+         .help = "instead of --events and --latents: the presented latents, row i behind row i of every --pred (e.g. T_test.npy "
+                 "from hyper import-hyper); each --pred is then scored on its own, into OUT/ITS_NAME/, and OUT/table1.md puts "
+                 "them side by side", .flag = "--truth", .existing = true});
   s.add({.key = "eval.out", .type = T::String, .def = std::string(""),
          .help = "folder for eval.json, eval.md, items.tsv, contact_sheet.png", .flag = "--out", .required = true});
   s.add({.key = "eval.per", .type = T::String, .def = std::string("auto"),
@@ -71,6 +75,15 @@ void declare(Schema& s) {
 
 int run(const Settings& st, const PartRegistry& parts) {
   const auto preds = st.get_list("eval.pred"), events = st.get_list("eval.events");
+  if (!st.get_string("eval.truth").empty()) {
+    if (!events.empty() || !st.get_string("eval.latents").empty())
+      throw SettingsError("eval.truth: give --truth (rows paired with the predictions' rows) or --events and --latents, not both");
+    return evaluate_arrays(st, parts);
+  }
+  if (events.empty() || st.get_string("eval.latents").empty())
+    throw SettingsError(std::string(events.empty() ? "eval.events" : "eval.latents") +
+                        ": which face each prediction belongs to: give each prediction's events.tsv with --events and the "
+                        "stimulus latents with --latents, or the latents row by row with --truth T_test.npy");
   if (events.size() != preds.size())
     throw SettingsError(fmt::format("eval.events: {} events files for {} predictions (one per prediction, same order)",
                                     events.size(), preds.size()));
@@ -101,6 +114,13 @@ std::string run_evaluation(const Settings& st, const PartRegistry& parts, const 
   mo.force = st.get_bool("eval.force");
   const EvalItems items = match_predictions(files, stimuli.rows(), mo, [](const std::string& line) { spdlog::info("{}", line); });
 
+  std::string table;
+  score_and_write(st, parts, items, stimuli, out, files.front().pred.filename().string() + (files.size() > 1 ? " and others" : ""), table);
+  return table;
+}
+
+EvalResult score_and_write(const Settings& st, const PartRegistry& parts, const EvalItems& items, const Eigen::MatrixXd& stimuli,
+                           const std::filesystem::path& out, const std::string& name, std::string& table) {
   EvalOptions eo;
   eo.draws = static_cast<int>(st.get_int("eval.draws"));
   eo.seed = static_cast<uint64_t>(st.get_int("eval.seed"));
@@ -133,15 +153,14 @@ std::string run_evaluation(const Settings& st, const PartRegistry& parts, const 
   progress.finish();
   spdlog::info("scored in {:.1f} s", std::chrono::duration<double>(SteadyClock::now() - t0).count());
 
-  const std::string table = markdown_table(r, items);
+  table = markdown_table(r, items);
   write_file_atomic(out / "eval.md", table);
   write_file_atomic(out / "eval.json", to_json(r, items).dump(2) + "\n");
   write_file_atomic(out / "items.tsv", items_tsv(r, items));
   write_file_atomic(out / "settings.toml", st.to_toml({"eval", "generator"}));
   if (!r.stimulus_thumbs.empty()) {
     const auto n = static_cast<std::ptrdiff_t>(std::min<int64_t>(st.get_int("eval.sheet_items"), static_cast<int64_t>(r.stimulus_thumbs.size())));
-    SheetText text{files.front().pred.filename().string() + (files.size() > 1 ? " and others" : "") +
-                       ": presented faces over their reconstructions",
+    SheetText text{name + ": presented faces over their reconstructions",
                    fmt::format("{} of {} items, drawn by {}; under each pair its latent r", n, r.items, r.images), {}, {}};
     const Metric* latent_r = r.find("latent_r");
     for (std::ptrdiff_t i = 0; i < n; ++i) {
@@ -152,7 +171,7 @@ std::string run_evaluation(const Settings& st, const PartRegistry& parts, const 
                         {r.reconstruction_thumbs.begin(), r.reconstruction_thumbs.begin() + n}, r.thumbnail,
                         static_cast<int>(st.get_int("eval.sheet_columns")), text);
   }
-  return table;
+  return r;
 }
 
 Command eval_command() {

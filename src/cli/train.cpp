@@ -7,6 +7,7 @@
 
 #include "cli/command.hpp"
 #include "core/clock.hpp"
+#include "decoders/array_decoder.hpp"
 #include "decoders/decoder.hpp"
 #include "io/npy.hpp"
 
@@ -37,10 +38,28 @@ Eigen::MatrixXf read_latents(const std::filesystem::path& path) {
 
 namespace {
 
+void log_trained(const std::string& out, const Decoder& d, SteadyClock::time_point t0) {
+  std::string cv;
+  for (size_t i = 0; i < d.penalties.size(); ++i) cv += fmt::format(" {}: {:.3f}", d.penalties[i], d.cv_correlation[i]);
+  spdlog::info("wrote {} in {:.1f} s: {} mode, {} voxels, penalty {}{}", out,
+               std::chrono::duration<double>(SteadyClock::now() - t0).count(), d.mode, d.voxels.size(), d.penalty,
+               cv.empty() ? "" : "; cross-validated correlation by penalty:" + cv);
+}
+
 void declare(Schema& s) {
   using T = SettingType;
-  s.add({.key = "train.dataset", .type = T::String, .def = std::string(""), .help = "BIDS dataset folder",
-         .flag = "--dataset", .required = true, .existing = true});
+  s.add({.key = "train.dataset", .type = T::String, .def = std::string(""),
+         .help = "BIDS dataset folder (or --responses and --targets)", .flag = "--dataset", .existing = true});
+  s.add({.key = "train.responses", .type = T::String, .def = std::string(""),
+         .help = "instead of a dataset: a .npy of per-trial responses, trials x voxels, used as they are (e.g. X_train.npy "
+                 "from hyper import-hyper); writes a decoder of response matrices",
+         .flag = "--responses", .existing = true});
+  s.add({.key = "train.targets", .type = T::String, .def = std::string(""),
+         .help = "with --responses: the latents of those trials, trials x 512 (e.g. T_train.npy)", .flag = "--targets",
+         .existing = true});
+  s.add({.key = "train.folds", .type = T::Int, .def = int64_t{6},
+         .help = "with --responses and penalty -1: contiguous blocks of trials for choosing the penalty (the paper's 1050 "
+                 "training trials are 6 runs of 175 in order)", .min = 2.0});
   s.add({.key = "train.latents", .type = T::String, .def = std::string(""),
          .help = "stimulus latents .npy (rows = stim_index); empty: DATASET/stimuli/latents.npy", .flag = "--latents", .existing = true});
   s.add({.key = "train.out", .type = T::String, .def = std::string(""), .help = "decoder file to write", .flag = "--out", .required = true});
@@ -49,7 +68,7 @@ void declare(Schema& s) {
   s.add({.key = "train.voxels", .type = T::Int, .def = int64_t{4096}, .unit = "voxels",
          .help = "voxels kept: the highest mean training t", .flag = "--voxels", .min = 1.0});
   s.add({.key = "train.penalty", .type = T::Float, .def = -1.0,
-         .help = "ridge penalty; -1 chooses one by leave-one-run-out CV; 0 is least squares", .flag = "--penalty", .min = -1.0});
+         .help = "ridge penalty; -1 chooses one by leave-one-run-out CV (with --responses: over train.folds); 0 is least squares", .flag = "--penalty", .min = -1.0});
   s.add({.key = "train.mode", .type = T::String, .def = std::string("trial"),
          .help = "trial: one sample per trial (its GLM beta), decoded offline; tr: one per TR from the online chain, "
                  "for the decode stage of hyper stream",
@@ -67,8 +86,31 @@ void declare(Schema& s) {
          .min = -1.0, .max = 60.0});
 }
 
+// From a response matrix: no chain, no voxel selection, the columns as they are.
+int train_from_arrays(const Settings& st) {
+  const std::string responses = st.get_string("train.responses"), targets = st.get_string("train.targets");
+  if (targets.empty()) throw SettingsError("train.targets: --responses needs the latents of its trials: --targets T_train.npy");
+  if (!st.get_string("train.dataset").empty())
+    throw SettingsError("train.dataset: give a dataset or --responses, not both");
+  const Eigen::MatrixXf x = read_matrix(responses, "trials x voxels"), t = read_matrix(targets, "trials x 512");
+  if (t.cols() != kLatentDim) throw SettingsError(fmt::format("train.targets: {} has {} columns, latents have {}", targets, t.cols(), kLatentDim));
+  if (t.rows() != x.rows())
+    throw SettingsError(fmt::format("train.targets: {} has {} rows and {} {}: one row of each per trial", targets, t.rows(),
+                                    responses, x.rows()));
+  const auto t0 = SteadyClock::now();
+  const Decoder d = train_array_decoder(x, t, st.get_float("train.penalty"), static_cast<int>(st.get_int("train.folds")),
+                                        TrainOptions{}.penalties, [](const std::string& line) { spdlog::info("{}", line); });
+  save_decoder(st.get_string("train.out"), d);
+  log_trained(st.get_string("train.out"), d, t0);
+  return 0;
+}
+
 int run(const Settings& st, const PartRegistry& stages) {
+  if (!st.get_string("train.responses").empty()) return train_from_arrays(st);
   const std::string dataset = st.get_string("train.dataset"), out = st.get_string("train.out");
+  if (dataset.empty())
+    throw SettingsError("train.dataset: nothing to train on: give a BIDS dataset with --dataset DIR, or response matrices with "
+                        "--responses X_train.npy --targets T_train.npy");
   // The dataset first: "not a dataset" is the likelier mistake than a missing latents file.
   std::vector<RunFile> found;
   try {
@@ -112,11 +154,7 @@ int run(const Settings& st, const PartRegistry& stages) {
   const auto t0 = SteadyClock::now();
   const Decoder d = train_decoder(chain, runs, latents, o, [](const std::string& line) { spdlog::info("{}", line); });
   save_decoder(out, d);
-  std::string cv;
-  for (size_t i = 0; i < d.penalties.size(); ++i) cv += fmt::format(" {}: {:.3f}", d.penalties[i], d.cv_correlation[i]);
-  spdlog::info("wrote {} in {:.1f} s: {} mode, {} voxels, penalty {}{}", out,
-               std::chrono::duration<double>(SteadyClock::now() - t0).count(), d.mode, d.voxels.size(), d.penalty,
-               cv.empty() ? "" : "; cross-validated correlation by penalty:" + cv);
+  log_trained(out, d, t0);
   return 0;
 }
 
@@ -129,7 +167,8 @@ Command train_command() {
           .declare = declare,
           .run = run,
           .chain = true,
-          .example = "hyper train --dataset twin --out dec.safetensors   (or --attribute smile --out smile.npy)"};
+          .example = "hyper train --dataset twin --out dec.safetensors   (or --attribute smile --out smile.npy; or --responses "
+                     "X_train.npy --targets T_train.npy)"};
 }
 
 }  // namespace hyper

@@ -27,7 +27,7 @@ void check_given(const Schema& schema, const Command& c, const std::vector<std::
       const bool empty = paths.empty() || (paths.size() == 1 && paths[0].empty());
       const bool own = std::find(c.sections.begin(), c.sections.end(), section) != c.sections.end();
       if (s->required && own && empty) {
-        const std::string how = s->key == c.positional ? "hyper " + c.name + " " + upper(s->key.substr(s->key.find('.') + 1)) + ".toml"
+        const std::string how = s->key == c.positional ? "hyper " + c.name + " " + upper(s->key.substr(s->key.find('.') + 1)) + (c.positional_settings ? ".toml" : "")
                                 : s->flag.empty()      ? "--set " + s->key + "=..."
                                                        : s->flag;
         throw SettingsError(s->key + ": required: give it with " + how + " (" + s->help + "); see the example in hyper " + c.name +
