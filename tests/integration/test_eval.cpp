@@ -368,7 +368,8 @@ TEST_CASE("hyper eval writes the table, JSON, per-item values and a contact shee
   CHECK(test::run(test::hyper_cmd({"eval", "--pred", (d / "pred.npy").string(), "--events", (d / "ev.tsv").string(), "--out",
                                    (d / "o2").string()}),
                   d / "e1.log") == 2);
-  CHECK(test::read_text(d / "e1.log").find("eval.latents: required: give it with --latents") != std::string::npos);
+  CHECK(test::read_text(d / "e1.log").find("eval.latents: which face each prediction belongs to") != std::string::npos);
+  CHECK(test::read_text(d / "e1.log").find("--latents") != std::string::npos);
   CHECK(test::run(test::hyper_cmd({"eval", "--pred", (d / "pred.npy").string(), (d / "pred.npy").string(), "--events",
                                    (d / "ev.tsv").string(), "--latents", (d / "stimuli.npy").string(), "--out", (d / "o2").string()}),
                   d / "e2.log") == 2);
