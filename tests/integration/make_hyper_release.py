@@ -3,6 +3,7 @@
 agreement), for the tests of hyper import-hyper, train/decode/eval from arrays:
 
   RELEASE/data_sub1_4096.dat      pickle.dump((X_train, T_train, X_test, T_test)) as main.py loads it
+  RELEASE/data_python2.dat        the same as Python 2 pickles it (bytes as str)
   RELEASE/l0_s1_5000_final.model  a Chainer save_npz of ModelLinear: numpy.savez_compressed with the
                                   keys Chainer's DictionarySerializer writes, fc1/W (512 x v), fc1/b
   RELEASE/bounds/pggan_celebahq_ATTR_boundary.npy  InterFaceGAN boundaries, (1, 512), unit norm
@@ -40,6 +41,23 @@ X_train = (T_train @ A + 0.5 * rng.standard_normal((a.train, a.voxels))).astype(
 X_test = (T_test @ A + 0.5 * rng.standard_normal((a.test, a.voxels))).astype(np.float32)
 with open(os.path.join(a.release, "data_sub1_4096.dat"), "wb") as f:
     pickle.dump((X_train, T_train, X_test, T_test), f)
+
+
+def as_python2(data):
+    """The same pickle as Python 2 writes it: raw bytes as str opcodes (BINSTRING,
+    SHORT_BINSTRING: the same layout as protocol 3's BINBYTES, SHORT_BINBYTES), protocol 2."""
+    import pickletools
+    out = bytearray(data)
+    for op, _, pos in pickletools.genops(data):
+        if op.name in ("BINBYTES", "SHORT_BINBYTES"):
+            out[pos] = ord("T" if op.name == "BINBYTES" else "U")
+        elif op.name == "PROTO":
+            out[pos + 1] = 2
+    return bytes(out)
+
+
+with open(os.path.join(a.release, "data_python2.dat"), "wb") as f:
+    f.write(as_python2(pickle.dumps((X_train, T_train, X_test, T_test), protocol=3)))
 
 # The paper trained its L.Linear with Adam and weight decay; a ridge solution stands in.
 Xc, Tc = X_train - X_train.mean(0), T_train - T_train.mean(0)

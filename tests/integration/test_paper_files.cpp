@@ -65,6 +65,11 @@ TEST_CASE("hyper import-hyper reads the released pickle and Chainer decoder: the
                    "--out", (r.d.path() / "paper.npy").string()}, "decode.log") == 0);
   CHECK(max_abs_diff(r.d.path() / "paper.npy", r.ref / "pred_paper.npy") < 1e-5);
 
+  // The same arrays pickled as Python 2 writes them (bytes as str, read as latin-1).
+  REQUIRE(r.hyper({"import-hyper", (r.rel / "data_python2.dat").string(), "--out", (r.d.path() / "py2").string()}, "py2.log") == 0);
+  for (const char* name : {"X_train", "T_test"})
+    CHECK(max_abs_diff(r.d.path() / "py2" / (std::string(name) + ".npy"), r.ref / (std::string(name) + ".npy")) == 0.0);
+
   // A second import into the same folder is refused (nothing replaced) unless --force.
   CHECK(r.hyper({"import-hyper", (r.rel / "data_sub1_4096.dat").string(), "--out", out.string()}, "again.log") == 2);
   CHECK(r.log("again.log").find("--force") != std::string::npos);
