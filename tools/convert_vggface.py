@@ -50,7 +50,7 @@ class Weights:
         try:
             self.f = h5py.File(path, "r")
         except OSError as e:
-            raise Refused(f"not an HDF5 file ({e})")
+            raise Refused(f"not an HDF5 file ({e}); expected keras-vggface's rcmalli_vggface_tf_notop_resnet50.h5")
         root = self.f
         if "layer_names" not in root.attrs and "model_weights" in root:  # a whole model saved, not its weights
             root = root["model_weights"]
@@ -166,6 +166,9 @@ def main():
         torch.jit.script(net).save(out)
     except Refused as e:
         print(f"{src}: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # a file of the right kind but damaged: one line, not a traceback
+        print(f"{src}: cannot be converted ({type(e).__name__}: {e})", file=sys.stderr)
         return 1
     print(f"wrote {out}: VGGFace ResNet-50 from {src}, 2048 features of 224x224 RGB (hyper eval --features {out})")
     return 0

@@ -31,6 +31,69 @@ import numpy as np
 LATENT = 512
 NAMES = ("X_train", "T_train", "X_test", "T_test")
 
+# The dtypes an array of responses or latents may have; an object dtype (whose bytes would be
+# read as pointers) or a structured one is refused.
+NUMERIC = {"f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8"}
+MAX_BYTES = 8 << 30  # a released data file is ~20 MB; a header claiming more is not read
+
+
+class Refused(Exception):
+    pass
+
+
+# Nothing the file names is ever given to NumPy: the names an array pickles into stand for inert
+# records of what NumPy would have been asked to build, checked and turned into arrays only
+# afterwards with np.frombuffer (a pickle's dtype state could otherwise, for example, make NumPy
+# read the file's bytes as object pointers).
+class DtypeRecord:
+    def __init__(self, spec, align=False, copy=True):
+        if not isinstance(spec, str) or spec not in NUMERIC:
+            raise Refused(f"it holds an array of dtype {spec!r}: only plain numbers are read ({', '.join(sorted(NUMERIC))})")
+        self.spec, self.order = spec, "="
+
+    def __setstate__(self, state):
+        if not isinstance(state, tuple) or len(state) < 2 or state[1] not in ("<", ">", "|", "="):
+            raise Refused("an array's dtype has a state this reader does not know")
+        self.order = state[1]
+
+
+class ArrayRecord:
+    def __init__(self):
+        self.state = None
+
+    def __setstate__(self, state):
+        self.state = state
+
+    def build(self):
+        if not isinstance(self.state, tuple) or len(self.state) != 5:
+            raise Refused("an array without the state NumPy pickles with it")
+        _, shape, dtype, fortran, raw = self.state
+        if not isinstance(dtype, DtypeRecord) or not isinstance(shape, tuple) or \
+                not all(isinstance(n, int) and 0 <= n < (1 << 40) for n in shape):
+            raise Refused(f"an array of shape {shape!r} and dtype {type(dtype).__name__}: not one NumPy writes")
+        if isinstance(raw, str):  # Python 2 kept the bytes as str; latin-1 gives them back one to one
+            raw = raw.encode("latin1")
+        dt = np.dtype(dtype.spec).newbyteorder(dtype.order if dtype.order != "|" else "=")
+        size = dt.itemsize * int(np.prod(shape, dtype=np.int64))
+        if not isinstance(raw, bytes) or len(raw) != size or size > MAX_BYTES:
+            raise Refused(f"an array of shape {shape} ({dt}) whose data is {len(raw) if isinstance(raw, bytes) else type(raw).__name__}"
+                          f" bytes, not {size}")
+        return np.frombuffer(raw, dtype=dt).reshape(shape, order="F" if fortran else "C").astype(dt.newbyteorder("="))
+
+
+class NdarrayName:
+    """numpy.ndarray as the argument of _reconstruct; calling it directly is refused."""
+
+    def __init__(self, *args):
+        raise Refused("it calls numpy.ndarray directly, which a pickled array never does: refused")
+
+
+def reconstruct(cls, shape, typecode):
+    if cls is not NdarrayName:
+        raise Refused("it reconstructs something other than a NumPy array: refused")
+    return ArrayRecord()
+
+
 def latin1_bytes(text, encoding="latin1"):
     """Pickle protocol 2 written by Python 3 stores bytes as _codecs.encode(text, 'latin1'):
     only that conversion is allowed."""
@@ -40,20 +103,13 @@ def latin1_bytes(text, encoding="latin1"):
 
 
 # What NumPy arrays pickle into, across NumPy versions (1.x writes numpy.core, 2.x numpy._core).
-# Nothing else may be named by the file: no function that could run code is ever looked up.
 ALLOWED = {
     ("_codecs", "encode"): latin1_bytes,
-    ("numpy.core.multiarray", "_reconstruct"): np.core.multiarray._reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): np.core.multiarray._reconstruct,
-    ("numpy.core.multiarray", "scalar"): np.core.multiarray.scalar,
-    ("numpy._core.multiarray", "scalar"): np.core.multiarray.scalar,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
+    ("numpy.core.multiarray", "_reconstruct"): reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): reconstruct,
+    ("numpy", "ndarray"): NdarrayName,
+    ("numpy", "dtype"): DtypeRecord,
 }
-
-
-class Refused(Exception):
-    pass
 
 
 class ArraysOnly(pickle.Unpickler):
@@ -90,6 +146,10 @@ def source(path):
 
 def read_data(path):
     with open(path, "rb") as f:
+        if f.read(2) == b"PK":
+            raise Refused("a zip file, not a pickle: is it the decoder (l0_s1_5000_final.model)? give that with --decoder, "
+                          "and the data pickle (data_sub1_4096.dat) as the first argument")
+        f.seek(0)
         # latin1: a pickle written by Python 2 (NumPy arrays hold their bytes as str there).
         obj = ArraysOnly(f, encoding="latin1").load()
     if not isinstance(obj, tuple) or len(obj) != 4:
@@ -97,6 +157,7 @@ def read_data(path):
                       + (f" of {len(obj)}" if isinstance(obj, (tuple, list)) else ""))
     arrays = {}
     for name, a in zip(NAMES, obj):
+        a = a.build() if isinstance(a, ArrayRecord) else a
         if not isinstance(a, np.ndarray) or a.ndim != 2 or a.dtype.kind not in "fiu":
             raise Refused(f"{name} must be a 2-D numeric array, found "
                           + (f"shape {a.shape}, dtype {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__))
@@ -116,18 +177,23 @@ def read_chainer_linear(path):
     try:
         z = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
-        raise Refused("not a Chainer save_npz file (a zip of .npy files)")
+        raise Refused("not a Chainer save_npz file (a zip of .npy files); the decoder is l0_s1_5000_final.model, the data "
+                      "pickle (data_sub1_4096.dat) goes first, without --decoder")
     found = {}
     with z:
         for entry in z.namelist():
             key = entry[:-4] if entry.endswith(".npy") else entry
             if key.split("/")[-2:] in (["fc1", "W"], ["fc1", "b"]):
+                if key.split("/")[-1] in found:
+                    raise Refused(f"two fc1/{key.split('/')[-1]} in it ({entry} and another): which one is the decoder?")
                 found[key.split("/")[-1]] = np.load(io.BytesIO(z.read(entry)), allow_pickle=False)
         names = z.namelist()
     if set(found) != {"W", "b"}:
         raise Refused(f"no fc1/W and fc1/b in it (it holds: {', '.join(names) or 'nothing'}); "
                       "expected the decoder of HYPER's main.py, ModelLinear with one L.Linear called fc1")
     w, b = found["W"], found["b"]
+    if w.dtype.kind != "f" or b.dtype.kind != "f":
+        raise Refused(f"fc1/W is {w.dtype} and fc1/b {b.dtype}; a Chainer Linear holds floating point weights")
     if w.ndim != 2 or w.shape[0] != LATENT or b.shape != (LATENT,):
         raise Refused(f"fc1/W has shape {w.shape} and fc1/b {b.shape}; expected ({LATENT}, voxels) and ({LATENT},)")
     return w, b

@@ -32,15 +32,27 @@ const std::vector<PaperRow> kRows{
     {"attribute_r_smile", "attribute r: smile", 0.10, kNone, kNone, kNone},
 };
 
-// A row's metric in a result: by key, or for an attribute the boundary whose file names it
-// (InterFaceGAN's files are pggan_celebahq_ATTRIBUTE_boundary.npy).
-const Metric* find_row(const EvalResult& r, const std::string& key) {
-  if (const Metric* m = r.find(key)) return m;
+// A row's metric in a result: by key; for an attribute, the one boundary file named after it
+// exactly: ATTR.npy or InterFaceGAN's pggan_celebahq_ATTR_boundary.npy (not a conditional
+// boundary such as ..._age_c_gender_boundary). More than one such file: none, and `ambiguous`
+// names them.
+const Metric* find_row(const EvalResult& r, const std::string& key, std::string* ambiguous = nullptr) {
   const std::string prefix = "attribute_r_";
-  if (key.rfind(prefix, 0) != 0) return nullptr;
-  for (const Metric& m : r.metrics)
-    if (m.key.rfind(prefix, 0) == 0 && m.key.find(key.substr(prefix.size())) != std::string::npos) return &m;
-  return nullptr;
+  if (key.rfind(prefix, 0) != 0) return r.find(key);
+  const std::string attribute = key.substr(prefix.size()), tail = "_" + attribute + "_boundary";
+  std::vector<const Metric*> found;
+  for (const Metric& m : r.metrics) {
+    if (m.key.rfind(prefix, 0) != 0) continue;
+    const std::string name = m.key.substr(prefix.size());
+    const bool ends = name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
+    if (name == attribute || name == attribute + "_boundary" || (ends && name.find("_c_") == std::string::npos))
+      found.push_back(&m);
+  }
+  if (found.size() > 1 && ambiguous) {
+    *ambiguous = attribute + ":";
+    for (const Metric* m : found) *ambiguous += " " + m->key.substr(prefix.size());
+  }
+  return found.size() == 1 ? found.front() : nullptr;
 }
 
 std::string paper_cell(double v, double se) {
@@ -64,31 +76,38 @@ std::string table1_markdown(const std::vector<NamedResult>& results) {
     t += fmt::format("{} test items; chance from {} latents drawn from N(0, I).", first.items, first.draws);
     if (!first.images.empty()) t += " Faces drawn by: " + first.images + ".";
     if (!first.features.empty()) t += " Features: " + first.features + ".";
-    t += "\nThe paper's columns are its published figures (S1, S2), for comparison; a row a run could not compute "
-         "(no generator, no feature network, no boundary file) is left out.\n\n";
+    t += "\nEach prediction: mean ± s.e. over the items (attribute r: one value across them) and its permutation p. The "
+         "paper's columns are its published figures (S1, S2), for comparison; a row a run could not compute (no generator, "
+         "no feature network, no boundary file) is left out.\n\n";
   }
   t += "| measure |";
   for (const NamedResult& n : results) t += " " + n.name + " |";
-  t += " chance | paper S1 | paper S2 |\n|---|";
+  t += " chance (mean ± s.d.) | paper S1 | paper S2 |\n|---|";
   for (size_t i = 0; i < results.size() + 3; ++i) t += "---|";
   t += "\n";
+  std::string ambiguous;
   for (const PaperRow& row : kRows) {
-    std::string cells;
+    std::string cells, label = row.label;
     std::optional<std::string> chance;
     for (const NamedResult& n : results) {
-      const Metric* m = find_row(*n.result, row.key);
+      std::string which;
+      const Metric* m = find_row(*n.result, row.key, &which);
+      if (!which.empty() && ambiguous.find(which) == std::string::npos) ambiguous += "\n- " + which;
       if (!m) {
         cells += " – |";
         continue;
       }
       const std::string v = std::isfinite(m->se) ? fmt::format("{:.4f} ± {:.4f}", m->value, m->se) : fmt::format("{:.4f}", m->value);
       cells += " " + v + p_text(*m, n.result->draws) + " |";
-      if (!chance && std::isfinite(m->chance)) chance = fmt::format("{:.4f}", m->chance);
+      if (!chance && std::isfinite(m->chance)) chance = fmt::format("{:.4f} ± {:.4f}", m->chance, m->chance_sd);
+      if (row.key.rfind("attribute_r_", 0) == 0) label = row.label + " (" + m->key.substr(12) + ")";
     }
     if (cells.find_first_not_of(" –|") == std::string::npos) continue;  // no result has it
-    t += fmt::format("| {} |{} {} | {} | {} |\n", row.label, cells, chance.value_or("–"), paper_cell(row.s1, row.s1_se),
+    t += fmt::format("| {} |{} {} | {} | {} |\n", label, cells, chance.value_or("–"), paper_cell(row.s1, row.s1_se),
                      paper_cell(row.s2, row.s2_se));
   }
+  if (!ambiguous.empty())
+    t += "\nLeft out, more than one boundary file names the attribute (give one per attribute):" + ambiguous + "\n";
   return t;
 }
 

@@ -75,8 +75,8 @@ RowMajor decode_rows(const Settings& st, const PartRegistry& stages, std::string
     }
   }
   if (d->mode == "array")
-    throw SettingsError("decode.decoder: " + file + " decodes response matrices (trials x voxels): give one with --responses, "
-                        "not a run");
+    throw SettingsError("decode.decoder: " + file + " decodes response matrices (trials x voxels, a .npy), not runs: use "
+                        "hyper decode --responses MATRIX.npy --decoder " + file + " instead of --input " + input);
   const RunFile run = find_runs(input).at(0);
   rows_are = d->mode == "tr" ? "volumes" : "trials";
   return d->mode == "tr" ? decode_per_tr(st, stages, d, file, run) : decode_per_trial(st, stages, *d, file, run);

@@ -36,7 +36,8 @@ void declare(Schema& s) {
                  "from hyper import-hyper); each --pred is then scored on its own, into OUT/ITS_NAME/, and OUT/table1.md puts "
                  "them side by side", .flag = "--truth", .existing = true});
   s.add({.key = "eval.out", .type = T::String, .def = std::string(""),
-         .help = "folder for eval.json, eval.md, items.tsv, contact_sheet.png", .flag = "--out", .required = true});
+         .help = "folder for eval.json, eval.md, items.tsv, contact_sheet.png (with --truth: table1.md, table1.json and "
+                 "one such folder per prediction)", .flag = "--out", .required = true});
   s.add({.key = "eval.per", .type = T::String, .def = std::string("auto"),
          .help = "a .npy's rows: one per event, one per volume, or auto (event when as many rows as events)",
          .choices = {"auto", "event", "volume"}});
@@ -180,7 +181,8 @@ Command eval_command() {
           .sections = {"eval", "generator"},
           .declare = declare,
           .run = run,
-          .example = "hyper eval --pred out/sub-01_task-faces_run-05_bold --events twin/sub-01/func/sub-01_task-faces_run-05_events.tsv --latents twin/stimuli/latents.npy --out eval"};
+          .example = "hyper eval --pred out/sub-01_task-faces_run-05_bold --events twin/sub-01/func/sub-01_task-faces_run-05_events.tsv --latents twin/stimuli/latents.npy --out eval\n"
+                     "  hyper eval --truth s1/T_test.npy --pred paper.npy ridge.npy --boundaries bounds/*.npy --out table1   (rows paired)"};
 }
 
 }  // namespace hyper

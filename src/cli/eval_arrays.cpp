@@ -20,9 +20,9 @@ int evaluate_arrays(const Settings& st, const PartRegistry& parts) {
   if (truth.cols() != kLatentDim)
     throw SettingsError(fmt::format("eval.truth: {} has {} columns; latents have {}", truth_file, truth.cols(), kLatentDim));
   const std::filesystem::path out = st.get_string("eval.out");
+  // Every prediction checked before any is scored (scoring one can take minutes of faces).
   std::vector<std::string> names;
-  std::vector<EvalResult> results;
-  results.reserve(st.get_list("eval.pred").size());
+  std::vector<Eigen::MatrixXf> preds;
   for (const std::string& file : st.get_list("eval.pred")) {
     const std::string name = std::filesystem::path(file).stem().string();
     if (std::find(names.begin(), names.end(), name) != names.end())
@@ -30,20 +30,29 @@ int evaluate_arrays(const Settings& st, const PartRegistry& parts) {
                           "/; rename one");
     if (std::filesystem::is_directory(file))
       throw SettingsError("eval.pred: " + file + " is a run record; with --truth every prediction is a .npy of one row per item");
-    const Eigen::MatrixXf pred = read_matrix(file, "predicted latents, items x 512");
-    if (pred.rows() != truth.rows() || pred.cols() != truth.cols())
-      throw SettingsError(fmt::format("eval.pred: {} is {} x {} and {} is {} x {}: row i of each is item i", file, pred.rows(),
-                                      pred.cols(), truth_file, truth.rows(), truth.cols()));
-    EvalItems items;
-    items.predicted = pred.cast<double>();
-    for (Eigen::Index i = 0; i < pred.rows(); ++i) items.stimulus.push_back(i);
-    items.presentations.assign(static_cast<size_t>(pred.rows()), 1);
-    items.averaged = false;  // a row is what the file holds (the released test rows are averages already)
-    items.matched = pred.rows();
-    spdlog::info("{}: {} items paired with the rows of {}", file, pred.rows(), truth_file);
-    std::string table;
-    results.push_back(score_and_write(st, parts, items, truth, out / name, name, table));
+    preds.push_back(read_matrix(file, "predicted latents, items x 512"));
+    const Eigen::MatrixXf& pred = preds.back();
+    if (pred.cols() != kLatentDim)
+      throw SettingsError(fmt::format("eval.pred: {} has {} columns, latents have {}: if it holds responses, decode them "
+                                      "first (hyper decode --responses {} --decoder D --out PRED.npy)", file, pred.cols(),
+                                      kLatentDim, file));
+    if (pred.rows() != truth.rows())
+      throw SettingsError(fmt::format("eval.pred: {} has {} rows and {} {}: row i of each is item i", file, pred.rows(),
+                                      truth_file, truth.rows()));
     names.push_back(name);
+  }
+  std::vector<EvalResult> results;
+  results.reserve(preds.size());
+  for (size_t k = 0; k < preds.size(); ++k) {
+    EvalItems items;
+    items.predicted = preds[k].cast<double>();
+    for (Eigen::Index i = 0; i < preds[k].rows(); ++i) items.stimulus.push_back(i);
+    items.presentations.assign(static_cast<size_t>(preds[k].rows()), 1);
+    items.averaged = false;  // a row is what the file holds (the released test rows are averages already)
+    items.matched = preds[k].rows();
+    spdlog::info("{}: {} items paired with the rows of {}", st.get_list("eval.pred")[k], preds[k].rows(), truth_file);
+    std::string table;
+    results.push_back(score_and_write(st, parts, items, truth, out / names[k], names[k], table));
   }
   std::vector<NamedResult> named;
   for (size_t i = 0; i < names.size(); ++i) named.push_back({names[i], &results[i]});

@@ -33,6 +33,34 @@ void declare(Schema& s) {
          .flag = "--force"});
 }
 
+// Runs the script into `work`; throws its one-line answer when it fails.
+void read_release(const std::string& data, const std::string& decoder, const std::filesystem::path& work) {
+  // The same Python as every other tool here: Debian's, with python3-numpy.
+  std::vector<std::string> argv{"/usr/bin/python3", std::string(HYPER_SOURCE_DIR) + "/tools/import_hyper.py", "--out", work.string()};
+  if (!data.empty()) argv.insert(argv.end(), {"--data", data});
+  if (!decoder.empty()) argv.insert(argv.end(), {"--decoder", decoder});
+  const auto log = work / "import.log";
+  const int rc = run_to_files(argv, work / "import.out", log);
+  std::ifstream in(log);
+  std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!said.empty() && said.back() == '\n') said.pop_back();
+  const std::string what = data.empty() ? decoder : decoder.empty() ? data : data + " and " + decoder;
+  if (rc < 0) throw std::runtime_error("import: /usr/bin/python3 did not start (tools/setup installs it with python3-numpy)");
+  if (rc > 128)
+    throw std::runtime_error(fmt::format("import: tools/import_hyper.py was killed by signal {} while reading {}{}", rc - 128, what,
+                                         rc - 128 == 9 ? " (out of memory?)" : ""));
+  if (rc != 0) throw std::runtime_error(said.empty() ? fmt::format("import: tools/import_hyper.py failed (exit {}) on {}", rc, what) : said);
+}
+
+// fc1/W and fc1/b as written by the script -> an array decoder file.
+void write_paper_decoder(const std::filesystem::path& work, const std::string& decoder) {
+  const Eigen::MatrixXf w = read_matrix(work / "chainer_fc1_W.npy", "fc1/W");  // 512 x voxels, as Chainer keeps it: x W' + b
+  const NpyArray b = read_npy(work / "chainer_fc1_b.npy");
+  const Eigen::VectorXf bias = Eigen::Map<const Eigen::VectorXf>(b.data.data(), static_cast<Eigen::Index>(b.data.size()));
+  save_decoder(work / kDecoderFile, array_decoder(w.transpose(), bias,
+                                                  "chainer L.Linear (" + std::filesystem::path(decoder).filename().string() + ")"));
+}
+
 int run(const Settings& st, const PartRegistry&) {
   const std::string data = st.get_string("import.data"), decoder = st.get_string("import.decoder");
   const std::filesystem::path out = st.get_string("import.out");
@@ -47,35 +75,33 @@ int run(const Settings& st, const PartRegistry&) {
   if (!present.empty() && !st.get_bool("import.force"))
     throw SettingsError("import.out: " + out.string() + " already holds " + present +
                         " from an earlier import: give another folder, or --force to replace them");
-  ensure_dir(out);
-  // The same Python as every other tool here: Debian's, with python3-numpy.
-  std::vector<std::string> argv{"/usr/bin/python3", std::string(HYPER_SOURCE_DIR) + "/tools/import_hyper.py", "--out", out.string()};
-  if (!data.empty()) argv.insert(argv.end(), {"--data", data});
-  if (!decoder.empty()) argv.insert(argv.end(), {"--decoder", decoder});
-  const auto log = out / "import.log";
-  spdlog::info("reading {}{}{} (tools/import_hyper.py)", data, data.empty() || decoder.empty() ? "" : " and ", decoder);
-  const int rc = run_to_files(argv, out / "import.out", log);
-  std::ifstream in(log);
-  std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  while (!said.empty() && said.back() == '\n') said.pop_back();
-  if (rc != 0)
-    throw std::runtime_error(rc < 0 ? "import: /usr/bin/python3 did not run (tools/setup installs it with python3-numpy)"
-                                    : said.empty() ? "import: tools/import_hyper.py failed (exit " + std::to_string(rc) + ")" : said);
-  std::filesystem::remove(out / "import.out");
-  std::filesystem::remove(log);
-  if (!decoder.empty()) {
-    const auto w_file = out / "chainer_fc1_W.npy", b_file = out / "chainer_fc1_b.npy";
-    const Eigen::MatrixXf w = read_matrix(w_file, "fc1/W");  // 512 x voxels, as Chainer keeps it: prediction = x W' + b
-    const NpyArray b = read_npy(b_file);
-    const Eigen::VectorXf bias = Eigen::Map<const Eigen::VectorXf>(b.data.data(), static_cast<Eigen::Index>(b.data.size()));
-    save_decoder(out / kDecoderFile, array_decoder(w.transpose(), bias,
-                                                   "chainer L.Linear (" + std::filesystem::path(decoder).filename().string() + ")"));
-    std::filesystem::remove(w_file);
-    std::filesystem::remove(b_file);
-    spdlog::info("wrote {}: the paper's decoder, {} voxels -> {} (hyper decode --responses X_test.npy --decoder it)",
-                 (out / kDecoderFile).string(), w.cols(), w.rows());
+  // All or nothing: everything is made in a folder beside the outputs and moved in at the end,
+  // so a failed import leaves --out as it was (and a retry is not refused).
+  const std::filesystem::path work = out / ".import-incomplete";
+  const bool had_out = std::filesystem::exists(out);
+  std::filesystem::remove_all(work);
+  ensure_dir(work);
+  try {
+    spdlog::info("reading {}{}{} (tools/import_hyper.py)", data, data.empty() || decoder.empty() ? "" : " and ", decoder);
+    read_release(data, decoder, work);
+    if (!decoder.empty()) write_paper_decoder(work, decoder);
+  } catch (...) {
+    std::filesystem::remove_all(work);
+    if (!had_out && std::filesystem::is_empty(out)) std::filesystem::remove(out);
+    throw;
   }
+  std::vector<std::string> made{"summary.json"};
+  if (!data.empty()) made.insert(made.end(), kArrays.begin(), kArrays.end());
+  if (!decoder.empty()) made.push_back(kDecoderFile);
+  // --force: what an earlier import left and this one did not make goes too (a decoder of
+  // another subject must not stay beside these arrays, unlisted in summary.json).
+  for (const auto& name : mine) std::filesystem::remove(out / name);
+  for (const auto& name : made) std::filesystem::rename(work / name, out / name);
+  std::filesystem::remove_all(work);
   if (!data.empty()) spdlog::info("wrote {}: X_train, T_train, X_test, T_test (.npy, float32)", out.string());
+  if (!decoder.empty())
+    spdlog::info("wrote {}: the paper's decoder; its predictions: hyper decode --responses {} --decoder {} --out paper.npy",
+                 (out / kDecoderFile).string(), (out / "X_test.npy").string(), (out / kDecoderFile).string());
   spdlog::info("shapes, value ranges and the files' SHA-256: {}", (out / "summary.json").string());
   return 0;
 }

@@ -40,10 +40,10 @@ namespace {
 
 void log_trained(const std::string& out, const Decoder& d, SteadyClock::time_point t0) {
   std::string cv;
-  for (size_t i = 0; i < d.penalties.size(); ++i) cv += fmt::format(" {}: {:.3f}", d.penalties[i], d.cv_correlation[i]);
-  spdlog::info("wrote {} in {:.1f} s: {} mode, {} voxels, penalty {}{}", out,
+  for (size_t i = 0; i < d.penalties.size(); ++i) cv += fmt::format(" {}: {:.4f}", d.penalties[i], d.cv_correlation[i]);
+  spdlog::info("wrote {} in {:.1f} s: {} mode, {} voxels, penalty {}{}{}", out,
                std::chrono::duration<double>(SteadyClock::now() - t0).count(), d.mode, d.voxels.size(), d.penalty,
-               cv.empty() ? "" : "; cross-validated correlation by penalty:" + cv);
+               d.penalty == 0 ? " (least squares)" : "", cv.empty() ? "" : "; cross-validated correlation by penalty:" + cv);
 }
 
 void declare(Schema& s) {
@@ -106,7 +106,15 @@ int train_from_arrays(const Settings& st) {
 }
 
 int run(const Settings& st, const PartRegistry& stages) {
-  if (!st.get_string("train.responses").empty()) return train_from_arrays(st);
+  if (!st.get_string("train.responses").empty()) {
+    if (!st.get_string("train.attribute").empty())
+      throw SettingsError("train.attribute: an attribute's direction is fitted from a dataset's stimuli (--dataset), not from "
+                          "--responses");
+    return train_from_arrays(st);
+  }
+  if (!st.get_string("train.targets").empty())
+    throw SettingsError("train.targets: latents per trial go with --responses X_train.npy (a response matrix); a dataset's "
+                        "latents are given with --latents");
   const std::string dataset = st.get_string("train.dataset"), out = st.get_string("train.out");
   if (dataset.empty())
     throw SettingsError("train.dataset: nothing to train on: give a BIDS dataset with --dataset DIR, or response matrices with "

@@ -62,7 +62,7 @@ int run_to_files(const std::vector<std::string>& argv, const std::filesystem::pa
   if (rc != 0) return -1;
   int status = 0;
   waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
 }
 
 }  // namespace hyper

@@ -19,7 +19,8 @@ pid_t spawn_self(const std::vector<std::string>& args, const std::filesystem::pa
 int wait_child(pid_t pid, std::chrono::milliseconds timeout);
 
 // Runs argv (argv[0] a full path, e.g. /usr/bin/python3) to its end, stdout to `out` and
-// stderr to `log`; its exit code (-1: it did not start or died of a signal).
+// stderr to `log`; its exit code, 128 + N when signal N ended it (as a shell says), -1 when it
+// did not start.
 int run_to_files(const std::vector<std::string>& argv, const std::filesystem::path& out, const std::filesystem::path& log);
 
 }  // namespace hyper

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "decoders/decoder.hpp"
 #include "io/npy.hpp"
 #include "support.hpp"
 
@@ -65,19 +66,32 @@ TEST_CASE("hyper import-hyper reads the released pickle and Chainer decoder: the
                    "--out", (r.d.path() / "paper.npy").string()}, "decode.log") == 0);
   CHECK(max_abs_diff(r.d.path() / "paper.npy", r.ref / "pred_paper.npy") < 1e-5);
 
-  // The same arrays pickled as Python 2 writes them (bytes as str, read as latin-1).
-  REQUIRE(r.hyper({"import-hyper", (r.rel / "data_python2.dat").string(), "--out", (r.d.path() / "py2").string()}, "py2.log") == 0);
-  for (const char* name : {"X_train", "T_test"})
-    CHECK(max_abs_diff(r.d.path() / "py2" / (std::string(name) + ".npy"), r.ref / (std::string(name) + ".npy")) == 0.0);
+  // The same arrays pickled as Python 2 writes them (bytes as str, read as latin-1), and in the
+  // text protocol 0 with a big-endian and a Fortran-order array.
+  for (const char* file : {"data_python2.dat", "data_protocol0.dat"}) {
+    INFO(file);
+    const auto dir = r.d.path() / std::filesystem::path(file).stem();
+    REQUIRE(r.hyper({"import-hyper", (r.rel / file).string(), "--out", dir.string()}, "other.log") == 0);
+    for (const char* name : {"X_train", "T_train", "X_test", "T_test"})
+      CHECK(max_abs_diff(dir / (std::string(name) + ".npy"), r.ref / (std::string(name) + ".npy")) == 0.0);
+  }
 
   // A second import into the same folder is refused (nothing replaced) unless --force.
   CHECK(r.hyper({"import-hyper", (r.rel / "data_sub1_4096.dat").string(), "--out", out.string()}, "again.log") == 2);
   CHECK(r.log("again.log").find("--force") != std::string::npos);
+  // --force with the data alone: the earlier decoder goes too (it is not in the new summary).
   CHECK(r.hyper({"import-hyper", (r.rel / "data_sub1_4096.dat").string(), "--out", out.string(), "--force"}, "force.log") == 0);
+  CHECK(!std::filesystem::exists(out / "paper_decoder.safetensors"));
+  CHECK(std::filesystem::exists(out / "X_test.npy"));
 
-  // A volume decoder's place: the stream refuses an array decoder, naming what it is for.
-  CHECK(r.hyper({"decode", "--input", (out / "X_test.npy").string(), "--decoder", (out / "paper_decoder.safetensors").string(),
-                 "--out", (r.d.path() / "x.npy").string()}, "wrong.log") != 0);
+  // An array decoder given a run: the command to use instead.
+  CHECK(r.hyper({"decode", "--input", (out / "X_test.npy").string(), "--decoder", (r.d.path() / "s1" / "X_test.npy").string(),
+                 "--out", (r.d.path() / "x.npy").string()}, "notdec.log") != 0);
+  REQUIRE(r.hyper({"import-hyper", "--decoder", (r.rel / "l0_s1_5000_final.model").string(), "--out", (r.d.path() / "dec").string()},
+                  "deconly.log") == 0);
+  CHECK(r.hyper({"decode", "--input", (out / "X_test.npy").string(), "--decoder", (r.d.path() / "dec/paper_decoder.safetensors").string(),
+                 "--out", (r.d.path() / "x.npy").string()}, "wrong.log") == 2);
+  CHECK(r.log("wrong.log").find("use hyper decode --responses MATRIX.npy") != std::string::npos);
 }
 
 TEST_CASE("a pickle that would run code is refused before anything runs, and a damaged one is named") {
@@ -88,7 +102,23 @@ TEST_CASE("a pickle that would run code is refused before anything runs, and a d
   CHECK(said.find("evil.dat") != std::string::npos);
   CHECK(said.find("system") != std::string::npos);
   CHECK(said.find("refused") != std::string::npos);
-  CHECK(!std::filesystem::exists(r.d.path() / "e" / "X_train.npy"));
+  CHECK(!std::filesystem::exists(r.d.path() / "e"));  // nothing left behind: a retry is not refused
+
+  // An object array (whose bytes NumPy would read as pointers) is refused by its dtype.
+  CHECK(r.hyper({"import-hyper", (r.rel / "objects.dat").string(), "--out", (r.d.path() / "o").string()}, "objects.log") == 1);
+  CHECK(r.log("objects.log").find("dtype 'O8'") != std::string::npos);
+
+  // The data is good, the decoder is not: all or nothing, and the retry goes through.
+  const auto half = r.d.path() / "half";
+  CHECK(r.hyper({"import-hyper", (r.rel / "data_sub1_4096.dat").string(), "--decoder", (r.rel / "data_sub1_4096.dat").string(),
+                 "--out", half.string()}, "half.log") == 1);
+  CHECK(!std::filesystem::exists(half));
+  CHECK(r.hyper({"import-hyper", (r.rel / "data_sub1_4096.dat").string(), "--decoder", (r.rel / "l0_s1_5000_final.model").string(),
+                 "--out", half.string()}, "retry.log") == 0);
+  // The decoder where the data belongs: said which file is which.
+  CHECK(r.hyper({"import-hyper", (r.rel / "l0_s1_5000_final.model").string(), "--out", (r.d.path() / "swap").string()},
+                "swap.log") == 1);
+  CHECK(r.log("swap.log").find("give that with --decoder") != std::string::npos);
 
   {  // cut short: named, not a traceback
     std::ifstream in(r.rel / "data_sub1_4096.dat", std::ios::binary);
@@ -117,13 +147,25 @@ TEST_CASE("train and decode from arrays: least squares equals numpy's minimum-no
 
   REQUIRE(r.hyper({"train", "--responses", (out / "X_train.npy").string(), "--targets", (out / "T_train.npy").string(), "--out",
                    (r.d.path() / "cv.safetensors").string()}, "cv.log") == 0);
-  const std::string said = r.log("cv.log");
-  CHECK(said.find("6 contiguous folds of 300 trials") != std::string::npos);
-  CHECK(said.find("cross-validated correlation by penalty: 0:") != std::string::npos);
+  CHECK(r.log("cv.log").find("6 contiguous folds of 300 trials") != std::string::npos);
+  // Every penalty's cross-validated correlation as numpy computes it, and the best one chosen.
+  const json cv = read_json(r.ref / "ref.json")["cv"];
+  const Decoder d = load_decoder(r.d.path() / "cv.safetensors");
+  REQUIRE(d.cv_correlation.size() == cv["correlation"].size());
+  size_t best = 0;
+  for (size_t i = 0; i < d.cv_correlation.size(); ++i) {
+    CHECK(d.penalties[i] == cv["penalties"][i].get<double>());
+    CHECK(d.cv_correlation[i] == doctest::Approx(cv["correlation"][i].get<double>()).epsilon(1e-5));
+    if (cv["correlation"][i].get<double>() > cv["correlation"][best].get<double>()) best = i;
+  }
+  CHECK(d.penalty == cv["penalties"][best].get<double>());
+  CHECK(d.mode == "array");
 
   // Mistakes answered with their fix.
   CHECK(r.hyper({"train", "--responses", (out / "X_train.npy").string(), "--out", (r.d.path() / "x.safetensors").string()}, "nt.log") == 2);
   CHECK(r.log("nt.log").find("--targets") != std::string::npos);
+  CHECK(r.hyper({"train", "--targets", (out / "T_train.npy").string(), "--out", (r.d.path() / "x.safetensors").string()}, "to.log") == 2);
+  CHECK(r.log("to.log").find("train.targets: latents per trial go with --responses") != std::string::npos);
   CHECK(r.hyper({"train", "--responses", (out / "X_train.npy").string(), "--targets", (out / "T_test.npy").string(), "--out",
                  (r.d.path() / "x.safetensors").string()}, "rows.log") == 2);
   CHECK(r.log("rows.log").find("one row of each per trial") != std::string::npos);
@@ -142,6 +184,9 @@ TEST_CASE("hyper eval --truth scores predictions side by side in Table 1's layou
                                 "--boundaries"};
   for (const char* a : {"gender", "age", "eyeglasses", "pose", "smile"})
     eval.push_back((r.rel / "bounds" / (std::string("pggan_celebahq_") + a + "_boundary.npy")).string());
+  // InterFaceGAN's folder also holds conditional boundaries: one must not stand for gender.
+  std::filesystem::copy_file(r.rel / "bounds/pggan_celebahq_age_boundary.npy", r.d.path() / "pggan_celebahq_age_c_gender_boundary.npy");
+  eval.push_back((r.d.path() / "pggan_celebahq_age_c_gender_boundary.npy").string());
   std::vector<std::string> argv{test::hyper_binary().string()};
   argv.insert(argv.end(), eval.begin(), eval.end());
   REQUIRE(test::run(argv, r.d.path() / "eval.log", 300s) == 0);
@@ -167,7 +212,8 @@ TEST_CASE("hyper eval --truth scores predictions side by side in Table 1's layou
   CHECK(rows.at("latent_similarity_mse")["paper"]["S1"].get<double>() == doctest::Approx(0.4722));
   CHECK(!rows.contains("feature_similarity_mse"));  // no feature network given: the row is left out
   const std::string md = test::read_text(r.d.path() / "eval" / "table1.md");
-  CHECK(md.find("| measure | pred_paper | pred_ls | chance | paper S1 | paper S2 |") != std::string::npos);
+  CHECK(md.find("| measure | pred_paper | pred_ls | chance (mean ± s.d.) | paper S1 | paper S2 |") != std::string::npos);
+  CHECK(md.find("attribute r: gender (pggan_celebahq_gender_boundary)") != std::string::npos);
   CHECK(std::filesystem::exists(r.d.path() / "eval" / "pred_paper" / "eval.json"));
   CHECK(std::filesystem::exists(r.d.path() / "eval" / "pred_ls" / "contact_sheet.png"));
 }
