@@ -215,7 +215,8 @@ TEST_CASE("the CLI table: each mistake gets exit 2 (usage, settings) or 1 (a fai
         "--out", (d / "e").string(), "--set", "eval.images=false"},
        1, "a stream's out folder, not a run record: give one of its run folders (" + (d / "out" / file.run_id).string() + ")"},
       {{"stream", "--decoder", dec, "--display"}, 2, "display.enabled: the screen shows faces: add --faces"},
-      {{"train", "--help"}, 0, "BIDS dataset folder REQUIRED"},
+      {{"train", "--help"}, 0, "decoder file to write REQUIRED"},
+      {{"train", "--help"}, 0, "BIDS dataset folder (or --responses and --targets)"},
       {{"replay", "--help"}, 0, "Example:\n  hyper replay --input twin"},
       {{"replay", "--help"}, 0, "--speed NUMBER|max"},
   };
