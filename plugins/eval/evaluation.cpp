@@ -171,6 +171,17 @@ void draw_faces(Generator& gen, FeatureNet* net, const Eigen::MatrixXd& z, const
 
 }  // namespace
 
+struct FaceCache {
+  bool filled = false;
+  Eigen::MatrixXd candidates;  // the latents the cache was made for
+  int draws = 0;
+  std::vector<FaceView> views;
+  std::vector<std::vector<uint8_t>> thumbs;
+  std::vector<Eigen::MatrixXd> draw_tables;  // per image measure: draws x candidates
+};
+void FaceCacheDeleter::operator()(FaceCache* c) const { delete c; }
+FaceCachePtr make_face_cache() { return FaceCachePtr(new FaceCache); }
+
 Eigen::MatrixXd prior_draws(int draws, uint64_t seed) {
   Rng rng(seed, 17);
   Eigen::MatrixXd r(draws, kLatentDim);
@@ -180,7 +191,7 @@ Eigen::MatrixXd prior_draws(int draws, uint64_t seed) {
 
 EvalResult evaluate(const EvalItems& items, const Eigen::MatrixXd& stimuli, Generator* generator, FeatureNet* features,
                     const std::vector<Boundary>& boundaries, const EvalOptions& o,
-                    const std::function<void(int64_t, int64_t)>& progress) {
+                    const std::function<void(int64_t, int64_t)>& progress, FaceCache* cache) {
   const auto n = static_cast<size_t>(items.predicted.rows());
   if (n == 0 || items.stimulus.size() != n) throw std::invalid_argument("evaluate: no items");
   if (stimuli.cols() != kLatentDim || items.predicted.cols() != kLatentDim) throw std::invalid_argument("evaluate: latents must have 512 columns");
@@ -250,18 +261,27 @@ EvalResult evaluate(const EvalItems& items, const Eigen::MatrixXd& stimuli, Gene
   if (generator) {
     res.images = generator->describe();
     if (features) res.features = features->describe();
-    const int64_t total = C + static_cast<int64_t>(n) + o.draws;
+    FaceCache local;
+    FaceCache& fc = cache ? *cache : local;
+    const bool reuse = fc.filled;
+    if (reuse && (fc.candidates.rows() != C || fc.candidates != cand_z || fc.draws != o.draws))
+      throw std::logic_error("evaluate: a face cache used for other faces or draws");
+    const int64_t total = (reuse ? 0 : C + o.draws) + static_cast<int64_t>(n);
     int64_t done = 0;
     auto tick = [&] {
       if (progress) progress(++done, total);
     };
-    std::vector<FaceView> cviews(static_cast<size_t>(C));
-    std::vector<std::vector<uint8_t>> cthumbs(static_cast<size_t>(C));
-    draw_faces(*generator, features, cand_z, o, [&](Eigen::Index row, FaceView&& v, std::vector<uint8_t>&& th) {
-      cviews[static_cast<size_t>(row)] = std::move(v);
-      cthumbs[static_cast<size_t>(row)] = std::move(th);
-      tick();
-    });
+    if (!reuse) {
+      fc.views.assign(static_cast<size_t>(C), {});
+      fc.thumbs.assign(static_cast<size_t>(C), {});
+      draw_faces(*generator, features, cand_z, o, [&](Eigen::Index row, FaceView&& v, std::vector<uint8_t>&& th) {
+        fc.views[static_cast<size_t>(row)] = std::move(v);
+        fc.thumbs[static_cast<size_t>(row)] = std::move(th);
+        tick();
+      });
+    }
+    const std::vector<FaceView>& cviews = fc.views;
+    const std::vector<std::vector<uint8_t>>& cthumbs = fc.thumbs;
     const int measures = features ? 4 : 2;  // Pearson r, SSIM, feature similarity 1/(1+L2) and 1/(1+MSE)
     std::vector<Table> img(static_cast<size_t>(measures));
     for (Table& t : img) t.obs.resize(static_cast<Eigen::Index>(n), C), t.draw.resize(o.draws, C);
@@ -282,7 +302,16 @@ EvalResult evaluate(const EvalItems& items, const Eigen::MatrixXd& stimuli, Gene
       };
     };
     draw_faces(*generator, features, P, o, compare(false));
-    draw_faces(*generator, features, R, o, compare(true));
+    if (reuse) {
+      for (size_t m = 0; m < img.size(); ++m) img[m].draw = fc.draw_tables.at(m);
+    } else {
+      draw_faces(*generator, features, R, o, compare(true));
+      fc.draw_tables.clear();
+      for (const Table& t : img) fc.draw_tables.push_back(t.draw);
+      fc.candidates = cand_z;
+      fc.draws = o.draws;
+      fc.filled = true;
+    }
     res.thumbnail = o.thumbnail;
     const std::string size = fmt::format("{}x{}", o.image_size, o.image_size);
     res.metrics.push_back(own("image_r", "image Pearson r (luminance, " + size + ")", img[0], c));

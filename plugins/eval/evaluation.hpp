@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -74,11 +75,22 @@ struct EvalResult {
 // The prior draws evaluate() uses: `draws` x 512 standard normal values.
 Eigen::MatrixXd prior_draws(int draws, uint64_t seed);
 
+// The faces that do not depend on the predictions (the presented ones, the prior's draws, and
+// the draws' image measures against the presented): kept when several predictions are scored
+// against the same faces with the same options (hyper eval --truth), so they are drawn once.
+struct FaceCache;
+struct FaceCacheDeleter {
+  void operator()(FaceCache* c) const;
+};
+using FaceCachePtr = std::unique_ptr<FaceCache, FaceCacheDeleter>;
+FaceCachePtr make_face_cache();
+
 // `stimuli`: the stimulus latents (rows indexed by items.stimulus). `generator` and
 // `features` may be null (no image or feature measures). `progress(done, total)` is called
-// as faces are drawn and scored.
+// as faces are drawn and scored. `cache` (may be null): filled by the first call, used by the
+// next ones, which must have the same candidates, generator, features and options.
 EvalResult evaluate(const EvalItems& items, const Eigen::MatrixXd& stimuli, Generator* generator, FeatureNet* features,
                     const std::vector<Boundary>& boundaries, const EvalOptions& options,
-                    const std::function<void(int64_t, int64_t)>& progress = {});
+                    const std::function<void(int64_t, int64_t)>& progress = {}, FaceCache* cache = nullptr);
 
 }  // namespace hyper

@@ -121,7 +121,7 @@ std::string run_evaluation(const Settings& st, const PartRegistry& parts, const 
 }
 
 EvalResult score_and_write(const Settings& st, const PartRegistry& parts, const EvalItems& items, const Eigen::MatrixXd& stimuli,
-                           const std::filesystem::path& out, const std::string& name, std::string& table) {
+                           const std::filesystem::path& out, const std::string& name, std::string& table, FaceCache* cache) {
   EvalOptions eo;
   eo.draws = static_cast<int>(st.get_int("eval.draws"));
   eo.seed = static_cast<uint64_t>(st.get_int("eval.seed"));
@@ -150,7 +150,7 @@ EvalResult score_and_write(const Settings& st, const PartRegistry& parts, const 
   const auto t0 = SteadyClock::now();
   const EvalResult r = evaluate(items, stimuli, gen.get(), net.get(), boundaries, eo, [&](int64_t done, int64_t total) {
     progress.update(fmt::format("drawing and comparing faces: {} / {}", done, total), done == total);
-  });
+  }, cache);
   progress.finish();
   spdlog::info("scored in {:.1f} s", std::chrono::duration<double>(SteadyClock::now() - t0).count());
 

@@ -20,10 +20,10 @@ std::string run_evaluation(const Settings& settings, const PartRegistry& parts, 
                            const std::filesystem::path& stimulus_latents, const std::filesystem::path& out);
 
 // Scores matched items against the stimulus latents (their rows) and writes OUT's files;
-// `name` heads the contact sheet, `table` gets eval.md's text.
+// `name` heads the contact sheet, `table` gets eval.md's text. `cache`: see evaluate().
 EvalResult score_and_write(const Settings& settings, const PartRegistry& parts, const EvalItems& items,
                            const Eigen::MatrixXd& stimuli, const std::filesystem::path& out, const std::string& name,
-                           std::string& table);
+                           std::string& table, FaceCache* cache = nullptr);
 
 // hyper eval --truth (eval_arrays.cpp): predictions paired row by row with the presented
 // latents, each scored into OUT/NAME/, and OUT/table1.md, table1.json side by side.

@@ -43,6 +43,8 @@ int evaluate_arrays(const Settings& st, const PartRegistry& parts) {
   }
   std::vector<EvalResult> results;
   results.reserve(preds.size());
+  // The presented faces and the prior's are the same for every prediction: drawn once.
+  const FaceCachePtr faces = make_face_cache();
   for (size_t k = 0; k < preds.size(); ++k) {
     EvalItems items;
     items.predicted = preds[k].cast<double>();
@@ -52,7 +54,7 @@ int evaluate_arrays(const Settings& st, const PartRegistry& parts) {
     items.matched = preds[k].rows();
     spdlog::info("{}: {} items paired with the rows of {}", st.get_list("eval.pred")[k], preds[k].rows(), truth_file);
     std::string table;
-    results.push_back(score_and_write(st, parts, items, truth, out / names[k], names[k], table));
+    results.push_back(score_and_write(st, parts, items, truth, out / names[k], names[k], table, faces.get()));
   }
   std::vector<NamedResult> named;
   for (size_t i = 0; i < names.size(); ++i) named.push_back({names[i], &results[i]});

@@ -215,5 +215,18 @@ TEST_CASE("hyper eval --truth scores predictions side by side in Table 1's layou
   CHECK(md.find("| measure | pred_paper | pred_ls | chance (mean ± s.d.) | paper S1 | paper S2 |") != std::string::npos);
   CHECK(md.find("attribute r: gender (pggan_celebahq_gender_boundary)") != std::string::npos);
   CHECK(std::filesystem::exists(r.d.path() / "eval" / "pred_paper" / "eval.json"));
+
+  // The second prediction reused the first's drawn faces (presented and prior): the same
+  // figures as scoring it alone.
+  std::vector<std::string> alone{test::hyper_binary().string(), "eval", "--truth", (out / "T_test.npy").string(), "--pred",
+                                 (r.ref / "pred_ls.npy").string(), "--out", (r.d.path() / "alone").string(), "--generator",
+                                 "procedural", "--resolution", "64", "--set", "eval.image_size=64", "--set", "eval.draws=40"};
+  REQUIRE(test::run(alone, r.d.path() / "alone.log", 300s) == 0);
+  const json single = read_json(r.d.path() / "alone" / "pred_ls" / "eval.json"), shared = read_json(r.d.path() / "eval" / "pred_ls" / "eval.json");
+  for (const char* key : {"image_r", "image_ssim", "image_identification_top1"}) {
+    INFO(key);
+    for (const char* field : {"value", "chance", "chance_sd", "p"})
+      CHECK(shared["metrics"][key][field].get<double>() == doctest::Approx(single["metrics"][key][field].get<double>()).epsilon(1e-12));
+  }
   CHECK(std::filesystem::exists(r.d.path() / "eval" / "pred_ls" / "contact_sheet.png"));
 }
