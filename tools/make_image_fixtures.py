@@ -7,6 +7,10 @@ needed only to remake them):
   resize_input.npy, resize_9x13.npy, resize_50x64.npy
                                     a 30 x 40 image and PIL's BILINEAR resampling of it (mode
                                     F), shrunk and enlarged
+  ssim_rgb_pairs.npy, ssim_rgb_values.npy
+                                    8-bit RGB image pairs (stored as float32 0..255) and their
+                                    SSIM as the HYPER paper's main.py called it:
+                                    structural_similarity(a, b, multichannel=True) on uint8
 
   tools/make_image_fixtures.py OUT_DIR
 """
@@ -40,3 +44,21 @@ np.save(os.path.join(sys.argv[1], "resize_input.npy"), image)
 for h, w in [(9, 13), (50, 64)]:
     resized = np.asarray(Image.fromarray(image, mode="F").resize((w, h), Image.BILINEAR), dtype=np.float32)
     np.save(os.path.join(sys.argv[1], f"resize_{h}x{w}.npy"), resized)
+
+# RGB pairs, scored as main.py scored its 1024 px PNGs (scikit-image's defaults: 7 x 7 uniform
+# window, sample covariance, data range 255 from uint8); an own generator keeps the rest as it was.
+rgb_rng = np.random.default_rng(1024)
+yy, xx = np.mgrid[0:36, 0:44]
+face = np.stack([120 + 80 * np.sin(xx / 6.0 + c) * np.cos(yy / 5.0) for c in range(3)], axis=-1)
+rgb_pairs = [
+    (face, face),
+    (face, face + rgb_rng.normal(0, 12, face.shape)),
+    (face, face * 0.6 + 40),
+    (face, np.roll(face, 2, axis=1)),
+    (rgb_rng.uniform(0, 255, face.shape), rgb_rng.uniform(0, 255, face.shape)),
+]
+rgb_pairs = [(np.clip(a, 0, 255).astype(np.uint8), np.clip(b, 0, 255).astype(np.uint8)) for a, b in rgb_pairs]
+rgb_values = [structural_similarity(a, b, multichannel=True) for a, b in rgb_pairs]
+np.save(os.path.join(sys.argv[1], "ssim_rgb_pairs.npy"), np.array(rgb_pairs, dtype=np.float32))
+np.save(os.path.join(sys.argv[1], "ssim_rgb_values.npy"), np.array(rgb_values, dtype=np.float64))
+print(rgb_values)

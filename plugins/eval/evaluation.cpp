@@ -138,10 +138,12 @@ Metric across(const std::string& key, const std::string& label, const Eigen::Mat
 struct FaceView {
   SsimImage lum;           // luminance at image_size
   Eigen::RowVectorXd feat;  // features (empty without a feature network)
+  std::vector<uint8_t> rgb;  // the face as drawn (keep_rgb: presented and reconstructed faces only)
+  int side = 0;
 };
 
 // Draws the faces of `z`'s rows in batches and hands each (row, view, thumbnail) to `use`.
-void draw_faces(Generator& gen, FeatureNet* net, const Eigen::MatrixXd& z, const EvalOptions& o,
+void draw_faces(Generator& gen, FeatureNet* net, const Eigen::MatrixXd& z, const EvalOptions& o, bool keep_rgb,
                 const std::function<void(Eigen::Index, FaceView&&, std::vector<uint8_t>&&)>& use) {
   const int batch = std::max(1, o.batch);
   std::vector<float> buf;
@@ -156,7 +158,8 @@ void draw_faces(Generator& gen, FeatureNet* net, const Eigen::MatrixXd& z, const
     std::vector<std::vector<uint8_t>> thumbs;
     for (int b = 0; b < n; ++b) {
       const auto rgb = to_rgb8(images, b);
-      views.push_back({prepare_ssim(resize(luminance(rgb, images.width, images.height), o.image_size, o.image_size)), {}});
+      views.push_back({prepare_ssim(resize(luminance(rgb, images.width, images.height), o.image_size, o.image_size)), {},
+                       keep_rgb && o.paper_ssim ? rgb : std::vector<uint8_t>{}, images.width});
       thumbs.push_back(o.thumbnail > 0 ? resize_rgb(rgb, images.width, images.height, o.thumbnail, o.thumbnail)
                                        : std::vector<uint8_t>{});
       if (net) net_in.push_back(resize_rgb(rgb, images.width, images.height, net->size(), net->size()));
@@ -274,7 +277,7 @@ EvalResult evaluate(const EvalItems& items, const Eigen::MatrixXd& stimuli, Gene
     if (!reuse) {
       fc.views.assign(static_cast<size_t>(C), {});
       fc.thumbs.assign(static_cast<size_t>(C), {});
-      draw_faces(*generator, features, cand_z, o, [&](Eigen::Index row, FaceView&& v, std::vector<uint8_t>&& th) {
+      draw_faces(*generator, features, cand_z, o, true, [&](Eigen::Index row, FaceView&& v, std::vector<uint8_t>&& th) {
         fc.views[static_cast<size_t>(row)] = std::move(v);
         fc.thumbs[static_cast<size_t>(row)] = std::move(th);
         tick();
@@ -285,6 +288,7 @@ EvalResult evaluate(const EvalItems& items, const Eigen::MatrixXd& stimuli, Gene
     const int measures = features ? 4 : 2;  // Pearson r, SSIM, feature similarity 1/(1+L2) and 1/(1+MSE)
     std::vector<Table> img(static_cast<size_t>(measures));
     for (Table& t : img) t.obs.resize(static_cast<Eigen::Index>(n), C), t.draw.resize(o.draws, C);
+    std::vector<double> paper_ssim(o.paper_ssim ? n : 0);
     auto compare = [&](bool is_draw) {
       return [&, is_draw](Eigen::Index row, FaceView&& v, std::vector<uint8_t>&& th) {
         for (Eigen::Index col = 0; col < C; ++col) {
@@ -294,6 +298,10 @@ EvalResult evaluate(const EvalItems& items, const Eigen::MatrixXd& stimuli, Gene
                                     1.0 / (1.0 + l2 * l2 / std::max<double>(1.0, static_cast<double>(v.feat.size())))};
           for (int m = 0; m < measures; ++m) (is_draw ? img[static_cast<size_t>(m)].draw : img[static_cast<size_t>(m)].obs)(row, col) = values[m];
         }
+        if (!is_draw && !v.rgb.empty()) {
+          const FaceView& own_face = cviews[static_cast<size_t>(cand[static_cast<size_t>(row)])];
+          paper_ssim[static_cast<size_t>(row)] = ssim_rgb_uniform(v.rgb, own_face.rgb, v.side, v.side);
+        }
         if (!is_draw && o.thumbnail > 0) {
           res.stimulus_thumbs.push_back(cthumbs[static_cast<size_t>(cand[static_cast<size_t>(row)])]);
           res.reconstruction_thumbs.push_back(std::move(th));
@@ -301,11 +309,11 @@ EvalResult evaluate(const EvalItems& items, const Eigen::MatrixXd& stimuli, Gene
         tick();
       };
     };
-    draw_faces(*generator, features, P, o, compare(false));
+    draw_faces(*generator, features, P, o, true, compare(false));
     if (reuse) {
       for (size_t m = 0; m < img.size(); ++m) img[m].draw = fc.draw_tables.at(m);
     } else {
-      draw_faces(*generator, features, R, o, compare(true));
+      draw_faces(*generator, features, R, o, false, compare(true));
       fc.draw_tables.clear();
       for (const Table& t : img) fc.draw_tables.push_back(t.draw);
       fc.candidates = cand_z;
@@ -316,6 +324,15 @@ EvalResult evaluate(const EvalItems& items, const Eigen::MatrixXd& stimuli, Gene
     const std::string size = fmt::format("{}x{}", o.image_size, o.image_size);
     res.metrics.push_back(own("image_r", "image Pearson r (luminance, " + size + ")", img[0], c));
     res.metrics.push_back(own("image_ssim", "image SSIM (luminance, " + size + ")", img[1], c));
+    if (!paper_ssim.empty()) {
+      // main.py's SSIM of the full-size faces; chance would need every prior face at full size
+      // against every presented one (1000 x 36 comparisons of 1024 px RGB), so none is given.
+      Metric m{"image_ssim_paper", fmt::format("image SSIM as the paper's code (RGB, {0}x{0}, 7x7 uniform window; no chance level)",
+                                               generator->resolution())};
+      m.items = paper_ssim;
+      set_mean(m);
+      res.metrics.push_back(m);
+    }
     if (C >= 2) {
       res.metrics.push_back(identification("image_identification_pairwise", "image identification, pairwise", img[0], c, false));
       res.metrics.push_back(identification("image_identification_top1", fmt::format("image identification, top-1 of {}", C), img[0], c, true));

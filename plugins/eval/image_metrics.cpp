@@ -147,4 +147,47 @@ double ssim(const SsimImage& a, const SsimImage& b, double data_range) {
   return sum / n;
 }
 
+double ssim_rgb_uniform(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, int width, int height) {
+  const auto n = static_cast<size_t>(width) * static_cast<size_t>(height);
+  if (width < 7 || height < 7 || a.size() != 3 * n || b.size() != 3 * n)
+    throw std::invalid_argument("ssim_rgb_uniform: two RGB images of the same size, at least 7 x 7");
+  constexpr int r = 3, win = 7;
+  constexpr double np_ = win * win, cov = np_ / (np_ - 1), c1 = (0.01 * 255) * (0.01 * 255), c2 = (0.03 * 255) * (0.03 * 255);
+  const int w = width, h = height, ow = w - 2 * r, oh = h - 2 * r;  // the window centres scikit-image averages over
+  // Window sums of x, y, xx, yy, xy: along rows into `rows` (w - 6 per row), then down the columns.
+  std::vector<std::array<double, 5>> rows(static_cast<size_t>(h) * static_cast<size_t>(ow));
+  double total = 0;
+  for (int c = 0; c < 3; ++c) {
+    for (int yy = 0; yy < h; ++yy) {
+      std::array<double, 5> s{};
+      auto add = [&](int xx, double sign) {
+        const size_t i = 3 * (static_cast<size_t>(yy) * static_cast<size_t>(w) + static_cast<size_t>(xx)) + static_cast<size_t>(c);
+        const double x = a[i], y = b[i];
+        s[0] += sign * x, s[1] += sign * y, s[2] += sign * x * x, s[3] += sign * y * y, s[4] += sign * x * y;
+      };
+      for (int xx = 0; xx < win; ++xx) add(xx, 1);
+      for (int xx = 0; xx < ow; ++xx) {
+        rows[static_cast<size_t>(yy) * static_cast<size_t>(ow) + static_cast<size_t>(xx)] = s;
+        if (xx + 1 < ow) add(xx, -1), add(xx + win, 1);
+      }
+    }
+    double sum = 0;
+    for (int xx = 0; xx < ow; ++xx) {
+      std::array<double, 5> s{};
+      auto at = [&](int yy) -> const std::array<double, 5>& { return rows[static_cast<size_t>(yy) * static_cast<size_t>(ow) + static_cast<size_t>(xx)]; };
+      for (int yy = 0; yy < win; ++yy)
+        for (int k = 0; k < 5; ++k) s[k] += at(yy)[k];
+      for (int yy = 0; yy < oh; ++yy) {
+        const double ux = s[0] / np_, uy = s[1] / np_;
+        const double vx = cov * (s[2] / np_ - ux * ux), vy = cov * (s[3] / np_ - uy * uy), vxy = cov * (s[4] / np_ - ux * uy);
+        sum += (2 * ux * uy + c1) * (2 * vxy + c2) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+        if (yy + 1 < oh)
+          for (int k = 0; k < 5; ++k) s[k] += at(yy + win)[k] - at(yy)[k];
+      }
+    }
+    total += sum / (static_cast<double>(ow) * static_cast<double>(oh));
+  }
+  return total / 3;
+}
+
 }  // namespace hyper

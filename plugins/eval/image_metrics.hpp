@@ -39,4 +39,11 @@ SsimImage prepare_ssim(const Gray& g);
 double ssim(const SsimImage& a, const SsimImage& b, double data_range = 1.0);
 double ssim(const Gray& a, const Gray& b, double data_range = 1.0);
 
+// SSIM as the paper's main.py called scikit-image, structural_similarity(a, b,
+// multichannel=True) with its defaults, on 8-bit RGB (3 bytes per pixel): per channel, a 7 x 7
+// uniform window, sample covariances (x 49/48), data range 255, K1 0.01, K2 0.03, the mean
+// over the image less a 3-pixel border; then the mean of the three channels. Throws
+// std::invalid_argument for different sizes or images under 7 x 7.
+double ssim_rgb_uniform(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, int width, int height);
+
 }  // namespace hyper

@@ -208,6 +208,7 @@ TEST_CASE("hyper eval --truth scores predictions side by side in Table 1's layou
     }
     CHECK(rows.at("image_r")["results"].contains(pred));
     CHECK(rows.at("image_ssim")["results"].contains(pred));
+    CHECK(rows.at("image_ssim_paper")["results"][pred]["value"].get<double>() > 0.0);
   }
   CHECK(rows.at("latent_similarity_mse")["paper"]["S1"].get<double>() == doctest::Approx(0.4722));
   CHECK(!rows.contains("feature_similarity_mse"));  // no feature network given: the row is left out

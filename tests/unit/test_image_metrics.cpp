@@ -74,3 +74,27 @@ TEST_CASE("resize equals Pillow's BILINEAR, shrinking (antialiased) and enlargin
   CHECK(resize_rgb(rgb, 2, 2, 3, 3) == std::vector<uint8_t>{255, 0, 10, 255, 0, 10, 255, 0, 10, 255, 0, 10, 255, 0, 10, 255, 0, 10,
                                                              255, 0, 10, 255, 0, 10, 255, 0, 10});
 }
+
+TEST_CASE("SSIM as the paper's main.py called scikit-image (RGB, uniform 7x7 window) equals it on a stored fixture") {
+  const NpyArray pairs = read_npy(test::source_dir() / "tests/fixtures/ssim_rgb_pairs.npy");
+  const NpyArray values = read_npy(test::source_dir() / "tests/fixtures/ssim_rgb_values.npy");
+  REQUIRE(pairs.shape.size() == 5);  // pairs, 2, height, width, 3
+  REQUIRE(pairs.shape[4] == 3);
+  const int h = static_cast<int>(pairs.shape[2]), w = static_cast<int>(pairs.shape[3]);
+  const size_t image = static_cast<size_t>(w) * static_cast<size_t>(h) * 3;
+  auto rgb = [&](int64_t k) {
+    std::vector<uint8_t> v(image);
+    for (size_t i = 0; i < image; ++i) v[i] = static_cast<uint8_t>(pairs.data[static_cast<size_t>(k) * image + i]);
+    return v;
+  };
+  REQUIRE(values.data.size() == static_cast<size_t>(pairs.shape[0]));
+  for (int64_t p = 0; p < pairs.shape[0]; ++p) {
+    CAPTURE(p);
+    const auto a = rgb(2 * p), b = rgb(2 * p + 1);
+    CHECK(ssim_rgb_uniform(a, b, w, h) == doctest::Approx(values.data[static_cast<size_t>(p)]).epsilon(1e-6));  // read as float32
+    CHECK(ssim_rgb_uniform(b, a, w, h) == doctest::Approx(ssim_rgb_uniform(a, b, w, h)).epsilon(1e-12));
+  }
+  CHECK(values.data[0] == 1.0);       // the identical pair
+  CHECK(values.data[4] < 0.1);        // the unrelated one
+  CHECK_THROWS_AS(ssim_rgb_uniform(rgb(0), rgb(1), w - 1, h), std::invalid_argument);
+}
