@@ -11,6 +11,9 @@ needed only to remake them):
                                     8-bit RGB image pairs (stored as float32 0..255) and their
                                     SSIM as the HYPER paper's main.py called it:
                                     structural_similarity(a, b, multichannel=True) on uint8
+  rgb_nearest_16x20.npy, rgb_nearest_80x96.npy
+                                    the second pair's second image resized by PIL's NEAREST (what
+                                    Keras' load_img(target_size=...) does before main.py's features)
 
   tools/make_image_fixtures.py OUT_DIR
 """
@@ -62,3 +65,6 @@ rgb_values = [structural_similarity(a, b, multichannel=True) for a, b in rgb_pai
 np.save(os.path.join(sys.argv[1], "ssim_rgb_pairs.npy"), np.array(rgb_pairs, dtype=np.float32))
 np.save(os.path.join(sys.argv[1], "ssim_rgb_values.npy"), np.array(rgb_values, dtype=np.float64))
 print(rgb_values)
+for h, w in [(16, 20), (80, 96)]:
+    resized = np.asarray(Image.fromarray(rgb_pairs[1][1]).resize((w, h), Image.NEAREST), dtype=np.float32)
+    np.save(os.path.join(sys.argv[1], f"rgb_nearest_{h}x{w}.npy"), resized)

@@ -162,7 +162,9 @@ void draw_faces(Generator& gen, FeatureNet* net, const Eigen::MatrixXd& z, const
                        keep_rgb && o.paper_ssim ? rgb : std::vector<uint8_t>{}, images.width});
       thumbs.push_back(o.thumbnail > 0 ? resize_rgb(rgb, images.width, images.height, o.thumbnail, o.thumbnail)
                                        : std::vector<uint8_t>{});
-      if (net) net_in.push_back(resize_rgb(rgb, images.width, images.height, net->size(), net->size()));
+      if (net)
+        net_in.push_back(o.features_nearest ? resize_rgb_nearest(rgb, images.width, images.height, net->size(), net->size())
+                                            : resize_rgb(rgb, images.width, images.height, net->size(), net->size()));
     }
     if (net) {
       const Eigen::MatrixXd f = net->features(net_in);

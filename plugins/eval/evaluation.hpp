@@ -43,6 +43,7 @@ struct EvalOptions {
   int batch = 8;         // faces per generator call
   int thumbnail = 0;     // keep each item's faces at this side for a contact sheet; 0: none
   bool paper_ssim = true;  // also main.py's SSIM (RGB at the generator's size, uniform window) of each item
+  bool features_nearest = true;  // the feature network's input resized as Keras' load_img (PIL NEAREST), as main.py
 };
 
 // An attribute's direction in latent space (an InterFaceGAN boundary: .npy of 512 values,

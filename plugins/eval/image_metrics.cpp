@@ -190,4 +190,24 @@ double ssim_rgb_uniform(const std::vector<uint8_t>& a, const std::vector<uint8_t
   return total / 3;
 }
 
+std::vector<uint8_t> resize_rgb_nearest(const std::vector<uint8_t>& rgb, int width, int height, int to_width, int to_height) {
+  if (width < 1 || height < 1 || to_width < 1 || to_height < 1 ||
+      rgb.size() != 3 * static_cast<size_t>(width) * static_cast<size_t>(height))
+    throw std::invalid_argument("resize_rgb_nearest: an RGB image and a size of at least 1 x 1");
+  auto sources = [](int in, int out) {  // PIL's affine_scale: xo = s/2, then xo += s per pixel
+    std::vector<size_t> at(static_cast<size_t>(out));
+    const double s = static_cast<double>(in) / out;
+    double xo = s * 0.5;
+    for (auto& a : at) a = static_cast<size_t>(std::min(static_cast<int>(xo), in - 1)), xo += s;
+    return at;
+  };
+  const auto xs = sources(width, to_width), ys = sources(height, to_height);
+  std::vector<uint8_t> out(3 * static_cast<size_t>(to_width) * static_cast<size_t>(to_height));
+  size_t o = 0;
+  for (size_t y : ys)
+    for (size_t x : xs)
+      for (size_t c = 0; c < 3; ++c) out[o++] = rgb[3 * (y * static_cast<size_t>(width) + x) + c];
+  return out;
+}
+
 }  // namespace hyper

@@ -25,6 +25,11 @@ Gray resize(const Gray& g, int width, int height);
 // The same for 8-bit RGB (3 bytes per pixel), channel by channel.
 std::vector<uint8_t> resize_rgb(const std::vector<uint8_t>& rgb, int width, int height, int to_width, int to_height);
 
+// Nearest-neighbour resampling of 8-bit RGB as PIL's NEAREST does it (what Keras' load_img
+// with a target_size does, hence what the paper's feature network saw): source pixel
+// int(s/2 + k s) for output pixel k, s = in / out, the sum accumulated as PIL accumulates it.
+std::vector<uint8_t> resize_rgb_nearest(const std::vector<uint8_t>& rgb, int width, int height, int to_width, int to_height);
+
 double pearson(const Gray& a, const Gray& b);
 
 // An image with the Gaussian-window statistics SSIM needs of it alone, computed once when

@@ -62,6 +62,9 @@ void declare(Schema& s) {
          .help = "side of the compared images (the paper: 224)", .min = 11.0, .max = 4096.0});
   s.add({.key = "eval.features", .type = T::String, .def = std::string(""),
          .help = "TorchScript feature network for feature similarity (README: its contract); empty: none", .flag = "--features"});
+  s.add({.key = "eval.features_resize", .type = T::String, .def = std::string("nearest"),
+         .help = "how a face is resized for the feature network: nearest, as Keras' load_img did for the paper's features; "
+                 "bilinear (antialiased, as the image measures)", .choices = {"nearest", "bilinear"}});
   s.add({.key = "eval.boundaries", .type = T::StringList, .def = std::vector<std::string>{},
          .help = "attribute boundaries (.npy of 512 values, e.g. InterFaceGAN's) for attribute r", .flag = "--boundaries"});
   s.add({.key = "eval.batch", .type = T::Int, .def = int64_t{8}, .unit = "faces", .help = "latents per generator call",
@@ -128,6 +131,7 @@ EvalResult score_and_write(const Settings& st, const PartRegistry& parts, const 
   eo.image_size = static_cast<int>(st.get_int("eval.image_size"));
   eo.batch = static_cast<int>(st.get_int("eval.batch"));
   eo.thumbnail = static_cast<int>(st.get_int("eval.sheet_size"));
+  eo.features_nearest = st.get_string("eval.features_resize") == "nearest";
   std::vector<Boundary> boundaries;
   for (const auto& b : st.get_list("eval.boundaries")) boundaries.push_back(load_boundary(b));
   const bool images = st.get_bool("eval.images");

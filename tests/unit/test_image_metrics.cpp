@@ -98,3 +98,21 @@ TEST_CASE("SSIM as the paper's main.py called scikit-image (RGB, uniform 7x7 win
   CHECK(values.data[4] < 0.1);        // the unrelated one
   CHECK_THROWS_AS(ssim_rgb_uniform(rgb(0), rgb(1), w - 1, h), std::invalid_argument);
 }
+
+TEST_CASE("nearest-neighbour resizing equals PIL's NEAREST (Keras' load_img) on stored fixtures") {
+  const NpyArray pairs = read_npy(test::source_dir() / "tests/fixtures/ssim_rgb_pairs.npy");
+  const int h = static_cast<int>(pairs.shape[2]), w = static_cast<int>(pairs.shape[3]);
+  const size_t image = static_cast<size_t>(w) * static_cast<size_t>(h) * 3;
+  std::vector<uint8_t> input(image);  // pair 1, second image
+  for (size_t i = 0; i < image; ++i) input[i] = static_cast<uint8_t>(pairs.data[3 * image + i]);
+  for (const auto& [th, tw] : {std::pair{16, 20}, std::pair{80, 96}}) {
+    CAPTURE(th);
+    const NpyArray want = read_npy(test::source_dir() / ("tests/fixtures/rgb_nearest_" + std::to_string(th) + "x" + std::to_string(tw) + ".npy"));
+    REQUIRE(want.shape == std::vector<int64_t>{th, tw, 3});
+    const auto got = resize_rgb_nearest(input, w, h, tw, th);
+    REQUIRE(got.size() == want.data.size());
+    size_t differ = 0;
+    for (size_t i = 0; i < got.size(); ++i) differ += got[i] != static_cast<uint8_t>(want.data[i]);
+    CHECK(differ == 0);
+  }
+}
