@@ -11,9 +11,18 @@
 
 namespace hyper {
 
+nlohmann::json json_number(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
+
+std::string value_text(const Metric& m) {
+  return std::isfinite(m.se) ? fmt::format("{:.4f} ± {:.4f}", m.value, m.se) : fmt::format("{:.4f}", m.value);
+}
+
+std::string p_text(const Metric& m, int draws) {
+  if (!std::isfinite(m.p)) return "–";
+  return m.p * (draws + 1) < 1.5 ? fmt::format("≤{:.2g}", m.p) : fmt::format("{:.3f}", m.p);
+}
+
 namespace {
-// NaN (no standard error, no chance level) as JSON null.
-nlohmann::json number(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
 
 std::string what_items(const EvalResult& r, const EvalItems& items) {
   return items.averaged ? fmt::format("{} faces ({} presentations averaged per face)", r.items, items.matched)
@@ -24,8 +33,8 @@ std::string what_items(const EvalResult& r, const EvalItems& items) {
 nlohmann::json to_json(const EvalResult& r, const EvalItems& items) {
   nlohmann::json metrics = nlohmann::json::object();
   for (const Metric& m : r.metrics)
-    metrics[m.key] = {{"label", m.label}, {"per_item", m.per_item}, {"value", m.value}, {"se", number(m.se)},
-                      {"chance", number(m.chance)}, {"chance_sd", number(m.chance_sd)}, {"p", number(m.p)}};
+    metrics[m.key] = {{"label", m.label}, {"per_item", m.per_item}, {"value", m.value}, {"se", json_number(m.se)},
+                      {"chance", json_number(m.chance)}, {"chance_sd", json_number(m.chance_sd)}, {"p", json_number(m.p)}};
   return {{"format", "hyper-eval/1"},
           {"items", r.items},
           {"faces", r.candidates},
@@ -47,12 +56,8 @@ std::string markdown_table(const EvalResult& r, const EvalItems& items) {
                    : "Chance: not computed (eval.draws = 0)\n\n";
   t += "| measure | reconstruction (mean ± s.e.) | chance (mean ± s.d.) | p |\n|---|---|---|---|\n";
   for (const Metric& m : r.metrics) {
-    const std::string value = std::isfinite(m.se) ? fmt::format("{:.4f} ± {:.4f}", m.value, m.se) : fmt::format("{:.4f}", m.value);
     const std::string chance = std::isfinite(m.chance) ? fmt::format("{:.4f} ± {:.4f}", m.chance, m.chance_sd) : "–";
-    // No null set reached the value: p is at its floor, 1 / (draws + 1).
-    const bool floor = std::isfinite(m.p) && m.p * (r.draws + 1) < 1.5;
-    const std::string p = !std::isfinite(m.p) ? "–" : floor ? fmt::format("≤{:.2g}", m.p) : fmt::format("{:.3f}", m.p);
-    t += fmt::format("| {} | {} | {} | {} |\n", m.label, value, chance, p);
+    t += fmt::format("| {} | {} | {} | {} |\n", m.label, value_text(m), chance, p_text(m, r.draws));
   }
   return t;
 }

@@ -15,6 +15,12 @@
 namespace hyper {
 
 nlohmann::json to_json(const EvalResult& r, const EvalItems& items);
+// A number for JSON: NaN (no standard error, no chance level) as null.
+nlohmann::json json_number(double x);
+// "0.4722 ± 0.0024" (mean ± s.e.), or "0.4722" for a value across items.
+std::string value_text(const Metric& m);
+// "0.012", "≤0.001" when no null set reached the value (p at its floor, 1/(draws+1)), "–" without.
+std::string p_text(const Metric& m, int draws);
 std::string markdown_table(const EvalResult& r, const EvalItems& items);
 std::string items_tsv(const EvalResult& r, const EvalItems& items);
 

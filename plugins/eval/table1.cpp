@@ -6,6 +6,8 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include "eval/report.hpp"
+
 namespace hyper {
 
 namespace {
@@ -61,13 +63,6 @@ std::string paper_cell(double v, double se) {
   return std::isfinite(se) ? fmt::format("{:.4f} ± {:.4f}", v, se) : fmt::format("{:.2f}", v);
 }
 
-std::string p_text(const Metric& m, int draws) {
-  if (!std::isfinite(m.p)) return "";
-  return m.p * (draws + 1) < 1.5 ? fmt::format(" (p ≤ {:.2g})", m.p) : fmt::format(" (p {:.3f})", m.p);
-}
-
-nlohmann::json number(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
-
 }  // namespace
 
 std::string table1_markdown(const std::vector<NamedResult>& results) {
@@ -98,8 +93,7 @@ std::string table1_markdown(const std::vector<NamedResult>& results) {
         cells += " – |";
         continue;
       }
-      const std::string v = std::isfinite(m->se) ? fmt::format("{:.4f} ± {:.4f}", m->value, m->se) : fmt::format("{:.4f}", m->value);
-      cells += " " + v + p_text(*m, n.result->draws) + " |";
+      cells += fmt::format(" {} (p {}) |", value_text(*m), p_text(*m, n.result->draws));
       if (!chance && std::isfinite(m->chance)) chance = fmt::format("{:.4f} ± {:.4f}", m->chance, m->chance_sd);
       if (row.key.rfind("attribute_r_", 0) == 0) label = row.label + " (" + m->key.substr(12) + ")";
     }
@@ -118,11 +112,11 @@ nlohmann::json table1_json(const std::vector<NamedResult>& results) {
     nlohmann::json values = nlohmann::json::object();
     for (const NamedResult& n : results)
       if (const Metric* m = find_row(*n.result, row.key))
-        values[n.name] = {{"key", m->key}, {"value", m->value}, {"se", number(m->se)}, {"p", number(m->p)},
-                          {"chance", number(m->chance)}};
+        values[n.name] = {{"key", m->key}, {"value", m->value}, {"se", json_number(m->se)}, {"p", json_number(m->p)},
+                          {"chance", json_number(m->chance)}};
     if (values.empty()) continue;
     rows.push_back({{"measure", row.key}, {"label", row.label}, {"results", values},
-                    {"paper", {{"S1", number(row.s1)}, {"S1_se", number(row.s1_se)}, {"S2", number(row.s2)}, {"S2_se", number(row.s2_se)}}}});
+                    {"paper", {{"S1", json_number(row.s1)}, {"S1_se", json_number(row.s1_se)}, {"S2", json_number(row.s2)}, {"S2_se", json_number(row.s2_se)}}}});
   }
   nlohmann::json names = nlohmann::json::array();
   for (const NamedResult& n : results) names.push_back(n.name);

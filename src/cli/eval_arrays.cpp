@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/eval.hpp"
+#include "cli/train.hpp"
 #include "decoders/array_decoder.hpp"
 #include "eval/table1.hpp"
 #include "hyper/tr.hpp"
@@ -16,9 +17,7 @@ namespace hyper {
 
 int evaluate_arrays(const Settings& st, const PartRegistry& parts) {
   const std::string truth_file = st.get_string("eval.truth");
-  const Eigen::MatrixXd truth = read_matrix(truth_file, "latents, items x 512").cast<double>();
-  if (truth.cols() != kLatentDim)
-    throw SettingsError(fmt::format("eval.truth: {} has {} columns; latents have {}", truth_file, truth.cols(), kLatentDim));
+  const Eigen::MatrixXd truth = read_latents(truth_file).cast<double>();
   const std::filesystem::path out = st.get_string("eval.out");
   // Every prediction checked before any is scored (scoring one can take minutes of faces).
   std::vector<std::string> names;

@@ -30,10 +30,10 @@ bool is_training_run(const RunFile& run) {
 }
 
 Eigen::MatrixXf read_latents(const std::filesystem::path& path) {
-  const NpyArray lat = read_npy(path);
-  if (lat.shape.size() != 2 || lat.shape[1] != kLatentDim)
-    throw std::runtime_error(path.string() + fmt::format(": latents must be a 2D array, stimuli x {}", kLatentDim));
-  return Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(lat.data.data(), lat.shape[0], lat.shape[1]);
+  const std::string what = fmt::format("latents, a 2D array of rows of {}", kLatentDim);
+  Eigen::MatrixXf m = read_matrix(path, what);
+  if (m.cols() != kLatentDim) throw std::runtime_error(fmt::format("{}: {} columns; expected {}", path.string(), m.cols(), what));
+  return m;
 }
 
 namespace {
@@ -92,8 +92,7 @@ int train_from_arrays(const Settings& st) {
   if (targets.empty()) throw SettingsError("train.targets: --responses needs the latents of its trials: --targets T_train.npy");
   if (!st.get_string("train.dataset").empty())
     throw SettingsError("train.dataset: give a dataset or --responses, not both");
-  const Eigen::MatrixXf x = read_matrix(responses, "trials x voxels"), t = read_matrix(targets, "trials x 512");
-  if (t.cols() != kLatentDim) throw SettingsError(fmt::format("train.targets: {} has {} columns, latents have {}", targets, t.cols(), kLatentDim));
+  const Eigen::MatrixXf x = read_matrix(responses, "trials x voxels"), t = read_latents(targets);
   if (t.rows() != x.rows())
     throw SettingsError(fmt::format("train.targets: {} has {} rows and {} {}: one row of each per trial", targets, t.rows(),
                                     responses, x.rows()));
