@@ -41,19 +41,21 @@ NpyArray read_npy(const std::filesystem::path& path) {
   std::string header(header_len, '\0');
   if (!in.read(header.data(), header_len)) fail(path, "truncated .npy header");
 
+  // Compiled once: building a std::regex costs more than reading a small file.
+  static const std::regex descr_re(R"('descr'\s*:\s*'([^']*)')"), fortran_re(R"('fortran_order'\s*:\s*True)"),
+      shape_re(R"('shape'\s*:\s*\(([^)]*)\))"), number(R"(\d+)");
   std::smatch m;
-  if (!std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([^']*)')")))
+  if (!std::regex_search(header, m, descr_re))
     fail(path, "no dtype in header");
   const std::string descr = m[1];
   if (descr != "<f4" && descr != "<f8")
     fail(path, "dtype " + descr + " not supported (float32 or float64)");
-  if (std::regex_search(header, std::regex(R"('fortran_order'\s*:\s*True)")))
+  if (std::regex_search(header, fortran_re))
     fail(path, "Fortran-ordered arrays are not supported (save with numpy's default C order)");
-  if (!std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")))
+  if (!std::regex_search(header, m, shape_re))
     fail(path, "no shape in header");
   NpyArray a;
   const std::string dims = m[1];
-  const std::regex number(R"(\d+)");
   // The size the header claims is checked against the file before anything is allocated
   // (a damaged header must not ask for gigabytes: found by tools/fuzz).
   uint64_t n = 1;
