@@ -275,6 +275,9 @@ std::variant<Layout, std::string> enhanced_layout(const gdcm::DataSet& ds, int64
 
 }  // namespace
 
+std::optional<std::string> dicom_unsafe_for_gdcm(std::string_view file_bytes) { return unsafe_for_gdcm(file_bytes); }
+std::optional<std::string> dicom_bad_csa(std::string_view csa_header) { return bad_csa(csa_header); }
+
 std::variant<DicomVolume, std::string> read_siemens_dicom_here(const std::filesystem::path& path) {
   // GDCM's warnings go to stderr by the line ("Incomplete Pixel Data", a left-handed slice
   // normal): what matters is in the result, and said in our log.

@@ -7,7 +7,9 @@
 // each frame's position in its per-frame functional groups.
 
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "hyper/volume.hpp"
@@ -28,5 +30,12 @@ struct DicomVolume {
 std::variant<DicomVolume, std::string> read_siemens_dicom(const std::filesystem::path& path);
 // The same in this process (what the child runs).
 std::variant<DicomVolume, std::string> read_siemens_dicom_here(const std::filesystem::path& path);
+
+// The checks made here before GDCM sees a file (our own walk of its elements' VRs and
+// lengths) and a Siemens CSA header (its items' counts and lengths): the reason a file is
+// refused, or nothing. Exposed for tools/fuzz's dicom_walk target, which runs them in
+// process, where libFuzzer sees their coverage (the dicom target's child hides it).
+std::optional<std::string> dicom_unsafe_for_gdcm(std::string_view file_bytes);
+std::optional<std::string> dicom_bad_csa(std::string_view csa_header);
 
 }  // namespace hyper

@@ -136,11 +136,19 @@ void dicom(const uint8_t* data, size_t size) {
   refusing([&] { read_siemens_dicom(p); });
 }
 
+// Our own checks before GDCM, in process: the whole input as a file, and as a CSA header.
+void dicom_walk(const uint8_t* data, size_t size) {
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  dicom_unsafe_for_gdcm(bytes);
+  dicom_bad_csa(bytes);
+}
+
 }  // namespace
 
 const std::vector<Named>& targets() {
   static const std::vector<Named> list{{"hyper1", hyper1}, {"nifti", nifti},       {"npy", npy},       {"safetensors", safetensors},
-                                       {"settings", settings}, {"decoder", decoder}, {"pyneal", pyneal}, {"dicom", dicom}};
+                                       {"settings", settings}, {"decoder", decoder}, {"pyneal", pyneal}, {"dicom", dicom},
+                                       {"dicom_walk", dicom_walk}};
   return list;
 }
 
