@@ -135,6 +135,32 @@ TEST_CASE("a stream killed mid-run (SIGKILL) and started again with the same --o
     CHECK(rec.volume(m + 3).data == f.nifti.volume(m + 3).data);
   }
 
+  SUBCASE("a publisher killed mid-run and started again sends the run from its start: one record, every volume once") {
+    const int port = test::free_tcp_port();
+    auto s = f.stream(port, "restart");
+    {
+      zmq::context_t own(1);  // closed with the block: the port is free again for the second sender
+      Publisher first(own, test::loopback(port));
+      REQUIRE(first.wait_for_subscribers(1, 30s) == 1);
+      REQUIRE(first.send_control({.type = ControlType::RunStart, .run = "r1", .count = f.n, .tr_s = 1.5}));
+      f.send(first, 0, m);
+      f.wait_recorded("restart", m);
+    }  // gone mid-run: its sockets closed, no run_end
+    Publisher second(ctx, test::loopback(port));
+    REQUIRE(second.wait_for_subscribers(1, 30s) == 1);
+    std::this_thread::sleep_for(200ms);
+    REQUIRE(second.send_control({.type = ControlType::RunStart, .run = "r1", .count = f.n, .tr_s = 1.5}));
+    f.send(second, 0, f.n);
+    REQUIRE(second.send_control({.type = ControlType::RunEnd, .run = "r1", .volumes_sent = f.n}));
+    INFO(s->output());
+    REQUIRE(s->wait(120s) == 0);
+    const auto summary = f.check_against("restart", "ref");  // latents equal the uninterrupted run's
+    CHECK(summary["duplicates"] == m);                         // what the first sender had delivered, dropped
+    CHECK(summary["missing"] == 0);
+    CHECK(summary["complete"] == true);
+    CHECK_FALSE(std::filesystem::exists(f.d / "restart" / "r1.2"));
+  }
+
   SUBCASE("the state rebuilt from what the publisher resends (no BOLD recording, volumes sent while the stream was down)") {
     const int port = test::free_tcp_port();
     Publisher pub(ctx, test::loopback(port));
