@@ -2,6 +2,7 @@
 // levels (README, "hyper eval"): predictions matched to the faces presented, latent and
 // image measures, a table, a contact sheet.
 #include "cli/eval.hpp"
+#include "cli/train.hpp"
 
 #include <cstdio>
 
@@ -103,12 +104,7 @@ int run(const Settings& st, const PartRegistry& parts) {
 
 std::string run_evaluation(const Settings& st, const PartRegistry& parts, const std::vector<PredictionFile>& files, const std::filesystem::path& stimulus_latents,
                            const std::filesystem::path& out) {
-  const NpyArray lat = read_npy(stimulus_latents);
-  if (lat.shape.size() != 2 || lat.shape[1] != kLatentDim)
-    throw std::runtime_error(stimulus_latents.string() + fmt::format(": stimulus latents must be rows of {} values", kLatentDim));
-  const Eigen::MatrixXd stimuli =
-      Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(lat.data.data(), lat.shape[0], kLatentDim)
-          .cast<double>();
+  const Eigen::MatrixXd stimuli = read_latents(stimulus_latents).cast<double>();
   MatchOptions mo;
   mo.per = st.get_string("eval.per");
   mo.tr_s = st.get_float("eval.tr");
