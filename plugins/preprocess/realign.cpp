@@ -5,10 +5,13 @@
 // residuals (the saving of Baker & Matthews' inverse-compositional scheme; the update is
 // additive in the parameters, as SPM's). Coarse to fine over sample lattices of stride 4,
 // 2, 1 (`finest_stride`), each volume starting from the previous estimate. Writes the six parameters (SPM's
-// convention, core/rigid.hpp) and the framewise displacement into the TR record.
+// convention, core/rigid.hpp) and the framewise displacement into the TR record. `threads`
+// share the smoothing, each iteration's sums (over a fixed number of chunks, added in
+// order: the same estimate with any thread count) and the resampling.
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
@@ -35,7 +38,7 @@ class Realign : public Stage {
       : reference_(p.get_string("reference")), fwhm_(p.get_float("fwhm_mm")),
         iterations_(static_cast<int>(p.get_int("iterations"))), tolerance_(p.get_float("tolerance")),
         resample_(p.get_bool("resample")), finest_stride_(p.get_int("finest_stride")), finest_fraction_(p.get_float("finest_fraction")), max_jump_mm_(p.get_float("max_jump_mm")),
-        max_jump_rad_(p.get_float("max_jump_rad")) {}
+        max_jump_rad_(p.get_float("max_jump_rad")), pool_(static_cast<int>(p.get_int("threads"))) {}
 
   void preflight(const Spec& in, Spec& out) const override {
     if (in.features) throw std::invalid_argument("reference: realign needs a grid; put it before mask");
@@ -77,30 +80,42 @@ class Realign : public Stage {
       tr.fd_mm = 0;
       return;
     }
-    gauss_.apply(tr.volume.data.data(), smoothed_.data.data());
+    gauss_.apply(tr.volume.data.data(), smoothed_.data.data(), &pool_);
     const Mat4 to_vox = mat_inverse(tr.volume.affine);
     for (const Level& level : levels_) {
       for (int it = 0; it < iterations_; ++it) {
         // Sample points y (voxels of the reference) map to M(m) y in this volume.
         const Mat4 map = mat_mul(to_vox, mat_mul(rigid_matrix(m_), tr.volume.affine));
         const GridSampler grid(smoothed_);
-        // J^T e in six local sums (registers, not memory the compiler must assume aliased).
-        double b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0;
+        // J^T e: each chunk's six sums in registers (not memory the compiler must assume
+        // aliased), the chunks added in order.
         const size_t n = level.ijk.size();
         const std::array<float, 3>* ijk = level.ijk.data();
         const std::array<float, 6>* jac = level.jac.data();
         const float* ref = level.ref.data();
-        for (size_t s = 0; s < n; ++s) {
-          const double x = ijk[s][0], y = ijk[s][1], z = ijk[s][2];
-          const double px = map[0] * x + map[1] * y + map[2] * z + map[3], py = map[4] * x + map[5] * y + map[6] * z + map[7],
-                       pz = map[8] * x + map[9] * y + map[10] * z + map[11];
-          if (!grid.inside(px, py, pz)) continue;
-          const double e = grid.at_inside(px, py, pz) - ref[s];
-          const std::array<float, 6>& j = jac[s];
-          b0 += j[0] * e, b1 += j[1] * e, b2 += j[2] * e, b3 += j[3] * e, b4 += j[4] * e, b5 += j[5] * e;
-        }
+        std::array<std::array<double, 6>, kSumChunks> part{};
+        const auto sum_chunk = [&](int64_t c) {
+          const auto [first, last] = chunk_range(static_cast<int64_t>(n), kSumChunks, c);
+          double b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0;
+          for (auto s = static_cast<size_t>(first); s < static_cast<size_t>(last); ++s) {
+            const double x = ijk[s][0], y = ijk[s][1], z = ijk[s][2];
+            const double px = map[0] * x + map[1] * y + map[2] * z + map[3], py = map[4] * x + map[5] * y + map[6] * z + map[7],
+                         pz = map[8] * x + map[9] * y + map[10] * z + map[11];
+            if (!grid.inside(px, py, pz)) continue;
+            const double e = grid.at_inside(px, py, pz) - ref[s];
+            const std::array<float, 6>& j = jac[s];
+            b0 += j[0] * e, b1 += j[1] * e, b2 += j[2] * e, b3 += j[3] * e, b4 += j[4] * e, b5 += j[5] * e;
+          }
+          part[static_cast<size_t>(c)] = {b0, b1, b2, b3, b4, b5};
+        };
+        // Small (coarse) lattices stay on this thread: a wake-up would cost more than they do.
+        if (n >= kShareAbove) pool_.run(kSumChunks, sum_chunk);
+        else for (int64_t c = 0; c < kSumChunks; ++c) sum_chunk(c);
+        std::array<double, 6> sum{};
+        for (const auto& pc : part)
+          for (size_t q = 0; q < 6; ++q) sum[q] += pc[q];
         Eigen::Matrix<double, 6, 1> b;
-        b << b0, b1, b2, b3, b4, b5;
+        b << sum[0], sum[1], sum[2], sum[3], sum[4], sum[5];
         // e ~ J (m - m_true): step back by the least-squares solution.
         const Eigen::Matrix<double, 6, 1> step = level.inv_jtj * b;
         double biggest = 0;
@@ -119,7 +134,7 @@ class Realign : public Stage {
     tr.fd_mm = framewise_displacement(previous_, m_);
     previous_ = m_;
     if (resample_) {
-      resample_realigned(tr.volume, m_, moved_, 0.0f);
+      resample_realigned(tr.volume, m_, moved_, 0.0f, &pool_);
       std::swap(tr.volume.data, moved_.data);
     }
   }
@@ -137,7 +152,7 @@ class Realign : public Stage {
   // derivatives with respect to the six parameters at voxels brighter than 1/8 its mean.
   std::vector<Level> prepare(const Volume& ref) {
     Volume rs = ref;
-    gauss_.apply(ref.data.data(), rs.data.data());
+    gauss_.apply(ref.data.data(), rs.data.data(), &pool_);
     const auto [nx, ny, nz] = rs.dims;
     double mean = 0;
     for (float v : rs.data) mean += v;
@@ -217,6 +232,9 @@ class Realign : public Stage {
   Volume smoothed_, moved_;
   std::vector<Level> levels_, file_levels_;
   Motion m_{}, previous_{};
+  WorkPool pool_;
+  static constexpr int64_t kSumChunks = 8;        // fixed: the sums' order must not depend on the threads
+  static constexpr size_t kShareAbove = 16384;  // samples in a lattice worth waking a helper for
 };
 
 }  // namespace
@@ -237,6 +255,8 @@ void register_realign(Registry& r) {
                 {.key = "finest_fraction", .type = SettingType::Float, .def = 1.0,
                  .help = "at the finest lattice, the fraction of samples used: those where the reference is steepest",
                  .min = 0.01, .max = 1.0},
+                {.key = "threads", .type = SettingType::Int, .def = int64_t{2},
+                 .help = "threads sharing each volume's work (the estimate is the same with any number)", .min = 1.0, .max = 64.0},
                 {.key = "resample", .type = SettingType::Bool, .def = true,
                  .help = "write the volume moved onto the reference (trilinear); false only estimates"},
                 {.key = "max_jump_mm", .type = SettingType::Float, .def = 20.0, .unit = "mm",

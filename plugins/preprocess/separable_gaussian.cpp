@@ -19,7 +19,7 @@ void SeparableGaussian::initialize(const std::array<int64_t, 3>& dims, const std
   const auto n = static_cast<size_t>(dims[0] * dims[1] * dims[2]);
   a_.assign(n, 0.0f);
   b_.assign(n, 0.0f);
-  row_.assign(static_cast<size_t>(dims[0] + 2 * static_cast<int64_t>(kernel_[0].size())), 0.0f);
+  rows_.clear();
 }
 
 int64_t SeparableGaussian::radius() const {
@@ -55,20 +55,34 @@ void pass(const float* in, float* out, const std::vector<float>& k, int64_t len,
 
 }  // namespace
 
-void SeparableGaussian::apply(const float* src, float* dst) {
+void SeparableGaussian::apply(const float* src, float* dst, WorkPool* pool) {
   const int64_t nx = dims_[0], ny = dims_[1], nz = dims_[2];
-  // x: each row copied between zeros, then the shifted copies added.
+  WorkPool inline_pool;
+  WorkPool& p = pool ? *pool : inline_pool;
+  const int64_t chunks = p.threads();
   const auto rx = static_cast<int64_t>(kernel_[0].size() / 2);
-  float* padded = row_.data();
-  for (int64_t row = 0; row < ny * nz; ++row) {
-    std::memcpy(padded + rx, src + row * nx, static_cast<size_t>(nx) * sizeof(float));
-    float* o = a_.data() + row * nx;
-    std::fill(o, o + nx, 0.0f);
-    for (size_t t = 0; t < kernel_[0].size(); ++t) axpy(o, padded + t, kernel_[0][t], nx);
-  }
-  // y: whole rows within each plane; z: whole planes.
-  pass(a_.data(), b_.data(), kernel_[1], ny, nx, nx, nz, nx * ny);
-  pass(b_.data(), dst, kernel_[2], nz, nx * ny, nx * ny, 1, 0);
+  rows_.resize(static_cast<size_t>(chunks));
+  // x: each row copied between zeros, then the shifted copies added.
+  p.run(chunks, [&](int64_t c) {
+    std::vector<float>& padded = rows_[static_cast<size_t>(c)];
+    padded.resize(static_cast<size_t>(nx + 2 * static_cast<int64_t>(kernel_[0].size())), 0.0f);
+    const auto [first, last] = chunk_range(ny * nz, chunks, c);
+    for (int64_t row = first; row < last; ++row) {
+      std::memcpy(padded.data() + rx, src + row * nx, static_cast<size_t>(nx) * sizeof(float));
+      float* o = a_.data() + row * nx;
+      std::fill(o, o + nx, 0.0f);
+      for (size_t t = 0; t < kernel_[0].size(); ++t) axpy(o, padded.data() + t, kernel_[0][t], nx);
+    }
+  });
+  // y: whole rows within each plane (chunks of planes); z: whole planes (chunks of each plane).
+  p.run(chunks, [&](int64_t c) {
+    const auto [first, last] = chunk_range(nz, chunks, c);
+    pass(a_.data() + first * nx * ny, b_.data() + first * nx * ny, kernel_[1], ny, nx, nx, last - first, nx * ny);
+  });
+  p.run(chunks, [&](int64_t c) {
+    const auto [first, last] = chunk_range(nx * ny, chunks, c);
+    pass(b_.data() + first, dst + first, kernel_[2], nz, nx * ny, last - first, 1, 0);
+  });
 }
 
 }  // namespace hyper

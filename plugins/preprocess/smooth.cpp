@@ -18,7 +18,8 @@ class Smooth : public Stage {
  public:
   Rebuild rebuild() const override { return Rebuild::Stateless; }
   explicit Smooth(const StageParams& p)
-      : fwhm_(p.get_float("fwhm_mm")), truncate_(p.get_float("truncate")), fft_(p.get_string("method") == "fft") {}
+      : fwhm_(p.get_float("fwhm_mm")), truncate_(p.get_float("truncate")), fft_(p.get_string("method") == "fft"),
+        pool_(static_cast<int>(p.get_int("threads"))) {}
 
   void preflight(const Spec& in, Spec& out) const override {
     if (in.features) throw std::invalid_argument("fwhm_mm: smooth needs a grid; put it before mask");
@@ -39,7 +40,7 @@ class Smooth : public Stage {
     if (fwhm_ <= 0) return;
     float* v = tr.volume.data.data();
     if (fft_) fft_gauss_->apply(v, v);
-    else direct_.apply(v, v);
+    else direct_.apply(v, v, &pool_);
   }
 
  private:
@@ -47,6 +48,7 @@ class Smooth : public Stage {
   bool fft_;
   SeparableGaussian direct_;
   std::unique_ptr<FftGaussian> fft_gauss_;
+  WorkPool pool_;
 };
 
 }  // namespace
@@ -57,6 +59,8 @@ void register_smooth(Registry& r) {
                  .help = "full width at half maximum; 0 passes volumes through", .min = 0.0, .max = 100.0},
                 {.key = "truncate", .type = SettingType::Float, .def = 4.0, .unit = "sigmas",
                  .help = "kernel radius", .min = 1.0, .max = 10.0},
+                {.key = "threads", .type = SettingType::Int, .def = int64_t{2},
+                 .help = "threads sharing each volume (direct method; the same values with any number)", .min = 1.0, .max = 64.0},
                 {.key = "method", .type = SettingType::String, .def = std::string("direct"),
                  .help = "direct: three 1D convolutions (faster at every width here); fft: FFTW, the same result to float "
                          "rounding", .choices = {"direct", "fft"}}},

@@ -46,8 +46,8 @@ void resample_moved(const Volume& in, const Motion& m, Volume& out, float outsid
   resample_world(in, mat_inverse(rigid_matrix(m)), out, outside);
 }
 
-void resample_realigned(const Volume& in, const Motion& m, Volume& out, float outside) {
-  resample_world(in, rigid_matrix(m), out, outside);
+void resample_realigned(const Volume& in, const Motion& m, Volume& out, float outside, WorkPool* pool) {
+  resample_world(in, rigid_matrix(m), out, outside, pool);
 }
 
 double framewise_displacement(const Motion& a, const Motion& b, double radius_mm) {
@@ -56,7 +56,7 @@ double framewise_displacement(const Motion& a, const Motion& b, double radius_mm
   return fd;
 }
 
-void resample_world(const Volume& in, const Mat4& w, Volume& out, float outside) {
+void resample_world(const Volume& in, const Mat4& w, Volume& out, float outside, WorkPool* pool) {
   out.dims = in.dims;
   out.voxel_mm = in.voxel_mm;
   out.affine = in.affine;
@@ -64,18 +64,27 @@ void resample_world(const Volume& in, const Mat4& w, Volume& out, float outside)
   // Output voxel -> world -> through w -> input voxel: one affine map.
   const Mat4 map = mat_mul(mat_inverse(in.affine), mat_mul(w, in.affine));
   const GridSampler grid(in);
-  float* dst = out.data.data();
-  for (int64_t k = 0; k < in.dims[2]; ++k)
-    for (int64_t j = 0; j < in.dims[1]; ++j) {
-      const auto y = static_cast<double>(j), z = static_cast<double>(k);
-      // Along a row only i changes: the point is base + i * (map[0], map[4], map[8]).
-      const double bx = map[1] * y + map[2] * z + map[3], by = map[5] * y + map[6] * z + map[7],
-                   bz = map[9] * y + map[10] * z + map[11];
-      for (int64_t i = 0; i < in.dims[0]; ++i) {
-        const auto x = static_cast<double>(i);
-        *dst++ = grid.at(map[0] * x + bx, map[4] * x + by, map[8] * x + bz, outside);
+  const int64_t nx = in.dims[0], ny = in.dims[1], nz = in.dims[2];
+  const auto planes = [&](int64_t k0, int64_t k1) {
+    float* dst = out.data.data() + k0 * nx * ny;
+    for (int64_t k = k0; k < k1; ++k)
+      for (int64_t j = 0; j < ny; ++j) {
+        const auto y = static_cast<double>(j), z = static_cast<double>(k);
+        // Along a row only i changes: the point is base + i * (map[0], map[4], map[8]).
+        const double bx = map[1] * y + map[2] * z + map[3], by = map[5] * y + map[6] * z + map[7],
+                     bz = map[9] * y + map[10] * z + map[11];
+        for (int64_t i = 0; i < nx; ++i) {
+          const auto x = static_cast<double>(i);
+          *dst++ = grid.at(map[0] * x + bx, map[4] * x + by, map[8] * x + bz, outside);
+        }
       }
-    }
+  };
+  if (!pool) return planes(0, nz);
+  const int64_t chunks = pool->threads();
+  pool->run(chunks, [&](int64_t c) {
+    const auto [k0, k1] = chunk_range(nz, chunks, c);
+    planes(k0, k1);
+  });
 }
 
 }  // namespace hyper

@@ -11,6 +11,7 @@
 
 #include <array>
 
+#include "core/work_pool.hpp"
 #include "hyper/volume.hpp"
 
 namespace hyper {
@@ -58,14 +59,15 @@ class GridSampler {
 };
 
 // out(x) = in(W x) for every voxel centre x (world mm through the volume's affine),
-// trilinear, `outside` beyond the grid. `out` gets the geometry of `in`.
-void resample_world(const Volume& in, const Mat4& w, Volume& out, float outside = 0.0f);
+// trilinear, `outside` beyond the grid. `out` gets the geometry of `in`. A pool shares the
+// planes among its threads (the same values whichever thread computes them).
+void resample_world(const Volume& in, const Mat4& w, Volume& out, float outside = 0.0f, WorkPool* pool = nullptr);
 
 // The volume seen after the head moved by `m`: out(x) = in(M^-1 x) (the twin's motion).
 void resample_moved(const Volume& in, const Motion& m, Volume& out, float outside = 0.0f);
 
 // The volume moved back onto its reference: out(y) = in(M y) (realignment's output).
-void resample_realigned(const Volume& in, const Motion& m, Volume& out, float outside = 0.0f);
+void resample_realigned(const Volume& in, const Motion& m, Volume& out, float outside = 0.0f, WorkPool* pool = nullptr);
 
 // Framewise displacement (Power et al. 2012): the sum of absolute changes of the six
 // parameters, rotations as arc length on a sphere of `radius_mm` (50).
