@@ -38,7 +38,7 @@ class Realign : public Stage {
       : reference_(p.get_string("reference")), fwhm_(p.get_float("fwhm_mm")),
         iterations_(static_cast<int>(p.get_int("iterations"))), tolerance_(p.get_float("tolerance")),
         resample_(p.get_bool("resample")), finest_stride_(p.get_int("finest_stride")), finest_fraction_(p.get_float("finest_fraction")), max_jump_mm_(p.get_float("max_jump_mm")),
-        max_jump_rad_(p.get_float("max_jump_rad")), pool_(static_cast<int>(p.get_int("threads"))) {}
+        max_jump_rad_(p.get_float("max_jump_rad")), threads_(static_cast<int>(p.get_int("threads"))) {}
 
   void preflight(const Spec& in, Spec& out) const override {
     if (in.features) throw std::invalid_argument("reference: realign needs a grid; put it before mask");
@@ -80,7 +80,8 @@ class Realign : public Stage {
       tr.fd_mm = 0;
       return;
     }
-    gauss_.apply(tr.volume.data.data(), smoothed_.data.data(), &pool_);
+    WorkPool& pool = WorkPool::of_this_thread(threads_);
+    gauss_.apply(tr.volume.data.data(), smoothed_.data.data(), &pool);
     const Mat4 to_vox = mat_inverse(tr.volume.affine);
     for (const Level& level : levels_) {
       for (int it = 0; it < iterations_; ++it) {
@@ -109,7 +110,7 @@ class Realign : public Stage {
           part[static_cast<size_t>(c)] = {b0, b1, b2, b3, b4, b5};
         };
         // Small (coarse) lattices stay on this thread: a wake-up would cost more than they do.
-        if (n >= kShareAbove) pool_.run(kSumChunks, sum_chunk);
+        if (n >= kShareAbove) pool.run(kSumChunks, sum_chunk);
         else for (int64_t c = 0; c < kSumChunks; ++c) sum_chunk(c);
         std::array<double, 6> sum{};
         for (const auto& pc : part)
@@ -134,7 +135,7 @@ class Realign : public Stage {
     tr.fd_mm = framewise_displacement(previous_, m_);
     previous_ = m_;
     if (resample_) {
-      resample_realigned(tr.volume, m_, moved_, 0.0f, &pool_);
+      resample_realigned(tr.volume, m_, moved_, 0.0f, &pool);
       std::swap(tr.volume.data, moved_.data);
     }
   }
@@ -152,7 +153,7 @@ class Realign : public Stage {
   // derivatives with respect to the six parameters at voxels brighter than 1/8 its mean.
   std::vector<Level> prepare(const Volume& ref) {
     Volume rs = ref;
-    gauss_.apply(ref.data.data(), rs.data.data(), &pool_);
+    gauss_.apply(ref.data.data(), rs.data.data(), &WorkPool::of_this_thread(threads_));
     const auto [nx, ny, nz] = rs.dims;
     double mean = 0;
     for (float v : rs.data) mean += v;
@@ -232,7 +233,7 @@ class Realign : public Stage {
   Volume smoothed_, moved_;
   std::vector<Level> levels_, file_levels_;
   Motion m_{}, previous_{};
-  WorkPool pool_;
+  int threads_;
   static constexpr int64_t kSumChunks = 8;        // fixed: the sums' order must not depend on the threads
   static constexpr size_t kShareAbove = 16384;  // samples in a lattice worth waking a helper for
 };

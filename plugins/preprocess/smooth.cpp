@@ -19,7 +19,7 @@ class Smooth : public Stage {
   Rebuild rebuild() const override { return Rebuild::Stateless; }
   explicit Smooth(const StageParams& p)
       : fwhm_(p.get_float("fwhm_mm")), truncate_(p.get_float("truncate")), fft_(p.get_string("method") == "fft"),
-        pool_(static_cast<int>(p.get_int("threads"))) {}
+        threads_(static_cast<int>(p.get_int("threads"))) {}
 
   void preflight(const Spec& in, Spec& out) const override {
     if (in.features) throw std::invalid_argument("fwhm_mm: smooth needs a grid; put it before mask");
@@ -40,7 +40,7 @@ class Smooth : public Stage {
     if (fwhm_ <= 0) return;
     float* v = tr.volume.data.data();
     if (fft_) fft_gauss_->apply(v, v);
-    else direct_.apply(v, v, &pool_);
+    else direct_.apply(v, v, &WorkPool::of_this_thread(threads_));
   }
 
  private:
@@ -48,7 +48,7 @@ class Smooth : public Stage {
   bool fft_;
   SeparableGaussian direct_;
   std::unique_ptr<FftGaussian> fft_gauss_;
-  WorkPool pool_;
+  int threads_;
 };
 
 }  // namespace

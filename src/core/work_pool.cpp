@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <memory>
 
 #include <pthread.h>
 #include <sched.h>
@@ -52,6 +54,13 @@ void WorkPool::keep_helpers_off(int cpu) {
   for (int c : allowed_cpus_)
     if (c != cpu) CPU_SET(c, &set);
   for (std::thread& t : helpers_) pthread_setaffinity_np(t.native_handle(), sizeof set, &set);
+}
+
+WorkPool& WorkPool::of_this_thread(int threads) {
+  thread_local std::map<int, std::unique_ptr<WorkPool>> pools;
+  std::unique_ptr<WorkPool>& p = pools[std::max(threads, 1)];
+  if (!p) p = std::make_unique<WorkPool>(threads);
+  return *p;
 }
 
 WorkPool::~WorkPool() {

@@ -26,6 +26,14 @@ class WorkPool {
   WorkPool& operator=(const WorkPool&) = delete;
 
   int threads() const { return static_cast<int>(helpers_.size()) + 1; }
+  // How many chunks a loop without a reduction should be cut into: a few per thread, so that
+  // when one thread is slowed (on a VM, its vCPU taken by the host) the others take its
+  // share instead of waiting for half the loop.
+  int64_t map_chunks() const { return threads() == 1 ? 1 : 4 * threads(); }
+  // The calling thread's pool of this size, made at first use and ended with the thread.
+  // Stages share it, so between one stage's loops and the next's the helpers are still
+  // spinning, not asleep; chains on other threads (training beside a live run) get their own.
+  static WorkPool& of_this_thread(int threads);
   // Calls fn(c) once for every c in [0, chunks) and returns when all have returned; the
   // first exception thrown by any of them is rethrown here.
   void run(int64_t chunks, const std::function<void(int64_t)>& fn);
