@@ -11,7 +11,6 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
-#include <memory>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>

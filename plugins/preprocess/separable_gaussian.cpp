@@ -57,8 +57,7 @@ void pass(const float* in, float* out, const std::vector<float>& k, int64_t len,
 
 void SeparableGaussian::apply(const float* src, float* dst, WorkPool* pool) {
   const int64_t nx = dims_[0], ny = dims_[1], nz = dims_[2];
-  WorkPool inline_pool;
-  WorkPool& p = pool ? *pool : inline_pool;
+  WorkPool& p = pool ? *pool : WorkPool::of_this_thread(1);
   const int64_t chunks = p.map_chunks();
   const auto rx = static_cast<int64_t>(kernel_[0].size() / 2);
   rows_.resize(static_cast<size_t>(chunks));

@@ -79,9 +79,9 @@ void resample_world(const Volume& in, const Mat4& w, Volume& out, float outside,
         }
       }
   };
-  if (!pool) return planes(0, nz);
-  const int64_t chunks = pool->map_chunks();
-  pool->run(chunks, [&](int64_t c) {
+  WorkPool& p = pool ? *pool : WorkPool::of_this_thread(1);
+  const int64_t chunks = p.map_chunks();
+  p.run(chunks, [&](int64_t c) {
     const auto [k0, k1] = chunk_range(nz, chunks, c);
     planes(k0, k1);
   });

@@ -1,9 +1,10 @@
 #pragma once
 // A few threads that share the chunks of one loop, for per-volume kernels (realignment,
 // smoothing, resampling) on the TR's critical path. The caller works too, so `threads` = 2
-// starts one helper. Chunks are fixed by the caller, never by the thread count: a reduction
-// sums its chunks' partial results in chunk order, so the result is the same bit for bit
-// with 1 thread or 8 (online equals offline on any machine). Helpers spin for 0.3 ms after
+// starts one helper. A reduction cuts its work into a fixed number of chunks, never one
+// derived from the thread count, and sums their partial results in chunk order, so the
+// result is the same bit for bit with 1 thread or 8 (online equals offline on any machine);
+// a loop that only writes each value may cut by map_chunks(). Helpers spin for 0.3 ms after
 // a loop (the next one of the same volume follows at once), then sleep.
 // One owner: run() is not reentrant and not called from two threads at once.
 
