@@ -31,6 +31,9 @@ void declare_generator_settings(Schema& s, const std::vector<std::string>& kinds
          .help = "CPU threads for LibTorch (its default here is 1)", .flag = "--threads", .min = 1.0, .max = 256.0});
   s.add({.key = "generator.cuda_graph", .type = T::Bool, .def = false,
          .help = "pggan on CUDA: replay the forward as one CUDA graph (removes per-kernel launch cost at batch 1)"});
+  s.add({.key = "generator.prepack", .type = T::Bool, .def = true,
+         .help = "pggan on the CPU in float32: the conv weights reordered once, at load, into oneDNN's layout (false: "
+                 "LibTorch's conv2d reorders them every call and runs the smallest convs through im2col and BLAS)"});
 }
 
 GeneratorOptions generator_options(const Params& s) {
@@ -61,6 +64,7 @@ GeneratorOptions generator_options(const Params& s) {
   o.dtype = s.get_string("generator.dtype");
   o.threads = static_cast<int>(s.get_int("generator.threads"));
   o.cuda_graph = s.get_bool("generator.cuda_graph");
+  o.prepack = s.get_bool("generator.prepack");
   return o;
 }
 
