@@ -4,11 +4,12 @@
 // upsampling and the conv after it computed as one, upsample_conv); the
 // chosen level's toRGB (pixel norm, 1x1 conv, bias, linear) gives the image.
 //
-// generator.prepack (CPU, float32, a LibTorch with oneDNN): every conv's weights are
-// reordered once, at load, into oneDNN's blocked layout. conv2d otherwise reorders them on
-// every call (~100 MB for the levels up to 64 px), and sends the convs on small inputs
-// (below 20480 values, kernels up to 3x3: the 4x4 level's) to im2col + OpenBLAS, whose
-// threads then spin beside LibTorch's: up to 64 px 61-68 ms instead of 80-112 (2 cores).
+// generator.prepack (CPU, float32, a LibTorch with oneDNN): the weights of the convs on
+// inputs up to 32 px are reordered once, at load, into oneDNN's blocked layout. conv2d
+// otherwise reorders them on every call (~100 MB for the levels up to 64 px), and sends the
+// convs on small inputs (below 20480 values, kernels up to 3x3: the 4x4 level's) to im2col +
+// OpenBLAS, whose threads then spin beside LibTorch's: up to 64 px 61-68 ms instead of
+// 80-112 (2 cores).
 //
 // generator.cuda_graph (CUDA builds of LibTorch only, HYPER_WITH_CUDA): the forward is
 // recorded once per batch size as a CUDA graph and replayed per call. At batch 1 the GPU
@@ -20,6 +21,7 @@
 #include <c10/cuda/CUDAStream.h>
 #endif
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -33,6 +35,12 @@
 namespace hyper {
 
 namespace {
+
+// The largest input side whose convs are prepacked. At 64 px and above conv2d already takes
+// oneDNN, its weight reorder is small beside the conv, and the prepacked weights ran 3-11%
+// slower there (64 to 32 channels at 256 to 1024 px: their layout is chosen without the
+// input's size), so those stay with conv2d.
+constexpr int64_t kPrepackUpTo = 32;
 
 // One convolution (stride 1) with its weights either as given or prepacked for oneDNN.
 struct Conv {
@@ -236,7 +244,11 @@ class Pggan : public Generator, public CoarseFirst {
         b0 = b0.repeat({4});
       }
       Block block{{w0, b0, i == 0 ? 3 : 1}, {t[b + ".conv.weight"], t[b + ".wscale.bias"], 1}, {t[o + ".conv.weight"], t[o + ".wscale.bias"], 0}};
-      if (prepack_) block = {block.conv0.prepacked(), block.conv1.prepacked(), block.rgb.prepacked()};
+      if (prepack_) {  // by the side of each conv's input
+        const int64_t side = 4 << i;
+        if (std::max<int64_t>(1, side / 2) <= kPrepackUpTo) block.conv0 = block.conv0.prepacked();
+        if (side <= kPrepackUpTo) block.conv1 = block.conv1.prepacked(), block.rgb = block.rgb.prepacked();
+      }
       blocks_.push_back(block);
     }
   }
