@@ -8,8 +8,8 @@
 // inputs up to 32 px are reordered once, at load, into oneDNN's blocked layout. conv2d
 // otherwise reorders them on every call (~100 MB for the levels up to 64 px), and sends the
 // convs on small inputs (below 20480 values, kernels up to 3x3: the 4x4 level's) to im2col +
-// OpenBLAS, whose threads then spin beside LibTorch's: up to 64 px 61-68 ms instead of
-// 80-112 (2 cores).
+// OpenBLAS, whose threads then spin beside LibTorch's (README, "hyper bench": the first
+// face at 256 px on screen 0.7x as late, 2 cores).
 //
 // generator.cuda_graph (CUDA builds of LibTorch only, HYPER_WITH_CUDA): the forward is
 // recorded once per batch size as a CUDA graph and replayed per call. At batch 1 the GPU
@@ -21,7 +21,6 @@
 #include <c10/cuda/CUDAStream.h>
 #endif
 
-#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -244,9 +243,9 @@ class Pggan : public Generator, public CoarseFirst {
         b0 = b0.repeat({4});
       }
       Block block{{w0, b0, i == 0 ? 3 : 1}, {t[b + ".conv.weight"], t[b + ".wscale.bias"], 1}, {t[o + ".conv.weight"], t[o + ".wscale.bias"], 0}};
-      if (prepack_) {  // by the side of each conv's input
-        const int64_t side = 4 << i;
-        if (std::max<int64_t>(1, side / 2) <= kPrepackUpTo) block.conv0 = block.conv0.prepacked();
+      if (prepack_) {  // by the side of each conv's input: conv0 reads the block below's output (the latent in block 0)
+        const int64_t side = 4 << i, conv0_side = i == 0 ? 1 : side / 2;
+        if (conv0_side <= kPrepackUpTo) block.conv0 = block.conv0.prepacked();
         if (side <= kPrepackUpTo) block.conv1 = block.conv1.prepacked(), block.rgb = block.rgb.prepacked();
       }
       blocks_.push_back(block);
