@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 
@@ -86,6 +87,18 @@ void convert_to_float(std::span<const std::byte> raw, DType type, ByteOrder orde
     case DType::Float32: return convert_as<float>(p, swap, memory, dims, slope, inter, out);
     case DType::Float64: return convert_as<double>(p, swap, memory, dims, slope, inter, out);
   }
+}
+
+ValueCheck check_values(std::span<const float> values, float limit) {
+  // |x| <= limit is false for NaN, the infinities and values beyond the limit alike: one
+  // comparison per value (64x64x36: 0.025 ms, 0.11 ms in the scalar two-test loop before,
+  // measured in the stream); the cause only when one fails.
+  unsigned bad = 0;
+  for (const float x : values) bad |= !(std::fabs(x) <= limit);
+  if (!bad) return ValueCheck::Ok;
+  for (const float x : values)
+    if (!std::isfinite(x)) return ValueCheck::NonFinite;
+  return ValueCheck::OutOfRange;
 }
 
 }  // namespace hyper

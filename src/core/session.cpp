@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.hpp"
+#include "core/dtype.hpp"
 #include "core/interrupt.hpp"
 
 namespace hyper {
@@ -179,14 +180,9 @@ const char* Session::refuse(const Tr& tr) {
   const char* why = nullptr;
   if (v.voxel_count() <= 0 || static_cast<int64_t>(v.data.size()) != v.voxel_count()) why = "shape";
   else {
-    const float limit = static_cast<float>(options_.max_abs_value);
-    bool finite = true, in_range = true;
-    for (const float x : v.data) {
-      finite &= std::isfinite(x);
-      in_range &= std::fabs(x) <= limit;
-    }
-    if (!finite) why = "non_finite";
-    else if (!in_range) why = "out_of_range";
+    const ValueCheck check = check_values(v.data, static_cast<float>(options_.max_abs_value));
+    if (check == ValueCheck::NonFinite) why = "non_finite";
+    else if (check == ValueCheck::OutOfRange) why = "out_of_range";
   }
   if (!why) return nullptr;
   const std::string what = fmt::format("run {}: volume {} refused ({}): {}", tr.run, tr.index, why,

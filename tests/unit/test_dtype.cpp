@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -81,4 +83,32 @@ TEST_CASE("a payload of the wrong size is refused") {
   CHECK_THROWS_AS(convert_to_float(raw, DType::Int16, ByteOrder::Little, MemoryOrder::Fortran, {2, 2, 1}, 1, 0,
                                    out.data()),
                   std::invalid_argument);
+}
+
+// The entry check against a plain per-value reference, at every position of an odd-length
+// vector (the vectorised pass and its scalar tail), and at the limit itself.
+TEST_CASE("check_values finds a NaN, an infinity or a value beyond the limit wherever it is") {
+  const float limit = 1000.0f, inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> v(37);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = (i % 2 ? -1.0f : 1.0f) * 10.0f * static_cast<float>(i);
+  CHECK(check_values(v, limit) == ValueCheck::Ok);
+  CHECK(check_values({}, limit) == ValueCheck::Ok);
+  for (size_t at = 0; at < v.size(); ++at) {
+    CAPTURE(at);
+    std::vector<float> w = v;
+    for (const float bad : {nan, inf, -inf}) {
+      w[at] = bad;
+      CHECK(check_values(w, limit) == ValueCheck::NonFinite);
+    }
+    for (const float edge : {limit, -limit}) {
+      w[at] = edge;
+      CHECK(check_values(w, limit) == ValueCheck::Ok);
+    }
+    w[at] = std::nextafter(limit, inf);
+    CHECK(check_values(w, limit) == ValueCheck::OutOfRange);
+    w[at] = -2 * limit;
+    CHECK(check_values(w, limit) == ValueCheck::OutOfRange);
+    w[(at + 5) % w.size()] = nan;  // both: the non-finite value is named, as before
+    CHECK(check_values(w, limit) == ValueCheck::NonFinite);
+  }
 }
