@@ -25,6 +25,10 @@ struct SettingSpec {
   std::vector<std::string> choices;  // String: the allowed values; Float: words allowed instead of a number
   bool required = false;  // String or StringList that the command cannot run without: --help marks it REQUIRED
   bool existing = false;  // a path (or list of paths) that must exist when given: checked before the command starts
+  // How the work is run, not what it computes (a thread count): every value gives the same
+  // numbers, bit for bit, so a decoder trained with another value still applies, and decoding
+  // runs with the user's.
+  bool same_numbers = false;
 };
 
 }  // namespace hyper

@@ -91,11 +91,16 @@ std::unique_ptr<Stage> make_decode_stage(std::shared_ptr<const Decoder> decoder,
 Settings decoder_preprocessing(const Settings& user, const Decoder& decoder, const std::string& file) {
   Settings pre(user.schema());
   pre.load_text(decoder.preprocessing, file + " (its preprocessing settings)");
-  for (const SettingSpec* spec : user.schema().section("preprocess"))
-    if (user.origin(spec->key) != "default" && !(user.value(spec->key) == pre.value(spec->key)))
-      throw SettingsError(spec->key + " = " + format_value(user.value(spec->key)) + " (" + user.origin(spec->key) +
-                          ") differs from the " + format_value(pre.value(spec->key)) + " that " + file +
-                          " was trained with; decoding uses the decoder's preprocessing: drop the setting or retrain");
+  for (const SettingSpec* spec : user.schema().section("preprocess")) {
+    if (user.origin(spec->key) == "default" || user.value(spec->key) == pre.value(spec->key)) continue;
+    if (spec->same_numbers) {  // a thread count: the user's machine decides, the numbers stay the decoder's
+      pre.apply_value(spec->key, user.value(spec->key), user.origin(spec->key));
+      continue;
+    }
+    throw SettingsError(spec->key + " = " + format_value(user.value(spec->key)) + " (" + user.origin(spec->key) +
+                        ") differs from the " + format_value(pre.value(spec->key)) + " that " + file +
+                        " was trained with; decoding uses the decoder's preprocessing: drop the setting or retrain");
+  }
   return pre;
 }
 

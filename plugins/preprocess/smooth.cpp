@@ -60,7 +60,8 @@ void register_smooth(Registry& r) {
                 {.key = "truncate", .type = SettingType::Float, .def = 4.0, .unit = "sigmas",
                  .help = "kernel radius", .min = 1.0, .max = 10.0},
                 {.key = "threads", .type = SettingType::Int, .def = int64_t{2},
-                 .help = "threads sharing each volume (direct method; the same values with any number)", .min = 1.0, .max = 64.0},
+                 .help = "threads sharing each volume (direct method; the same values with any number)", .min = 1.0, .max = 64.0,
+                 .same_numbers = true},
                 {.key = "method", .type = SettingType::String, .def = std::string("direct"),
                  .help = "direct: three 1D convolutions (faster at every width here); fft: FFTW, the same result to float "
                          "rounding", .choices = {"direct", "fft"}}},

@@ -42,7 +42,7 @@ class PublishSink : public Sink {
     const auto bytes = std::as_bytes(std::span(tr.volume.data));
     if (pub_.send_volume(h, bytes)) ++sent_;
   }
-  void on_run_end(const RunEnd& e) override {
+  void on_run_end(const RunEnd&) override {
     pub_.send_control({.type = ControlType::RunEnd, .run = run_, .volumes_sent = sent_});
     spdlog::info("bridge: run {}: {} volumes published", run_, sent_);
   }

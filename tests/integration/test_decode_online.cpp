@@ -332,4 +332,10 @@ TEST_CASE("online per-TR decoding of a replayed run equals hyper decode of the f
   CHECK(test::run(test::hyper_cmd({"stream", "--decoder", dec, "--set", "preprocess.chain=[\"mask\"]"}), d / "s4.log") == 2);
   CHECK(test::read_text(d / "s4.log").find("differs from the [\"mask\", \"detrend\"] that") !=
         std::string::npos);
+  // A thread count says how, not what (the same numbers with any): set against the decoder's
+  // 2, it is taken, not refused with "retrain", and the latents are the same.
+  REQUIRE(test::run(test::hyper_cmd({"decode", "--input", run.string(), "--decoder", dec, "--out", (d / "threads.npy").string(),
+                                     "--set", "preprocess.realign.threads=1", "--set", "preprocess.smooth.threads=3"}),
+                    d / "threads.log") == 0);
+  CHECK(read_npy(d / "threads.npy").data == offline.data);
 }
