@@ -14,7 +14,8 @@
 
 namespace hyper {
 
-std::unique_ptr<Stage> make_decode_stage(std::shared_ptr<const Decoder> decoder, std::string file);
+// `threads` share each TR's product (preprocess.decode_threads; the same latent with any number).
+std::unique_ptr<Stage> make_decode_stage(std::shared_ptr<const Decoder> decoder, std::string file, int threads = 1);
 
 // The [preprocess] settings a decoder was trained with. A preprocess key the user set
 // (not a default) to another value is a SettingsError naming the key, both values and

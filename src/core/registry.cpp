@@ -82,6 +82,10 @@ std::unique_ptr<Generator> PartRegistry::make_generator(const GeneratorOptions& 
 void PartRegistry::declare(Schema& schema) const {
   schema.add({.key = "preprocess.chain", .type = SettingType::StringList, .def = std::vector<std::string>{},
               .help = "preprocessing stages in order, e.g. [\"mask\", \"detrend\", \"zscore\"]"});
+  // Not a stage of the chain (a decoder appends its decode stage), but its work per TR.
+  schema.add({.key = "preprocess.decode_threads", .type = SettingType::Int, .def = int64_t{2}, .unit = "threads",
+              .help = "threads sharing the decode stage's product every TR, with a decoder (the same latent with any number)",
+              .min = 1.0, .max = 64.0, .same_numbers = true});
   for (const auto& [name, info] : stages_)
     for (SettingSpec p : info.params) {
       p.key = "preprocess." + name + "." + p.key;

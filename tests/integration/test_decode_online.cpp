@@ -333,9 +333,11 @@ TEST_CASE("online per-TR decoding of a replayed run equals hyper decode of the f
   CHECK(test::read_text(d / "s4.log").find("differs from the [\"mask\", \"detrend\"] that") !=
         std::string::npos);
   // A thread count says how, not what (the same numbers with any): set against the decoder's
-  // 2, it is taken, not refused with "retrain", and the latents are the same.
+  // 2, it is taken, not refused with "retrain", and the latents are the same, bit for bit
+  // (the decode stage's product on one thread here, on two above).
   REQUIRE(test::run(test::hyper_cmd({"decode", "--input", run.string(), "--decoder", dec, "--out", (d / "threads.npy").string(),
-                                     "--set", "preprocess.realign.threads=1", "--set", "preprocess.smooth.threads=3"}),
+                                     "--set", "preprocess.realign.threads=1", "--set", "preprocess.smooth.threads=3",
+                                     "--set", "preprocess.decode_threads=1"}),
                     d / "threads.log") == 0);
   CHECK(read_npy(d / "threads.npy").data == offline.data);
 }
