@@ -19,7 +19,8 @@ std::unique_ptr<Stage> make_decode_stage(std::shared_ptr<const Decoder> decoder,
 
 // The [preprocess] settings a decoder was trained with. A preprocess key the user set
 // (not a default) to another value is a SettingsError naming the key, both values and
-// where each came from: decoding must see what training saw.
+// where each came from: decoding must see what training saw. Keys that cannot change the
+// numbers (SettingSpec::same_numbers: thread counts) take the user's value instead.
 Settings decoder_preprocessing(const Settings& user, const Decoder& decoder, const std::string& file);
 
 // That chain with the decode stage appended.
