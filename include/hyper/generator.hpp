@@ -24,7 +24,7 @@ struct GeneratorOptions {
   std::string dtype = "float32";  // float32, float64 (checks); on CUDA also float16, bfloat16
   int threads = 1;              // CPU threads for LibTorch's intra-op pool (its default here is 1)
   bool cuda_graph = false;      // pggan on CUDA: record the forward once as a CUDA graph, replay it per call
-  bool prepack = true;          // pggan on the CPU in float32: conv weights reordered for oneDNN once, at load
+  bool prepack = true;          // pggan on the CPU in float32: small-input convs' weights reordered for oneDNN once, at load
 };
 
 class Generator {

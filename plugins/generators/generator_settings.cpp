@@ -32,8 +32,9 @@ void declare_generator_settings(Schema& s, const std::vector<std::string>& kinds
   s.add({.key = "generator.cuda_graph", .type = T::Bool, .def = false,
          .help = "pggan on CUDA: replay the forward as one CUDA graph (removes per-kernel launch cost at batch 1)"});
   s.add({.key = "generator.prepack", .type = T::Bool, .def = true,
-         .help = "pggan on the CPU in float32: the conv weights reordered once, at load, into oneDNN's layout (false: "
-                 "LibTorch's conv2d reorders them every call and runs the smallest convs through im2col and BLAS)"});
+         .help = "pggan on the CPU in float32: the weights of the convs on inputs up to 32 px reordered once, at load, "
+                 "into oneDNN's layout (false: LibTorch's conv2d reorders them every call and runs the smallest convs "
+                 "through im2col and BLAS)"});
 }
 
 GeneratorOptions generator_options(const Params& s) {
