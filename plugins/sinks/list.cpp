@@ -4,7 +4,7 @@
 // reaches them and the order they finish in: faces before the screen that shows them.
 #include "hyper/registry.hpp"
 
-#define HYPER_SINKS(X) X(run_record) X(bold) X(faces) X(feedback) X(screen) X(presentation) X(results) X(dashboard) X(progress)
+#define HYPER_SINKS(X) X(faces) X(feedback) X(screen) X(presentation) X(results) X(bold) X(run_record) X(dashboard) X(progress)
 
 namespace hyper {
 HYPER_SINKS(HYPER_DECLARE_PART)
