@@ -227,6 +227,21 @@ TEST_CASE("a test-only source and sink, registered through the public registry, 
                        SettingsError);
 }
 
+TEST_CASE("the built-in sinks' order: the face, the screen and the results before the files, the BOLD volume before its row in tr.tsv") {
+  PartRegistry parts;
+  register_builtin_parts(parts);
+  std::map<std::string, size_t> at;
+  for (const SinkInfo& info : parts.sinks()) at.emplace(info.name, at.size());
+  for (const char* name : {"faces", "screen", "presentation", "results", "bold", "run_record", "dashboard"}) REQUIRE_MESSAGE(at.count(name), name);
+  CHECK(at["faces"] < at["screen"]);
+  for (const char* first : {"faces", "screen", "presentation", "results"}) {
+    CAPTURE(first);
+    CHECK(at[first] < at["bold"]);  // a BOLD volume's write (1-2 ms on a busy disk) waits for them, not they for it
+  }
+  CHECK(at["bold"] < at["run_record"]);       // resuming after a kill reads back the volumes tr.tsv lists
+  CHECK(at["run_record"] < at["dashboard"]);  // the dashboard's API serves tr.tsv
+}
+
 TEST_CASE("the README's sink example, a plugin built against include/hyper only, records every TR of hyper stream") {
   // The example in the README is the file the build compiles.
   CHECK(test::readme_example("fd_csv_sink.cpp") == test::read_text(test::source_dir() / "tests/plugin/fd_csv_sink.cpp"));
