@@ -6,7 +6,8 @@
 // at the run's end. `hyper train --dataset OUT` then trains on what the stream acquired.
 //
 // The volume is copied as received (the chain changes it in place) and written in on_tr,
-// after the faces, screen and results sinks got the TR (plugins/sinks/list.cpp): the write
+// after the faces, screen and results sinks got the TR (plugins/sinks/list.cpp); only a
+// run's first volume, which creates the file, is written at once. The write
 // took 1-2 ms when written before the chain (590 KB into the page cache of this VM's disk),
 // all of it on sent -> ready; the copy costs ~0.05 ms. It comes before the run record's
 // on_tr: a row in tr.tsv means its volume is in the recording, which resuming after a kill
