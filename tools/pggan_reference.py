@@ -9,6 +9,7 @@ weights format (hyper-pggan/1: safetensors with genforce's tensor names; README,
   pggan_reference.py generate --weights W.safetensors --latents Z.npy --out IMG.npy [--resolution R]
   pggan_reference.py params   --max-resolution 1024
   pggan_reference.py time     --weights W.safetensors --resolution R [--threads T] [--repeats N]
+                              [--device cpu|cuda] [--dtype float32|float16|bfloat16]
 """
 import argparse
 import json
@@ -93,33 +94,35 @@ class Reference:
     """The official forward pass: z -> pixel norm -> dense -> lrelu -> pixel norm -> conv ->
     lrelu -> pixel norm -> [upsample, conv, lrelu, pixel norm, conv, lrelu, pixel norm]* -> toRGB."""
 
-    def __init__(self, tensors, channels, dtype=torch.float64):
+    def __init__(self, tensors, channels, dtype=torch.float64, device="cpu"):
         self.channels = channels
         self.dtype = dtype
-        t = {k: torch.from_numpy(v).to(dtype) for k, v in tensors.items()}
+        t = {k: torch.from_numpy(v).to(device, dtype) for k, v in tensors.items()}
         c0 = channels[0]
         w = t["layer0.conv.weight"]  # (c0, 512, 4, 4) as a conv on the 1x1 latent with padding 3
         # The same map as a dense layer: output (c, y, x) = sum_i w[c, i, 3 - y, 3 - x] z_i.
         self.dense = w.flip(2, 3).permute(1, 0, 2, 3).reshape(512, c0 * 16) * (math.sqrt(2) / 4 / math.sqrt(512))
         self.dense_bias = t["layer0.wscale.bias"]
+        # Each conv's equalised-learning-rate scale folded in once, as a lab's eager code would
+        # (the toRGB layers have gain 1, the others sqrt(2)).
+        self.w = {k[:-len(".conv.weight")]: w * ((1.0 if k.startswith("output") else math.sqrt(2)) / math.sqrt(w[0].numel()))
+                  for k, w in t.items() if k.endswith(".conv.weight")}
         self.t = t
 
-    def conv(self, x, name, gain, pad):
-        w = self.t[name + ".conv.weight"]
-        scale = gain / math.sqrt(w[0].numel())
-        return F.conv2d(x, w * scale, self.t[name + ".wscale.bias"], padding=pad)
+    def conv(self, x, name, pad):
+        return F.conv2d(x, self.w[name], self.t[name + ".wscale.bias"], padding=pad)
 
     def __call__(self, z, resolution):
         levels = int(math.log2(resolution)) - 1
         x = pixel_norm(z.to(self.dtype))
         x = (x @ self.dense).view(-1, self.channels[0], 4, 4) + self.dense_bias.view(1, -1, 1, 1)
         x = pixel_norm(F.leaky_relu(x, 0.2))
-        x = pixel_norm(F.leaky_relu(self.conv(x, "layer1", math.sqrt(2), 1), 0.2))
+        x = pixel_norm(F.leaky_relu(self.conv(x, "layer1", 1), 0.2))
         for i in range(1, levels):
             x = F.interpolate(x, scale_factor=2, mode="nearest")
-            x = pixel_norm(F.leaky_relu(self.conv(x, f"layer{2*i}", math.sqrt(2), 1), 0.2))
-            x = pixel_norm(F.leaky_relu(self.conv(x, f"layer{2*i+1}", math.sqrt(2), 1), 0.2))
-        return self.conv(x, f"output{levels-1}", 1.0, 0)
+            x = pixel_norm(F.leaky_relu(self.conv(x, f"layer{2*i}", 1), 0.2))
+            x = pixel_norm(F.leaky_relu(self.conv(x, f"layer{2*i+1}", 1), 0.2))
+        return self.conv(x, f"output{levels-1}", 0)
 
 
 def load(path):
@@ -141,6 +144,8 @@ def main():
     p.add_argument("--max-resolution", type=int, default=1024)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
     a = p.parse_args()
     if a.command == "params":
         print(official_parameter_count(a.max_resolution))
@@ -161,20 +166,23 @@ def main():
             img = Reference(tensors, channels)(z, res)
         np.save(a.out, img.float().numpy())
     elif a.command == "time":
-        # The same network in float32 eager PyTorch (F.conv2d), for the C++ benchmark's ratio.
+        # The same network in eager PyTorch (F.conv2d), for the C++ benchmarks' ratios: per image,
+        # latent in host memory to float32 image in host memory (what the C++ generators time),
+        # after warm-up calls (5 on a GPU: cuDNN's algorithm choice; 1 on the CPU). Prints the
+        # median and p99 in ms.
         torch.set_num_threads(a.threads)
         tensors, channels = load(a.weights)
-        ref = Reference(tensors, channels, torch.float32)
-        z = torch.randn(1, 512)
-        times = []
+        ref = Reference(tensors, channels, getattr(torch, a.dtype), a.device)
+        z = np.random.default_rng(3).standard_normal((1, 512)).astype(np.float32)
+        times, warm = [], 5 if a.device.startswith("cuda") else 1
         with torch.inference_mode():
-            for r in range(a.repeats + 1):
+            for r in range(a.repeats + warm):
                 t0 = time.perf_counter()
-                ref(z, a.resolution)
-                if r:
+                ref(torch.from_numpy(z).to(a.device, ref.dtype), a.resolution).float().cpu().numpy()
+                if r >= warm:
                     times.append(1000 * (time.perf_counter() - t0))
-        print(f"{np.median(times):.3f}")
-
+        times.sort()
+        print(f"{times[len(times) // 2]:.3f} {times[math.ceil(0.99 * len(times)) - 1]:.3f}")
 
 if __name__ == "__main__":
     sys.exit(main())

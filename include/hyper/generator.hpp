@@ -25,6 +25,7 @@ struct GeneratorOptions {
   int threads = 1;              // CPU threads for LibTorch's intra-op pool (its default here is 1)
   bool cuda_graph = false;      // pggan on CUDA: record the forward once as a CUDA graph, replay it per call
   bool prepack = true;          // pggan on the CPU in float32: small-input convs' weights reordered for oneDNN once, at load
+  bool channels_last = false;   // pggan: tensors in NHWC and plain nearest upsampling before each block's first conv
 };
 
 class Generator {

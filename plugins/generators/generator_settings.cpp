@@ -35,6 +35,10 @@ void declare_generator_settings(Schema& s, const std::vector<std::string>& kinds
          .help = "pggan on the CPU in float32: the weights of the convs on inputs up to 32 px reordered once, at load, "
                  "into oneDNN's layout (false: LibTorch's conv2d reorders them every call and runs the smallest convs "
                  "through im2col and BLAS)"});
+  s.add({.key = "generator.channels_last", .type = T::Bool, .def = false,
+         .help = "pggan: tensors in channels-last (NHWC) layout, where cuDNN's tensor-core kernels read them, and "
+                 "nearest upsampling before each block's first conv instead of the folded 2x2 conv (false: NCHW, "
+                 "folded)"});
 }
 
 GeneratorOptions generator_options(const Params& s) {
@@ -66,6 +70,7 @@ GeneratorOptions generator_options(const Params& s) {
   o.threads = static_cast<int>(s.get_int("generator.threads"));
   o.cuda_graph = s.get_bool("generator.cuda_graph");
   o.prepack = s.get_bool("generator.prepack");
+  o.channels_last = s.get_bool("generator.channels_last");
   return o;
 }
 

@@ -11,6 +11,11 @@
 // OpenBLAS, whose threads then spin beside LibTorch's (README, "hyper bench": the first
 // face at 256 px on screen 0.7x as late, 2 cores).
 //
+// generator.channels_last: the activations and weights in NHWC, the layout in which cuDNN
+// runs its tensor-core convolution kernels without transposing, and each block's nearest
+// upsampling done as such before its 3x3 conv (the folded conv's parity interleave is a
+// reshape that NHWC cannot view). Same result up to rounding.
+//
 // generator.cuda_graph (CUDA builds of LibTorch only, HYPER_WITH_CUDA): the forward is
 // recorded once per batch size as a CUDA graph and replayed per call. At batch 1 the GPU
 // time is mostly the launch of ~60 small kernels (../shared/GPU.md); a replay is one launch.
@@ -19,6 +24,7 @@
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
 #endif
 
 #include <cmath>
@@ -87,6 +93,12 @@ torch::Tensor upsample_conv(const torch::Tensor& x, const Conv& conv4) {
       .reshape({n, co, 2 * h, 2 * w});
 }
 
+// Nearest 2x upsampling, keeping the input's memory layout (the channels-last path).
+torch::Tensor upsample2x(const torch::Tensor& x) {
+  namespace F = torch::nn::functional;
+  return F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
+}
+
 std::vector<int64_t> parse_ints(const std::string& s, const std::string& what) {
   std::vector<int64_t> v;
   size_t start = 0;
@@ -110,7 +122,8 @@ class Pggan : public Generator, public CoarseFirst {
     dtype_ = torch_dtype(o.dtype, device_);
     threads_ = std::max(1, o.threads);
     torch::set_num_threads(threads_);
-    prepack_ = o.prepack && device_.is_cpu() && dtype_ == torch::kFloat32 && at::hasMKLDNN();
+    channels_last_ = o.channels_last;
+    prepack_ = o.prepack && !channels_last_ && device_.is_cpu() && dtype_ == torch::kFloat32 && at::hasMKLDNN();
     load(o.weights);
     const int max_res = 4 << (blocks_.size() - 1);
     resolution_ = o.resolution > 0 ? o.resolution : max_res;
@@ -128,16 +141,18 @@ class Pggan : public Generator, public CoarseFirst {
   }
 
   std::string describe() const override {
-    return fmt::format("pggan {}x{}, {} {}{}{}{}", resolution_, resolution_, device_.str(), c10::toString(dtype_),
+    return fmt::format("pggan {}x{}, {} {}{}{}{}{}", resolution_, resolution_, device_.str(), c10::toString(dtype_),
                        device_.is_cpu() ? fmt::format(", {} thread(s)", threads_) : "", prepack_ ? ", prepacked" : "",
-                       graph_ ? ", CUDA graph" : "");
+                       channels_last_ ? ", channels-last" : "", graph_ ? ", CUDA graph" : "");
   }
   int resolution() const override { return resolution_; }
 
   const ImageBatch& generate(const float* latents, int n) override {
     torch::InferenceMode guard;
-    const torch::Tensor z = torch::from_blob(const_cast<float*>(latents), {n, latent_dim_, 1, 1}, torch::kFloat32).to(device_, dtype_);
-    return copy_images(graph_ ? replay(z) : forward(z), out_);
+    const torch::Tensor z = latent_tensor(latents, n);
+    const torch::Tensor images = graph_ ? replay(z) : forward(z);
+    pin(out_, images.numel());
+    return copy_images(images, out_);
   }
 
   // The block at `coarse_resolution` ends in its own toRGB layer (PGGAN's, trained while the
@@ -145,16 +160,23 @@ class Pggan : public Generator, public CoarseFirst {
   const ImageBatch& generate_coarse_first(const float* latents, int n, int coarse_resolution,
                                           const std::function<void(const ImageBatch&)>& coarse) override {
     torch::InferenceMode guard;
-    const torch::Tensor z = torch::from_blob(const_cast<float*>(latents), {n, latent_dim_, 1, 1}, torch::kFloat32).to(device_, dtype_);
-    return copy_images(forward(z, coarse_resolution, &coarse), out_);
+    const torch::Tensor z = latent_tensor(latents, n);
+    const torch::Tensor images = forward(z, coarse_resolution, &coarse);
+    pin(out_, images.numel());
+    return copy_images(images, out_);
   }
 
  private:
+  torch::Tensor latent_tensor(const float* latents, int n) const {
+    const torch::Tensor z = torch::from_blob(const_cast<float*>(latents), {n, latent_dim_, 1, 1}, torch::kFloat32).to(device_, dtype_);
+    return channels_last_ ? z.contiguous(torch::MemoryFormat::ChannelsLast) : z;
+  }
+
   torch::Tensor forward(torch::Tensor x, int coarse_resolution = 0, const std::function<void(const ImageBatch&)>* coarse = nullptr) {
     for (int i = 0; i < levels_; ++i) {
       const Block& b = blocks_[static_cast<size_t>(i)];
       x = pixel_norm(x);  // of the latent first, then after every activation
-      x = i == 0 ? b.conv0(x) : upsample_conv(x, b.conv0);
+      x = i == 0 ? b.conv0(x) : channels_last_ ? b.conv0(upsample2x(x)) : upsample_conv(x, b.conv0);
       torch::leaky_relu_(x, 0.2);  // in place: no copy per layer
       x = b.conv1(pixel_norm(x));
       torch::leaky_relu_(x, 0.2);
@@ -192,8 +214,37 @@ class Pggan : public Generator, public CoarseFirst {
   std::unique_ptr<at::cuda::CUDAGraph> cuda_graph_;
   torch::Tensor graph_in_, graph_out_;
   int64_t graph_batch_ = 0;
+  // The image's host memory page-locked (registered with CUDA, once per buffer), so that the
+  // copy from the GPU lands there directly instead of through the driver's staging buffer
+  // and a second host copy (1.07 ms for a 1024 px image on an H200 machine, the GPU bench).
+  // Where registering fails, the copy stays pageable. A new batch size moves the buffer:
+  // unregistered before it is freed.
+  void pin(ImageBatch& out, int64_t values) {
+    if (out.data.size() != static_cast<size_t>(values)) unpin();
+    out.data.resize(static_cast<size_t>(values));
+    if (!device_.is_cuda() || pin_failed_ || out.data.data() == pinned_) return;
+    unpin();
+    if (cudaHostRegister(out.data.data(), out.data.size() * sizeof(float), cudaHostRegisterDefault) != cudaSuccess) {
+      (void)cudaGetLastError();  // clear it: LibTorch checks the last error after its own calls
+      pin_failed_ = true;
+      return;
+    }
+    pinned_ = out.data.data();
+  }
+  void unpin() {
+    if (pinned_) (void)cudaHostUnregister(pinned_);
+    pinned_ = nullptr;
+  }
+  float* pinned_ = nullptr;
+  bool pin_failed_ = false;
+
+ public:
+  ~Pggan() override { unpin(); }
+
+ private:
 #else
   torch::Tensor replay(const torch::Tensor& z) { return forward(z); }  // unreachable: refused at construction
+  void pin(ImageBatch&, int64_t) {}
 #endif
 
   struct Block {
@@ -237,12 +288,14 @@ class Pggan : public Generator, public CoarseFirst {
       const std::string a = "layer" + std::to_string(2 * i), b = "layer" + std::to_string(2 * i + 1), o = "output" + std::to_string(i);
       // Every block but the first upsamples before its first conv: folded into it (upsample_conv).
       torch::Tensor w0 = t[a + ".conv.weight"], b0 = t[a + ".wscale.bias"];
-      if (i > 0) {
+      if (i > 0 && !channels_last_) {
         // Summed in at least float32, then stored in the run's dtype.
         w0 = upsample_conv_weight(w0.to(torch::promote_types(dtype_, torch::kFloat32))).to(dtype_);
         b0 = b0.repeat({4});
       }
       Block block{{w0, b0, i == 0 ? 3 : 1}, {t[b + ".conv.weight"], t[b + ".wscale.bias"], 1}, {t[o + ".conv.weight"], t[o + ".wscale.bias"], 0}};
+      if (channels_last_)
+        for (Conv* c : {&block.conv0, &block.conv1, &block.rgb}) c->w = c->w.contiguous(torch::MemoryFormat::ChannelsLast);
       if (prepack_) {  // by the side of each conv's input: conv0 reads the block below's output (the latent in block 0)
         const int64_t side = 4 << i, conv0_side = i == 0 ? 1 : side / 2;
         if (conv0_side <= kPrepackUpTo) block.conv0 = block.conv0.prepacked();
@@ -256,7 +309,7 @@ class Pggan : public Generator, public CoarseFirst {
   torch::Dtype dtype_ = torch::kFloat32;
   ImageBatch coarse_out_;  // the early image (generate_coarse_first)
   int threads_ = 1, resolution_ = 0, levels_ = 0;
-  bool graph_ = false, prepack_ = false;
+  bool graph_ = false, prepack_ = false, channels_last_ = false;
   int64_t latent_dim_ = 512;
   std::vector<Block> blocks_;
   ImageBatch out_;

@@ -1,18 +1,28 @@
-// The generator on a GPU (README, "Latency"; tools/gpu_bench builds and runs this on a CUDA
-// machine): the native PGGAN from one random full-size network (written here, so nothing
-// but LibTorch is needed), batch 1, per resolution: CPU float32 (the reference image), then
-// CUDA float32 (cuDNN's default allows TF32), float32 without TF32, float16, bfloat16, and
-// float32 and float16 replayed as CUDA graphs. Each: the max difference of its image from
-// the CPU image, and ms per image (latent in host memory to image in host memory, what the
-// stream's face thread sees): median and p99 of --repeats after 5 warm-up calls. Markdown.
+// The generator on a GPU (README, "The generator on a GPU"; tools/gpu_bench builds and runs
+// this on a CUDA machine): the native PGGAN from one random full-size network (the file
+// tools/gpu_bench writes, else written here, so nothing but LibTorch is needed), batch 1, per
+// resolution: CPU float32 (the reference image), then on CUDA float32 (cuDNN's default
+// allows TF32), float32 without TF32, float16, bfloat16, CUDA graphs, cuDNN's benchmark mode
+// and channels-last. Each: the max difference of its image from the CPU image, and ms per
+// image (latent in host memory to image in host memory, what the stream's face thread
+// sees): median and p99 of --repeats after 5 warm-up calls. Then the hand-over alone (a
+// float16 image on the GPU into host memory as float32), four ways: through a host tensor
+// and a copy (the way before), straight into the batch (copy_images), through a pinned
+// buffer, and straight into the batch with its memory registered (page-locked: what the
+// pggan generator does on CUDA). Markdown.
 //
 //   hyper_bench_gpu_generator [--resolutions 256,1024] [--repeats 50] [--work DIR] [--cpu-only]
 #include <torch/torch.h>
+#if defined(HYPER_WITH_CUDA)
+#include <cuda_runtime_api.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <functional>
 #include <filesystem>
 #include <random>
 #include <sstream>
@@ -22,6 +32,7 @@
 
 #include "generators/generator.hpp"
 #include "generators/pggan_layout.hpp"
+#include "generators/torch_common.hpp"
 #include "io/safetensors.hpp"
 
 using namespace hyper;
@@ -71,6 +82,49 @@ Timing time_generator(const GeneratorOptions& o, const std::vector<float>& z, co
   return t;
 }
 
+double p50(std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+// ms per hand-over of one float16 [1, 3, res, res] image from the GPU into host float32.
+void time_hand_over(int res, int repeats) {
+  const torch::Tensor img = torch::randn({1, 3, res, res}, torch::TensorOptions().device(torch::kCUDA).dtype(torch::kFloat16));
+  ImageBatch out;
+  const torch::Tensor pinned = torch::empty({1, 3, res, res}, torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(true));
+  std::vector<std::pair<std::string, std::function<void()>>> ways = {
+      {"host tensor, then a copy", [&] {
+         const torch::Tensor h = img.to(torch::kCPU, torch::kFloat32).contiguous();
+         out.data.resize(static_cast<size_t>(h.numel()));
+         std::memcpy(out.data.data(), h.data_ptr<float>(), out.data.size() * sizeof(float));
+       }},
+      {"straight into the batch (copy_images)", [&] { copy_images(img, out); }},
+      {"pinned buffer, then a copy", [&] {
+         pinned.copy_(img.to(torch::kFloat32));
+         out.data.resize(static_cast<size_t>(pinned.numel()));
+         std::memcpy(out.data.data(), pinned.data_ptr<float>(), out.data.size() * sizeof(float));
+       }}};
+#if defined(HYPER_WITH_CUDA)
+  ImageBatch registered;  // the pggan generator's way: the batch's own memory page-locked once
+  registered.data.resize(static_cast<size_t>(img.numel()));
+  const bool registered_ok = cudaHostRegister(registered.data.data(), registered.data.size() * sizeof(float), cudaHostRegisterDefault) == cudaSuccess;
+  ways.push_back({registered_ok ? "straight into the batch, its memory registered (pggan)" : "registering failed", [&] { copy_images(img, registered); }});
+#endif
+  for (const auto& [name, f] : ways) {
+    for (int i = 0; i < 5; ++i) f();
+    std::vector<double> ms;
+    for (int i = 0; i < repeats; ++i) {
+      const auto t0 = Clock::now();
+      f();
+      ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    }
+    std::printf("| %d | %s | %.3f |\n", res, name.c_str(), p50(ms));
+  }
+#if defined(HYPER_WITH_CUDA)
+  if (registered_ok) cudaHostUnregister(registered.data.data());
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,24 +165,35 @@ int main(int argc, char** argv) {
     if (!cuda) continue;
     struct Variant {
       std::string dtype;
-      bool graph, tf32;
+      bool graph, tf32, benchmark = false, channels_last = false;  // benchmark: cuDNN times its algorithms once per shape
     };
     for (const Variant& v : std::vector<Variant>{{"float32", false, true}, {"float32", false, false}, {"float16", false, true},
-                                                  {"bfloat16", false, true}, {"float32", true, true}, {"float16", true, true}}) {
+                                                  {"bfloat16", false, true}, {"float32", true, true}, {"float16", true, true},
+                                                  {"float16", true, true, true}, {"float16", false, true, false, true},
+                                                  {"float32", true, true, false, true}, {"float16", true, true, false, true},
+                                                  {"float16", true, true, true, true}, {"bfloat16", true, true, false, true}}) {
       at::globalContext().setAllowTF32CuDNN(v.tf32);
       at::globalContext().setAllowTF32CuBLAS(v.tf32);
+      at::globalContext().setBenchmarkCuDNN(v.benchmark);
       GeneratorOptions o{.kind = "pggan", .weights = weights.string(), .resolution = res, .device = "cuda", .dtype = v.dtype,
-                         .cuda_graph = v.graph};
+                         .cuda_graph = v.graph, .channels_last = v.channels_last};
       try {
         const Timing t = time_generator(o, z, &reference, repeats);
-        std::printf("| %d | cuda | %s%s | %s | %.3f | %.3f | %.2g |\n", res, v.dtype.c_str(), v.dtype == "float32" && !v.tf32 ? " (TF32 off)" : "",
-                    v.graph ? "yes" : "no", t.p50, t.p99, t.max_diff);
+        std::printf("| %d | cuda | %s%s%s%s | %s | %.3f | %.3f | %.2g |\n", res, v.dtype.c_str(), v.dtype == "float32" && !v.tf32 ? " (TF32 off)" : "",
+                    v.benchmark ? " (cuDNN benchmark)" : "", v.channels_last ? " (channels-last)" : "", v.graph ? "yes" : "no", t.p50, t.p99,
+                    t.max_diff);
       } catch (const std::exception& e) {
         std::printf("| %d | cuda | %s | %s | failed: %s | | |\n", res, v.dtype.c_str(), v.graph ? "yes" : "no", e.what());
       }
       std::fflush(stdout);
     }
     at::globalContext().setAllowTF32CuDNN(true);
+    at::globalContext().setBenchmarkCuDNN(false);
+  }
+  if (cuda) {
+    std::printf("\n## The hand-over: a float16 image on the GPU into host memory as float32\n\n| resolution | way | ms p50 |\n|---|---|---|\n");
+    std::stringstream again(resolutions);
+    for (std::string r; std::getline(again, r, ',');) time_hand_over(std::stoi(r), repeats);
   }
   return 0;
 }

@@ -32,25 +32,26 @@ float max_difference(const ImageBatch& b, const NpyArray& want) {
 // The reference computes in float64. In float64 the port must agree to rounding; in float32
 // (what runs) it differs by float32 rounding, which the pixel norms of a tiny random
 // network amplify (PyTorch's own float32 run of the reference differs from its float64 run
-// by 8e-5 on the fixture): bounded here at 5e-4. float32 runs both ways: the convs prepacked
-// for oneDNN (the default) and through conv2d per call.
+// by 8e-5 on the fixture): bounded here at 5e-4. Three ways: the convs prepacked for oneDNN
+// (the default; float32 only), through conv2d per call, and channels-last with plain
+// upsampling (generator.channels_last).
 TEST_CASE("pggan equals the Python reference on the stored fixture, at its full and a lower level") {
   const NpyArray z = read_npy(fixture("pggan_tiny_latents.npy"));
   for (int res : {32, 8}) {
     for (const char* dtype : {"float64", "float32"}) {
-      for (bool prepack : {true, false}) {
+      for (const std::string way : {"prepack", "conv2d", "channels_last"}) {
         CAPTURE(res);
         CAPTURE(dtype);
-        CAPTURE(prepack);
-        const auto gen = make_generator({.kind = "pggan", .weights = fixture("pggan_tiny.safetensors").string(),
-                                         .resolution = res, .dtype = dtype, .prepack = prepack});
+        CAPTURE(way);
+        const auto gen = make_generator({.kind = "pggan", .weights = fixture("pggan_tiny.safetensors").string(), .resolution = res,
+                                         .dtype = dtype, .prepack = way == "prepack", .channels_last = way == "channels_last"});
         CHECK(gen->resolution() == res);
-        const bool packed = prepack && std::string(dtype) == "float32";  // float64 has no oneDNN path: conv2d
+        const bool packed = way == "prepack" && std::string(dtype) == "float32";  // float64 has no oneDNN path: conv2d
         CHECK((gen->describe().find("prepacked") != std::string::npos) == packed);
+        CHECK((gen->describe().find("channels-last") != std::string::npos) == (way == "channels_last"));
         const ImageBatch& b = gen->generate(z.data.data(), 3);
         const float worst = max_difference(b, read_npy(fixture("pggan_tiny_" + std::to_string(res) + ".npy")));
-        MESSAGE("largest difference from the reference at " << res << " in " << std::string(dtype)
-                                                             << std::string(packed ? ", prepacked: " : ": ") << worst);
+        MESSAGE("largest difference from the reference at " << res << " in " << std::string(dtype) << ", " << way << ": " << worst);
         CHECK(worst < (std::string(dtype) == "float64" ? 1e-5f : 5e-4f));
       }
     }
