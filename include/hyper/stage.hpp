@@ -9,6 +9,8 @@
 //   process(tr)                hot path, every volume in order: no exceptions for data
 //                              faults (set a flag); allocation only on a run's first volume
 //   stop_run()
+//   uses(used)                 once the chain is complete, from its end backwards: which
+//                              input voxels the output at `used` depends on
 //
 // rebuild() says whether a run's state survives a crash of the stream (README, "Resume
 // after a crash"): a resumed run feeds the volumes recorded before the crash through the
@@ -20,6 +22,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "hyper/tr.hpp"
 
@@ -55,6 +58,13 @@ class Stage {
   virtual void start_run(const RunInfo& /*run*/) {}
   virtual void process(Tr& tr) = 0;
   virtual void stop_run() {}
+  // Which voxels of its input this stage reads to give the later stages what they read of
+  // its output. Both as one flag per voxel of the volumes' grid (features are grid voxels,
+  // through the mask), an empty vector meaning every voxel. Called after initialize, from
+  // the chain's end backwards (the chain's last stage gets an empty vector); a stage may keep
+  // `used` to skip work on the rest of its output (realign resamples only there), the rest
+  // then holding other values. The default: every input voxel, whatever is used.
+  virtual std::vector<uint8_t> uses(const std::vector<uint8_t>& /*used*/) { return {}; }
 };
 
 }  // namespace hyper

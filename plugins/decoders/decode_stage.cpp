@@ -47,6 +47,16 @@ class DecodeStage : public Stage {
 
   void start_run(const RunInfo&) override { mapped_for_ = nullptr, mapped_ = false; }
 
+  // The decoder's voxels: all the chain before it must get right.
+  std::vector<uint8_t> uses(const std::vector<uint8_t>&) override {
+    const int64_t n = d_->dims[0] * d_->dims[1] * d_->dims[2];
+    if (n <= 0) return {};  // no grid known: every voxel
+    std::vector<uint8_t> at(static_cast<size_t>(n), 0);
+    for (int64_t v : d_->voxels)
+      if (v >= 0 && v < n) at[static_cast<size_t>(v)] = 1;
+    return at;
+  }
+
   void process(Tr& tr) override {
     const std::vector<float>& v = tr.feature_voxels ? tr.features : tr.volume.data;
     if (!mapped_ || tr.feature_voxels.get() != mapped_for_) map(tr);

@@ -402,7 +402,13 @@ Decoder random_decoder(Chain& chain, const RunFile& run, const NiftiRun& nifti, 
   Decoder d;
   d.dims = {nifti.info.dims[0], nifti.info.dims[1], nifti.info.dims[2]};
   d.tr_s = tr_s;
-  for (int64_t i = 0; i < k; ++i) d.voxels.push_back(available[static_cast<size_t>(i * static_cast<int64_t>(available.size()) / k)]);
+  // World y of each voxel (RAS: posterior is low), ties by index.
+  const auto& a = nifti.info.affine;
+  const int64_t nx = d.dims[0], ny = d.dims[1];
+  auto world_y = [&](int64_t v) { return a[4] * static_cast<double>(v % nx) + a[5] * static_cast<double>(v / nx % ny) + a[6] * static_cast<double>(v / (nx * ny)); };
+  std::stable_sort(available.begin(), available.end(), [&](int64_t p, int64_t q) { return world_y(p) < world_y(q); });
+  d.voxels.assign(available.begin(), available.begin() + k);
+  std::sort(d.voxels.begin(), d.voxels.end());
   d.feature_mean.assign(static_cast<size_t>(k), 0.f);
   d.feature_sd.assign(static_cast<size_t>(k), 1.f);
   Rng rng(7);

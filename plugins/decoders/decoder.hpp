@@ -76,9 +76,10 @@ struct RunFeatures {
 };
 RunFeatures preprocess_run(Chain& chain, const RunFile& run);
 
-// A decoder of random weights (seeded, N(0, 1/k)) on `k` voxels spread evenly over what
-// `chain` gives for the run's first volume, zero means and unit s.d.: what `hyper bench`
-// times when no decoder is given (latency does not depend on the values).
+// A decoder of random weights (seeded, N(0, 1/k)) on the `k` most posterior voxels (lowest
+// world y: the occipital lobe, where a face decoder's visual voxels are) of what `chain`
+// gives for the run's first volume, zero means and unit s.d.: what `hyper bench` times when
+// no decoder is given (latency depends on how many voxels and where, not on the values).
 Decoder random_decoder(Chain& chain, const RunFile& run, const NiftiRun& nifti, double tr_s, int64_t k,
                        const std::string& preprocessing);
 

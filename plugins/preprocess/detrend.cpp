@@ -44,6 +44,8 @@ class Detrend : public Stage {
     tr_s_ = in.tr_s;
   }
 
+  std::vector<uint8_t> uses(const std::vector<uint8_t>& used) override { return used; }  // each value its own fit
+
   void start_run(const RunInfo& run) override {
     span_ = horizon_ > 0 ? horizon_ : run.n_volumes > 1 ? run.n_volumes : 600;
     const double tr = run.tr_s > 0 ? run.tr_s : tr_s_;

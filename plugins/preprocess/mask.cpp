@@ -37,6 +37,8 @@ class Mask : public Stage {
     if (source_ == "auto") voxels_.reset();  // made from this run's first volume
   }
 
+  std::vector<uint8_t> uses(const std::vector<uint8_t>& used) override { return used; }  // a feature is its voxel
+
   void process(Tr& tr) override {
     const auto& data = tr.volume.data;
     if (!voxels_) {

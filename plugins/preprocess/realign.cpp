@@ -7,7 +7,9 @@
 // 2, 1 (`finest_stride`), each volume starting from the previous estimate. Writes the six parameters (SPM's
 // convention, core/rigid.hpp) and the framewise displacement into the TR record. `threads`
 // share the smoothing, each iteration's sums (over a fixed number of chunks, added in
-// order: the same estimate with any thread count) and the resampling.
+// order: the same estimate with any thread count) and the resampling. The resampling covers
+// only the voxels the later stages use (Stage::uses): with a decoder at the chain's end, its
+// voxels and the smoothing's reach around them; elsewhere the volume keeps its values.
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
@@ -57,6 +59,19 @@ class Realign : public Stage {
       ref.affine = in.affine;
       file_levels_ = prepare(ref);
     }
+  }
+
+  // The estimate reads every voxel; the resampling only has to cover what the later stages
+  // use (with a decoder at the chain's end: its voxels, widened by the smoothing's reach).
+  std::vector<uint8_t> uses(const std::vector<uint8_t>& used) override {
+    rows_.clear();
+    only_rows_ = !used.empty();
+    if (only_rows_) {
+      rows_ = voxel_rows(used, smoothed_.dims);
+      const auto n = std::count(used.begin(), used.end(), uint8_t{1});
+      spdlog::info("realign: resampling the {} of {} voxels that the later stages use", n, used.size());
+    }
+    return {};
   }
 
   void start_run(const RunInfo& run) override {
@@ -133,7 +148,9 @@ class Realign : public Stage {
     tr.motion = m_;
     tr.fd_mm = framewise_displacement(previous_, m_);
     previous_ = m_;
-    if (resample_) {
+    if (resample_ && only_rows_) {
+      resample_realigned_rows(tr.volume, m_, rows_, moved_.data, 0.0f, &pool);  // the other voxels stay as they came
+    } else if (resample_) {
       resample_realigned(tr.volume, m_, moved_, 0.0f, &pool);
       std::swap(tr.volume.data, moved_.data);
     }
@@ -230,6 +247,8 @@ class Realign : public Stage {
   int64_t jumps_ = 0;
   SeparableGaussian gauss_;
   Volume smoothed_, moved_;
+  std::vector<VoxelRow> rows_;  // where to resample (uses), when only_rows_
+  bool only_rows_ = false;
   std::vector<Level> levels_, file_levels_;
   Motion m_{}, previous_{};
   int threads_;

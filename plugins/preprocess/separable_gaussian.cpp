@@ -84,4 +84,22 @@ void SeparableGaussian::apply(const float* src, float* dst, WorkPool* pool) {
   });
 }
 
+std::vector<uint8_t> dilate_cube(const std::vector<uint8_t>& flags, const std::array<int64_t, 3>& dims, int64_t r) {
+  // One axis at a time (a cube is the product of three segments): a voxel is flagged when
+  // one within r along that axis was.
+  std::vector<uint8_t> in = flags, out(flags.size());
+  const int64_t stride[3] = {1, dims[0], dims[0] * dims[1]};
+  for (int a = 0; a < 3; ++a) {
+    const int64_t n = dims[static_cast<size_t>(a)], s = stride[a];
+    for (int64_t v = 0; v < static_cast<int64_t>(in.size()); ++v) {
+      const int64_t c = (v / s) % n;  // the voxel's coordinate along this axis
+      uint8_t any = 0;
+      for (int64_t d = std::max<int64_t>(-r, -c); d <= std::min<int64_t>(r, n - 1 - c) && !any; ++d) any = in[static_cast<size_t>(v + d * s)];
+      out[static_cast<size_t>(v)] = any;
+    }
+    std::swap(in, out);
+  }
+  return in;
+}
+
 }  // namespace hyper

@@ -29,4 +29,8 @@ class SeparableGaussian {
   std::vector<std::vector<float>> rows_;  // a padded row per chunk of the x pass
 };
 
+// The voxels within `r` of a flagged one along each axis (a (2r+1)^3 cube around each): what
+// the smoothed values at the flagged voxels are computed from. `flags`: one per voxel of `dims`.
+std::vector<uint8_t> dilate_cube(const std::vector<uint8_t>& flags, const std::array<int64_t, 3>& dims, int64_t r);
+
 }  // namespace hyper

@@ -27,6 +27,7 @@ class Smooth : public Stage {
   }
 
   void initialize(const Spec& in) override {
+    dims_ = in.dims;
     if (fwhm_ <= 0) return;
     if (fft_) {
       fft_gauss_ = std::make_unique<FftGaussian>();
@@ -34,6 +35,14 @@ class Smooth : public Stage {
     } else {
       direct_.initialize(in.dims, in.voxel_mm, fwhm_, truncate_);
     }
+  }
+
+  // A voxel's smoothed value reads the voxels within the kernel's radius along each axis, in
+  // turn: the cube around it (the FFT reads everything).
+  std::vector<uint8_t> uses(const std::vector<uint8_t>& used) override {
+    if (fwhm_ <= 0 || used.empty()) return used;
+    if (fft_) return {};
+    return dilate_cube(used, dims_, direct_.radius());
   }
 
   void process(Tr& tr) override {
@@ -46,6 +55,7 @@ class Smooth : public Stage {
  private:
   double fwhm_, truncate_;
   bool fft_;
+  std::array<int64_t, 3> dims_{};
   SeparableGaussian direct_;
   std::unique_ptr<FftGaussian> fft_gauss_;
   int threads_;

@@ -32,6 +32,7 @@ class ZScore : public Stage {
     fixed_mean_.assign(a.data.begin(), a.data.begin() + static_cast<std::ptrdiff_t>(v));
     fixed_sd_.assign(a.data.begin() + static_cast<std::ptrdiff_t>(v), a.data.end());
   }
+  std::vector<uint8_t> uses(const std::vector<uint8_t>& used) override { return used; }  // each value its own
   void start_run(const RunInfo&) override {
     n_ = 0;
     mean_.clear();

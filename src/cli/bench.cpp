@@ -30,8 +30,8 @@ void declare(Schema& s) {
   s.add({.key = "bench.input", .type = T::String, .def = std::string(""),
          .help = "the run to send (4D NIfTI); empty: one twin run simulated with [twin] into OUT/twin", .flag = "--input", .existing = true});
   s.add({.key = "bench.decoder", .type = T::String, .def = std::string(""),
-         .help = "decoder file; empty: a random one of bench.voxels x 512 on the chain's output (latency does not depend on "
-                 "its values)",
+         .help = "decoder file; empty: a random one of bench.voxels x 512 on the chain's most posterior output voxels (where "
+                 "a face decoder's visual voxels are; latency depends on their number and place, not on its values)",
          .flag = "--decoder", .existing = true});
   s.add({.key = "bench.voxels", .type = T::Int, .def = int64_t{4096}, .unit = "voxels", .help = "the random decoder's size",
          .min = 1.0});

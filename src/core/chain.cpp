@@ -39,7 +39,20 @@ Spec Chain::preflight(const Spec& input) const {
 
 void Chain::initialize(const Spec& input) {
   preflight(input);  // every stage checked before any allocates
-  walk(input, [](Stage& stage, const Spec& in) { stage.initialize(in); });
+  std::vector<int64_t> voxels;  // of each stage's input grid
+  walk(input, [&](Stage& stage, const Spec& in) {
+    stage.initialize(in);
+    voxels.push_back(in.dims[0] * in.dims[1] * in.dims[2]);
+  });
+  // What each stage's output must hold, from the end (the decoder's voxels) backwards. A
+  // stage's flags are for its input grid: a plugin's wrong count is named, not read past.
+  std::vector<uint8_t> used;
+  for (size_t i = stages_.size(); i-- > 0;) {
+    used = stages_[i]->uses(used);
+    if (!used.empty() && static_cast<int64_t>(used.size()) != voxels[i])
+      throw SettingsError(fmt::format("preprocess.{}: uses() gave {} voxel flags for an input grid of {} voxels", names_[i],
+                                      used.size(), voxels[i]));
+  }
 }
 
 Spec Chain::walk(const Spec& input, const std::function<void(Stage&, const Spec&)>& each) const {

@@ -23,7 +23,8 @@ class Chain {
   // Checks every stage against the shapes flowing through; throws SettingsError
   // "preprocess.<stage>.<param>: why" (stages throw std::invalid_argument "<param>: why").
   Spec preflight(const Spec& input) const;
-  void initialize(const Spec& input);  // preflight, then each stage's initialize
+  // Preflight, then each stage's initialize, then each stage's uses() from the last back.
+  void initialize(const Spec& input);
   // Adds a stage the program builds itself (the decode stage), after those of preprocess.chain.
   void append(std::string name, std::unique_ptr<Stage> stage);
   void start_run(const RunInfo& run);

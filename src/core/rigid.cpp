@@ -1,5 +1,6 @@
 #include "core/rigid.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace hyper {
@@ -56,35 +57,75 @@ double framewise_displacement(const Motion& a, const Motion& b, double radius_mm
   return fd;
 }
 
+namespace {
+
+// Output voxel -> world -> through w -> input voxel: one affine map.
+Mat4 voxel_map(const Volume& in, const Mat4& w) { return mat_mul(mat_inverse(in.affine), mat_mul(w, in.affine)); }
+
+// Voxels i0..i1-1 of row j, plane k, through `map`: the one expression both resamplings use,
+// so that a voxel gets the same bits either way.
+void resample_row(const GridSampler& grid, const Mat4& map, int64_t j, int64_t k, int64_t i0, int64_t i1, float* dst, float outside) {
+  const auto y = static_cast<double>(j), z = static_cast<double>(k);
+  // Along a row only i changes: the point is base + i * (map[0], map[4], map[8]).
+  const double bx = map[1] * y + map[2] * z + map[3], by = map[5] * y + map[6] * z + map[7], bz = map[9] * y + map[10] * z + map[11];
+  for (int64_t i = i0; i < i1; ++i) {
+    const auto x = static_cast<double>(i);
+    *dst++ = grid.at(map[0] * x + bx, map[4] * x + by, map[8] * x + bz, outside);
+  }
+}
+
+}  // namespace
+
 void resample_world(const Volume& in, const Mat4& w, Volume& out, float outside, WorkPool* pool) {
   out.dims = in.dims;
   out.voxel_mm = in.voxel_mm;
   out.affine = in.affine;
   out.data.resize(static_cast<size_t>(in.voxel_count()));
-  // Output voxel -> world -> through w -> input voxel: one affine map.
-  const Mat4 map = mat_mul(mat_inverse(in.affine), mat_mul(w, in.affine));
+  const Mat4 map = voxel_map(in, w);
   const GridSampler grid(in);
   const int64_t nx = in.dims[0], ny = in.dims[1], nz = in.dims[2];
-  const auto planes = [&](int64_t k0, int64_t k1) {
-    float* dst = out.data.data() + k0 * nx * ny;
-    for (int64_t k = k0; k < k1; ++k)
-      for (int64_t j = 0; j < ny; ++j) {
-        const auto y = static_cast<double>(j), z = static_cast<double>(k);
-        // Along a row only i changes: the point is base + i * (map[0], map[4], map[8]).
-        const double bx = map[1] * y + map[2] * z + map[3], by = map[5] * y + map[6] * z + map[7],
-                     bz = map[9] * y + map[10] * z + map[11];
-        for (int64_t i = 0; i < nx; ++i) {
-          const auto x = static_cast<double>(i);
-          *dst++ = grid.at(map[0] * x + bx, map[4] * x + by, map[8] * x + bz, outside);
-        }
-      }
-  };
   WorkPool& p = pool ? *pool : WorkPool::of_this_thread(1);
   const int64_t chunks = p.map_chunks();
   p.run(chunks, [&](int64_t c) {
     const auto [k0, k1] = chunk_range(nz, chunks, c);
-    planes(k0, k1);
+    for (int64_t k = k0; k < k1; ++k)
+      for (int64_t j = 0; j < ny; ++j) resample_row(grid, map, j, k, 0, nx, out.data.data() + (k * ny + j) * nx, outside);
   });
 }
 
+std::vector<VoxelRow> voxel_rows(const std::vector<uint8_t>& flags, const std::array<int64_t, 3>& dims) {
+  std::vector<VoxelRow> rows;
+  const int64_t nx = dims[0], ny = dims[1], nz = dims[2];
+  for (int64_t k = 0; k < nz; ++k)
+    for (int64_t j = 0; j < ny; ++j) {
+      const uint8_t* f = flags.data() + (k * ny + j) * nx;
+      for (int64_t i = 0; i < nx;) {
+        if (!f[i]) {
+          ++i;
+          continue;
+        }
+        const int64_t i0 = i;
+        while (i < nx && f[i]) ++i;
+        rows.push_back({j, k, i0, i, rows.empty() ? 0 : rows.back().at + rows.back().i1 - rows.back().i0});
+      }
+    }
+  return rows;
+}
+
+void resample_realigned_rows(Volume& v, const Motion& m, const std::vector<VoxelRow>& rows, std::vector<float>& scratch,
+                             float outside, WorkPool* pool) {
+  const Mat4 map = voxel_map(v, rigid_matrix(m));
+  const GridSampler grid(v);
+  WorkPool& p = pool ? *pool : WorkPool::of_this_thread(1);
+  const int64_t chunks = p.map_chunks(), nx = v.dims[0], ny = v.dims[1];
+  scratch.resize(rows.empty() ? 0 : static_cast<size_t>(rows.back().at + rows.back().i1 - rows.back().i0));
+  p.run(chunks, [&](int64_t c) {  // each chunk a share of the rows
+    const auto [r0, r1] = chunk_range(static_cast<int64_t>(rows.size()), chunks, c);
+    for (auto r = static_cast<size_t>(r0); r < static_cast<size_t>(r1); ++r)
+      resample_row(grid, map, rows[r].j, rows[r].k, rows[r].i0, rows[r].i1, scratch.data() + rows[r].at, outside);
+  });
+  // Written back only now: every row was read from v as it came in.
+  for (const VoxelRow& row : rows)
+    std::copy(scratch.data() + row.at, scratch.data() + row.at + (row.i1 - row.i0), v.data.data() + (row.k * ny + row.j) * nx + row.i0);
+}
 }  // namespace hyper

@@ -10,6 +10,8 @@
 // Thread-safe (pure functions).
 
 #include <array>
+#include <cstdint>
+#include <vector>
 
 #include "core/work_pool.hpp"
 #include "hyper/volume.hpp"
@@ -68,6 +70,20 @@ void resample_moved(const Volume& in, const Motion& m, Volume& out, float outsid
 
 // The volume moved back onto its reference: out(y) = in(M y) (realignment's output).
 void resample_realigned(const Volume& in, const Motion& m, Volume& out, float outside = 0.0f, WorkPool* pool = nullptr);
+
+// A stretch of one row of a grid: voxels i0..i1-1 of row j in plane k; `at`: where its
+// values start in a list of all the stretches' values.
+struct VoxelRow {
+  int64_t j = 0, k = 0, i0 = 0, i1 = 0, at = 0;
+};
+
+// The rows (maximal stretches) of the flagged voxels, in memory order.
+std::vector<VoxelRow> voxel_rows(const std::vector<uint8_t>& flags, const std::array<int64_t, 3>& dims);
+
+// resample_realigned at the voxels of `rows` only, each the same bits as there, written
+// in place into `v` (its other voxels keep their values). A pool shares the rows.
+void resample_realigned_rows(Volume& v, const Motion& m, const std::vector<VoxelRow>& rows, std::vector<float>& scratch,
+                             float outside = 0.0f, WorkPool* pool = nullptr);
 
 // Framewise displacement (Power et al. 2012): the sum of absolute changes of the six
 // parameters, rotations as arc length on a sphere of `radius_mm` (50).

@@ -14,7 +14,9 @@
 #include "builtin.hpp"
 #include "io/npy.hpp"
 #include "core/rigid.hpp"
+#include "decoders/decode_stage.hpp"
 #include "preprocess/fft_gaussian.hpp"
+#include "preprocess/separable_gaussian.hpp"
 #include "io/bids.hpp"
 #include "stream_support.hpp"
 #include "hyper/version.hpp"
@@ -300,6 +302,31 @@ TEST_CASE("smooth, direct (the default) and by FFT, equals a separable convoluti
   }
 }
 
+TEST_CASE("dilate_cube flags the voxels within r of a flagged one along every axis, as a brute-force search does") {
+  const std::array<int64_t, 3> dims{7, 5, 4};
+  std::mt19937 rng(3);
+  std::vector<uint8_t> flags(7 * 5 * 4);
+  for (auto& f : flags) f = rng() % 13 == 0;
+  for (int64_t r : {0, 1, 2}) {
+    CAPTURE(r);
+    const std::vector<uint8_t> got = dilate_cube(flags, dims, r);
+    int64_t wrong = 0, set = 0;
+    for (int64_t k = 0; k < 4; ++k)
+      for (int64_t j = 0; j < 5; ++j)
+        for (int64_t i = 0; i < 7; ++i) {
+          uint8_t want = 0;
+          for (int64_t c = 0; c < 4; ++c)
+            for (int64_t b = 0; b < 5; ++b)
+              for (int64_t a = 0; a < 7; ++a)
+                if (flags[static_cast<size_t>(a + 7 * (b + 5 * c))] && std::abs(a - i) <= r && std::abs(b - j) <= r && std::abs(c - k) <= r) want = 1;
+          wrong += got[static_cast<size_t>(i + 7 * (j + 5 * k))] != want;
+          set += want;
+        }
+    CHECK(wrong == 0);
+    CHECK(set > (r == 0 ? 0 : 40));
+  }
+}
+
 TEST_CASE("smoothing rounds the same in every instance, so a second process gives bit-identical volumes") {
   // A plan chosen by timing (FFTW_MEASURE) rounds differently from run to run; resume and
   // online = offline need the same bits. Eight fresh instances of the stages' grid size.
@@ -470,9 +497,10 @@ TEST_CASE("realign recovers known rigid transforms of a twin volume") {
   for (size_t p = 0; p < 6; ++p) CHECK(std::abs(first.motion[p] - truth[1][p]) < (p < 3 ? 0.05 : 0.05 * kDeg));
 }
 
-TEST_CASE("realign and smooth give the same bits with 1, 2 and 3 threads") {
-  // Blobs on a 40x36x28 grid at 3 mm, moved by known motions: every thread count must give
-  // the same estimates and the same volumes (the sums' chunks are fixed, not the threads').
+namespace {
+
+// Blobs on a 40x36x28 grid at 3 mm: a volume with structure to register.
+Volume blob_volume() {
   Volume base;
   base.dims = {40, 36, 28};
   base.voxel_mm = {3, 3, 3};
@@ -491,6 +519,32 @@ TEST_CASE("realign and smooth give the same bits with 1, 2 and 3 threads") {
           v += 500 * std::exp(-((i - b[0]) * (i - b[0]) + (j - b[1]) * (j - b[1]) + (k - b[2]) * (k - b[2])) / (2 * b[3] * b[3]));
         base.data[static_cast<size_t>(i + 40 * (j + 36 * k))] = static_cast<float>(v);
       }
+  return base;
+}
+
+// The end of a chain that reads only the flagged voxels (what a decoder does).
+class ReadsOnly : public Stage {
+ public:
+  explicit ReadsOnly(std::vector<uint8_t> flags) : flags_(std::move(flags)) {}
+  void preflight(const Spec& in, Spec& out) const override { out = in; }
+  void process(Tr&) override {}
+  std::vector<uint8_t> uses(const std::vector<uint8_t>&) override { return flags_; }
+
+ private:
+  std::vector<uint8_t> flags_;
+};
+
+const std::vector<Motion> kBlobMotions{{0, 0, 0, 0, 0, 0},
+                                       {0.8, -0.5, 0.3, 0.6 * kDeg, -0.4 * kDeg, 0.5 * kDeg},
+                                       {-1.0, 0.7, -0.4, -0.8 * kDeg, 0.6 * kDeg, 1.0 * kDeg},
+                                       {0.4, 0.9, -0.8, 0.3 * kDeg, 0.9 * kDeg, -0.6 * kDeg}};
+
+}  // namespace
+
+TEST_CASE("realign and smooth give the same bits with 1, 2 and 3 threads") {
+  // Blobs moved by known motions: every thread count must give the same estimates and the
+  // same volumes (the sums' chunks are fixed, not the threads').
+  const Volume base = blob_volume();
   const std::vector<Motion> truth{{0, 0, 0, 0, 0, 0}, {0.8, -0.5, 0.3, 0.6 * kDeg, -0.4 * kDeg, 0.5 * kDeg},
                                   {-1.0, 0.7, -0.4, -0.8 * kDeg, 0.6 * kDeg, 1.0 * kDeg}};
   std::vector<std::vector<Motion>> motions;
@@ -519,6 +573,105 @@ TEST_CASE("realign and smooth give the same bits with 1, 2 and 3 threads") {
     CAPTURE(n + 1);
     CHECK(motions[n] == motions[0]);
     CHECK(volumes[n] == volumes[0]);
+  }
+}
+
+TEST_CASE("realign resamples only the voxels the later stages read: there the whole resampling's bits, elsewhere the input") {
+  const Volume base = blob_volume();
+  // A block and scattered voxels: rows of every length, and rows cut at the grid's edges.
+  std::vector<uint8_t> flags(static_cast<size_t>(base.voxel_count()), 0);
+  std::mt19937 rng(5);
+  for (size_t v = 0; v < flags.size(); ++v) flags[v] = rng() % 10 == 0;
+  for (int64_t k = 10; k < 20; ++k)
+    for (int64_t j = 0; j < 12; ++j)
+      for (int64_t i = 30; i < 40; ++i) flags[static_cast<size_t>(i + 40 * (j + 36 * k))] = 1;
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    Fixture f;
+    f.set("preprocess.chain=[\"realign\"]");
+    f.set("preprocess.realign.threads=" + std::to_string(threads));
+    Chain whole = f.chain(), part = f.chain();
+    part.append("reader", std::make_unique<ReadsOnly>(flags));
+    for (Chain* c : {&whole, &part}) c->initialize(spec_of(base, 1.5)), c->start_run({"r", 1.5, 4});
+    int64_t resampled = 0, kept = 0;
+    for (size_t t = 0; t < kBlobMotions.size(); ++t) {
+      Tr a, b;
+      a.index = b.index = static_cast<int64_t>(t);
+      resample_moved(base, kBlobMotions[t], a.volume, 0.0f);
+      b.volume = a.volume;
+      const std::vector<float> input = a.volume.data;
+      whole.process(a);
+      part.process(b);
+      CHECK(a.motion == b.motion);  // the estimate reads every voxel either way
+      int64_t wrong = 0;
+      for (size_t v = 0; v < flags.size(); ++v) {
+        const float want = flags[v] ? a.volume.data[v] : input[v];
+        wrong += b.volume.data[v] != want;
+        if (t > 0) (flags[v] ? resampled : kept) += a.volume.data[v] != input[v];
+      }
+      CHECK(wrong == 0);
+    }
+    CHECK(resampled > 10000);  // the motions moved the flagged voxels, and the others stayed
+    CHECK(kept > 100000);
+  }
+  // A stage whose flags do not fit its grid (a plugin's bug) is named before any volume.
+  Fixture f;
+  f.set("preprocess.chain=[\"realign\"]");
+  Chain bad = f.chain();
+  bad.append("reader", std::make_unique<ReadsOnly>(std::vector<uint8_t>(5, 1)));
+  CHECK_THROWS_WITH_AS(bad.initialize(spec_of(base, 1.5)), "preprocess.reader: uses() gave 5 voxel flags for an input grid of 40320 voxels",
+                       SettingsError);
+}
+
+TEST_CASE("with a decoder at the chain's end, realign resamples its voxels and the smoothing's reach: the same latents bit for bit") {
+  const Volume base = blob_volume();
+  // The decoder reads a compact block (as visual voxels are) and a few voxels elsewhere.
+  auto d = std::make_shared<Decoder>();
+  d->dims = base.dims;
+  d->tr_s = 1.5;
+  d->mode = "tr";
+  for (int64_t k = 8; k < 16; ++k)
+    for (int64_t j = 10; j < 20; ++j)
+      for (int64_t i = 12; i < 22; ++i) d->voxels.push_back(i + 40 * (j + 36 * k));
+  for (int64_t v : {5 + 40 * (30 + 36 * 3), 37 + 40 * (2 + 36 * 25)}) d->voxels.push_back(v);
+  const auto k = static_cast<Eigen::Index>(d->voxels.size());
+  d->feature_mean.assign(static_cast<size_t>(k), 0.1f);
+  d->feature_sd.assign(static_cast<size_t>(k), 0.9f);
+  std::mt19937 rng(9);
+  std::normal_distribution<float> n01(0, 1);
+  d->weights.resize(k, 512);
+  for (Eigen::Index q = 0; q < d->weights.size(); ++q) d->weights.data()[q] = n01(rng);
+  d->intercept = Eigen::VectorXf::Constant(512, 0.5f);
+  const std::shared_ptr<const Decoder> dc = d;
+  for (const std::string smooth : {"direct", "fft"}) {
+    CAPTURE(smooth);
+    Fixture f;
+    f.set("preprocess.chain=[\"realign\", \"smooth\", \"mask\", \"detrend\", \"zscore\"]");
+    f.set(std::string("preprocess.smooth.method=") + smooth);
+    Chain whole = f.chain(), decoding = f.chain();
+    decoding.append("decode", make_decode_stage(dc, "dec.safetensors"));
+    auto decode_after = make_decode_stage(dc, "dec.safetensors");  // the whole chain's output, decoded
+    for (Chain* c : {&whole, &decoding}) c->initialize(spec_of(base, 1.5)), c->start_run({"r", 1.5, 8});
+    decode_after->start_run({"r", 1.5, 8});
+    int64_t unread_differ = 0;  // features the decoder does not read: not resampled there (direct smoothing)
+    for (size_t t = 0; t < 8; ++t) {
+      CAPTURE(t);
+      Tr a, b;
+      a.index = b.index = static_cast<int64_t>(t);
+      resample_moved(base, kBlobMotions[t % kBlobMotions.size()], a.volume, 0.0f);
+      for (float& x : a.volume.data) x += 20.0f * n01(rng);  // the z-scores need variance
+      b.volume = a.volume;
+      whole.process(a);
+      decode_after->process(a);
+      decoding.process(b);
+      REQUIRE(a.decoded);
+      REQUIRE(b.decoded);
+      CHECK(a.latent == b.latent);
+      REQUIRE(a.features.size() == b.features.size());
+      for (size_t q = 0; q < a.features.size(); ++q) unread_differ += a.features[q] != b.features[q];
+    }
+    if (smooth == "direct") CHECK(unread_differ > 1000);
+    else CHECK(unread_differ == 0);  // the FFT reads every voxel: realign resampled them all
   }
 }
 

@@ -16,6 +16,8 @@ class PercentSignalChange : public hyper::Stage {
   }
   void initialize(const hyper::Spec& in) override { features_ = in.features; }
   void start_run(const hyper::RunInfo&) override { reference_.clear(); }
+  // Voxel by voxel: the output at a voxel reads only that voxel (the default: every voxel).
+  std::vector<uint8_t> uses(const std::vector<uint8_t>& used) override { return used; }
   void process(hyper::Tr& tr) override {
     std::vector<float>& y = features_ ? tr.features : tr.volume.data;
     if (reference_.empty()) reference_ = y;  // the run's first volume
