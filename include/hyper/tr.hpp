@@ -32,7 +32,9 @@ struct Tr {
   Volume volume;
   TrStamps t;
 
-  // Filled by the preprocessing chain.
+  // Filled by the preprocessing chain. With a decoder in it, `volume` and `features` hold the
+  // chain's values only at the decoder's voxels (and what the smoothing reads around them):
+  // realign resamples only those (Stage::uses). Past a decoder, read `latent`.
   std::vector<float> features;  // after a mask: one value per masked voxel
   std::shared_ptr<const std::vector<int64_t>> feature_voxels;  // their voxel indices (NIfTI order)
   std::array<double, 6> motion{};  // realignment estimate: tx, ty, tz (mm), rx, ry, rz (rad)

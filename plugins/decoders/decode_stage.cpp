@@ -47,11 +47,14 @@ class DecodeStage : public Stage {
 
   void start_run(const RunInfo&) override { mapped_for_ = nullptr, mapped_ = false; }
 
-  // The decoder's voxels: all the chain before it must get right.
-  std::vector<uint8_t> uses(const std::vector<uint8_t>&) override {
+  // The decoder's voxels, and those a later stage names: all the chain before it must get
+  // right. A later stage that names none (the default: a closed-loop protocol, which reads
+  // the latent) is not taken to read every voxel: past a decoder the chain's product is the
+  // latent, and the volume and features hold the chain's values only at these voxels.
+  std::vector<uint8_t> uses(const std::vector<uint8_t>& used) override {
     const int64_t n = d_->dims[0] * d_->dims[1] * d_->dims[2];
     if (n <= 0) return {};  // no grid known: every voxel
-    std::vector<uint8_t> at(static_cast<size_t>(n), 0);
+    std::vector<uint8_t> at = used.empty() ? std::vector<uint8_t>(static_cast<size_t>(n), 0) : used;
     for (int64_t v : d_->voxels)
       if (v >= 0 && v < n) at[static_cast<size_t>(v)] = 1;
     return at;

@@ -31,6 +31,7 @@
 #include <stdexcept>
 
 #include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
 
 #include "generators/generator.hpp"
 #include "generators/pggan_layout.hpp"
@@ -222,17 +223,22 @@ class Pggan : public Generator, public CoarseFirst {
   void pin(ImageBatch& out, int64_t values) {
     if (out.data.size() != static_cast<size_t>(values)) unpin();
     out.data.resize(static_cast<size_t>(values));
-    if (!device_.is_cuda() || pin_failed_ || out.data.data() == pinned_) return;
+    if (!device_.is_cuda() || pin_failed_ || out.data.empty() || out.data.data() == pinned_) return;
     unpin();
-    if (cudaHostRegister(out.data.data(), out.data.size() * sizeof(float), cudaHostRegisterDefault) != cudaSuccess) {
+    c10::cuda::OptionalCUDAGuard on_device;  // registered from the generator's device (cuda:N), for every device
+    if (device_.has_index()) on_device.set_index(device_.index());
+    if (const cudaError_t e = cudaHostRegister(out.data.data(), out.data.size() * sizeof(float), cudaHostRegisterPortable);
+        e != cudaSuccess) {
       (void)cudaGetLastError();  // clear it: LibTorch checks the last error after its own calls
+      spdlog::warn("generator: the image's host memory could not be page-locked ({}): its copy from the GPU stays pageable",
+                   cudaGetErrorString(e));
       pin_failed_ = true;
       return;
     }
     pinned_ = out.data.data();
   }
   void unpin() {
-    if (pinned_) (void)cudaHostUnregister(pinned_);
+    if (pinned_ && cudaHostUnregister(pinned_) != cudaSuccess) (void)cudaGetLastError();
     pinned_ = nullptr;
   }
   float* pinned_ = nullptr;

@@ -27,7 +27,7 @@ inline torch::Dtype torch_dtype(const std::string& s, const torch::Device& devic
 // converted on their own device, then copied once, straight into the batch (from a GPU: no
 // host tensor in between and no second host copy of a 12 MB image at 1024 px).
 inline const ImageBatch& copy_images(const torch::Tensor& images, ImageBatch& out) {
-  const torch::Tensor img = images.to(torch::kFloat32).contiguous();
+  const torch::Tensor img = images.to(torch::kFloat32, false, false, torch::MemoryFormat::Contiguous);  // one copy, also from NHWC
   out.n = static_cast<int>(img.size(0));
   out.height = static_cast<int>(img.size(2));
   out.width = static_cast<int>(img.size(3));

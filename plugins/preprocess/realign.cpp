@@ -9,7 +9,8 @@
 // share the smoothing, each iteration's sums (over a fixed number of chunks, added in
 // order: the same estimate with any thread count) and the resampling. The resampling covers
 // only the voxels the later stages use (Stage::uses): with a decoder at the chain's end, its
-// voxels and the smoothing's reach around them; elsewhere the volume keeps its values.
+// voxels and the smoothing's reach around them; elsewhere the volume keeps its values. A
+// run's first volume is resampled whole: the automatic mask is made from its mean.
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
@@ -75,6 +76,7 @@ class Realign : public Stage {
   }
 
   void start_run(const RunInfo& run) override {
+    first_ = true;
     levels_ = file_levels_;
     m_ = previous_ = Motion{};
     run_ = run.run;
@@ -88,6 +90,10 @@ class Realign : public Stage {
   }
 
   void process(Tr& tr) override {
+    // A run's first volume is resampled whole (when it is not itself the reference): an
+    // automatic mask is made from it, from the mean of every voxel.
+    const bool whole = first_ || !only_rows_;
+    first_ = false;
     if (levels_.empty()) {  // the run's first volume is the reference
       levels_ = prepare(tr.volume);
       tr.motion = m_;
@@ -148,7 +154,7 @@ class Realign : public Stage {
     tr.motion = m_;
     tr.fd_mm = framewise_displacement(previous_, m_);
     previous_ = m_;
-    if (resample_ && only_rows_) {
+    if (resample_ && !whole) {
       resample_realigned_rows(tr.volume, m_, rows_, moved_.data, 0.0f, &pool);  // the other voxels stay as they came
     } else if (resample_) {
       resample_realigned(tr.volume, m_, moved_, 0.0f, &pool);
@@ -248,7 +254,7 @@ class Realign : public Stage {
   SeparableGaussian gauss_;
   Volume smoothed_, moved_;
   std::vector<VoxelRow> rows_;  // where to resample (uses), when only_rows_
-  bool only_rows_ = false;
+  bool only_rows_ = false, first_ = true;
   std::vector<Level> levels_, file_levels_;
   Motion m_{}, previous_{};
   int threads_;

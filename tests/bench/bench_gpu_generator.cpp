@@ -183,7 +183,8 @@ int main(int argc, char** argv) {
                     v.benchmark ? " (cuDNN benchmark)" : "", v.channels_last ? " (channels-last)" : "", v.graph ? "yes" : "no", t.p50, t.p99,
                     t.max_diff);
       } catch (const std::exception& e) {
-        std::printf("| %d | cuda | %s | %s | failed: %s | | |\n", res, v.dtype.c_str(), v.graph ? "yes" : "no", e.what());
+        std::printf("| %d | cuda | %s%s%s | %s | failed: %s | | |\n", res, v.dtype.c_str(), v.benchmark ? " (cuDNN benchmark)" : "",
+                    v.channels_last ? " (channels-last)" : "", v.graph ? "yes" : "no", e.what());
       }
       std::fflush(stdout);
     }
