@@ -69,7 +69,7 @@ class Realign : public Stage {
     only_rows_ = !used.empty();
     if (only_rows_) {
       rows_ = voxel_rows(used, smoothed_.dims);
-      const auto n = std::count(used.begin(), used.end(), uint8_t{1});
+      const auto n = std::ssize(used) - std::count(used.begin(), used.end(), uint8_t{0});  // any non-zero flag
       spdlog::info("realign: resampling the {} of {} voxels that the later stages use", n, used.size());
     }
     return {};
