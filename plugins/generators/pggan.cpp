@@ -151,9 +151,7 @@ class Pggan : public Generator, public CoarseFirst {
   const ImageBatch& generate(const float* latents, int n) override {
     torch::InferenceMode guard;
     const torch::Tensor z = latent_tensor(latents, n);
-    const torch::Tensor images = graph_ ? replay(z) : forward(z);
-    pin(out_, images.numel());
-    return copy_images(images, out_);
+    return hand_over(graph_ ? replay(z) : forward(z));
   }
 
   // The block at `coarse_resolution` ends in its own toRGB layer (PGGAN's, trained while the
@@ -162,12 +160,16 @@ class Pggan : public Generator, public CoarseFirst {
                                           const std::function<void(const ImageBatch&)>& coarse) override {
     torch::InferenceMode guard;
     const torch::Tensor z = latent_tensor(latents, n);
-    const torch::Tensor images = forward(z, coarse_resolution, &coarse);
+    return hand_over(forward(z, coarse_resolution, &coarse));
+  }
+
+ private:
+  // The final image into the reused batch (page-locked first on CUDA: pin).
+  const ImageBatch& hand_over(const torch::Tensor& images) {
     pin(out_, images.numel());
     return copy_images(images, out_);
   }
 
- private:
   torch::Tensor latent_tensor(const float* latents, int n) const {
     const torch::Tensor z = torch::from_blob(const_cast<float*>(latents), {n, latent_dim_, 1, 1}, torch::kFloat32).to(device_, dtype_);
     return channels_last_ ? z.contiguous(torch::MemoryFormat::ChannelsLast) : z;
